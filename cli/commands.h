@@ -1,0 +1,27 @@
+// Each subcommand lives in its own cli/<name>_command.cpp and registers itself here: it adds
+// its CLI11 subcommand and sets `run`, which main() calls after a successful parse.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace kiln::cli {
+
+struct Globals {
+  bool quiet = false;
+  bool verbose = false;
+  std::string command_line;  // the whole argv, for manifests
+};
+
+using Runner = std::function<int()>;
+
+void add_train_command(CLI::App& app, const Globals& g, Runner& run);
+void add_version_command(CLI::App& app, const Globals& g, Runner& run);
+void add_pending_commands(CLI::App& app, Runner& run);  // profile, sweep, verify: not yet available
+
+// SIGINT/SIGTERM: the first sets the returned flag to the signal number (training stops
+// after the current step and checkpoints); a second one exits at once.
+const std::atomic<int>* install_stop_handlers();
+
+}  // namespace kiln::cli

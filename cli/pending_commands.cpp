@@ -1,0 +1,29 @@
+// profile, sweep and verify are part of the command-line contract but not built yet: they
+// say so and exit 2 rather than pretending to work.
+#include <iostream>
+
+#include "commands.h"
+#include "util/error.h"
+
+namespace kiln::cli {
+
+void add_pending_commands(CLI::App& app, Runner& run) {
+  const std::pair<const char*, const char*> pending[] = {
+      {"profile", "Profile a training step per phase (not yet available)"},
+      {"sweep", "Search hyperparameters, Optuna-compatible (not yet available)"},
+      {"verify", "Re-run a recorded run and compare (not yet available)"},
+  };
+  for (const auto& [name, help] : pending) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    cmd->allow_extras();
+    const std::string n = name;
+    cmd->callback([&run, n] {
+      run = [n]() -> int {
+        throw Error::usage("`kiln " + n + "` is not available yet in this version of kiln",
+                           "see README.md for what works today");
+      };
+    });
+  }
+}
+
+}  // namespace kiln::cli

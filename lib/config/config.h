@@ -1,0 +1,99 @@
+// RunConfig: the whole configuration of a run as a plain struct tree. The in-class
+// initialisers below are the one source of defaults; `kiln train` with no config uses them.
+// Every key is listed once more, with its help text, in fields.cpp (for TOML, --set, print).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::config {
+
+struct DataConfig {
+  std::string dataset = "fashion-mnist";            // registered dataset name
+  std::string dir = "/usr/share/datasets/fashion-mnist";  // IDX files, .gz or plain
+  int64_t limit_train = 0;                          // use only the first N train samples (0 = all)
+  int64_t limit_test = 0;                           // use only the first N test samples (0 = all)
+  std::vector<double> mean = {0.2860};              // per channel, on the [0,1] scale
+  std::vector<double> std = {0.3530};
+};
+
+struct LoaderConfig {
+  int64_t batch_size = 128;
+  int64_t eval_batch_size = 1000;
+  bool shuffle = true;
+  bool drop_last = false;
+  int64_t threads = 0;   // worker threads (0 = the machine's cores)
+  int64_t prefetch = 4;  // batches prepared ahead of the training step
+};
+
+struct ModelConfig {
+  std::string name = "mlp";                      // mlp | cnn | resnet | a registered model
+  std::vector<int64_t> hidden = {512, 256};      // mlp: hidden layer widths
+  std::vector<int64_t> channels = {32, 64};      // cnn: conv channels per stage (each stage: 2 convs + pool)
+  int64_t fc = 128;                              // cnn: width of the hidden fully connected layer
+  int64_t width = 16;                            // resnet: channels of the first stage (doubles per stage)
+  int64_t blocks = 2;                            // resnet: residual blocks per stage (3 stages)
+  double dropout = 0.2;                          // dropout before the classifier (0 = off)
+};
+
+struct OptimConfig {
+  std::string name = "adamw";  // adamw | sgd
+  double lr = 1e-3;
+  double weight_decay = 0.0;   // decoupled for adamw, L2 for sgd
+  double momentum = 0.9;       // sgd
+  bool nesterov = false;       // sgd
+  double beta1 = 0.9;          // adamw
+  double beta2 = 0.999;        // adamw
+  double eps = 1e-8;           // adamw
+};
+
+struct ScheduleConfig {
+  std::string name = "cosine";    // constant | step | cosine | onecycle
+  int64_t warmup_steps = 0;       // linear warm-up from 0 to the schedule's lr
+  int64_t step_size = 0;          // step: decay every N steps (0 = one epoch)
+  double gamma = 0.1;             // step: decay factor
+  double min_lr = 0.0;            // cosine: final lr
+  double pct_start = 0.3;         // onecycle: share of steps spent rising
+  double div_factor = 25.0;       // onecycle: initial lr = lr / div_factor
+  double final_div_factor = 1e4;  // onecycle: final lr = initial lr / final_div_factor
+};
+
+struct TrainConfig {
+  std::string name = "fashion";  // run name: runs/<name>-<timestamp>/
+  int64_t epochs = 15;
+  int64_t max_steps = 0;          // optimizer-step budget (0 = epochs decide)
+  double label_smoothing = 0.0;
+  double grad_clip = 0.0;         // max global grad L2 norm (0 = off)
+  int64_t grad_accum = 1;         // micro-batches per optimizer step
+  std::string device = "auto";    // auto | cpu | cuda | cuda:N
+  int64_t threads = 0;            // LibTorch intra-op threads (0 = its default)
+};
+
+struct ReproConfig {
+  uint64_t seed = 0;
+  bool deterministic = true;  // deterministic algorithms (see docs/reproducibility)
+};
+
+struct CheckpointConfig {
+  int64_t every = 0;  // save every N optimizer steps (0 = only at the end)
+  int64_t keep = 2;   // keep the newest N checkpoints
+};
+
+struct LogConfig {
+  int64_t every = 50;              // console line / progress refresh every N steps
+  std::string progress = "auto";   // auto (bar on a terminal, lines otherwise) | bar | lines | off
+};
+
+struct RunConfig {
+  DataConfig data;
+  LoaderConfig loader;
+  ModelConfig model;
+  OptimConfig optim;
+  ScheduleConfig schedule;
+  TrainConfig train;
+  ReproConfig repro;
+  CheckpointConfig checkpoint;
+  LogConfig log;
+};
+
+}  // namespace kiln::config

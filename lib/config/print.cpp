@@ -1,0 +1,87 @@
+// Printing a RunConfig as commented TOML that loads back to the same config.
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+#include "config/fields.h"
+#include "config/load.h"
+
+namespace kiln::config {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+template <class T>
+std::string join(const std::vector<T>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ", ";
+    if constexpr (std::is_same_v<T, double>) {
+      out += format_double(v[i]);
+    } else {
+      out += std::to_string(v[i]);
+    }
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+std::string format_double(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, res.ptr);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string to_toml(const RunConfig& cfg_in) {
+  RunConfig cfg = cfg_in;
+  std::ostringstream out;
+  std::string section;
+  for (const auto& f : fields(cfg)) {
+    const auto dot = f.key.find('.');
+    const std::string sec = f.key.substr(0, dot), name = f.key.substr(dot + 1);
+    if (sec != section) {
+      out << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
+      section = sec;
+    }
+    std::string value = std::visit(
+        [](auto* p) -> std::string {
+          using T = std::decay_t<decltype(*p)>;
+          if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
+          else if constexpr (std::is_same_v<T, double>) return format_double(*p);
+          else if constexpr (std::is_same_v<T, std::string>) return quote(*p);
+          else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) return join(*p);
+          else return std::to_string(*p);
+        },
+        f.ptr);
+    std::string line = name + " = " + value;
+    if (line.size() < 36) line.resize(36, ' ');
+    out << line << " # " << f.help << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace kiln::config

@@ -1,0 +1,75 @@
+// IDX reader with strict validation; zlib for .gz files.
+#include "data/idx.h"
+
+#include <zlib.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace kiln::data {
+
+std::string read_maybe_gzipped(const std::filesystem::path& path) {
+  std::string raw = util::read_file(path);
+  if (raw.size() < 2 || uint8_t(raw[0]) != 0x1f || uint8_t(raw[1]) != 0x8b) return raw;
+  z_stream zs{};
+  // 15 + 32: zlib or gzip header, auto-detected.
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) throw Error::runtime("zlib init failed");
+  std::string out;
+  out.resize(raw.size() * 4);
+  zs.next_in = reinterpret_cast<Bytef*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (zs.total_out == out.size()) out.resize(out.size() * 2);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
+    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_STREAM_END) break;
+    if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
+      inflateEnd(&zs);
+      throw Error::usage(path.string() + ": corrupt or truncated gzip data" + (zs.msg ? std::string(" (") + zs.msg + ")" : ""),
+                         "re-download or reinstall the file (e.g. apt-get install --reinstall dataset-fashion-mnist)");
+    }
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
+      inflateEnd(&zs);
+      throw Error::usage(path.string() + ": truncated gzip data (stream ends early)",
+                         "re-download or reinstall the file");
+    }
+  }
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return out;
+}
+
+IdxArray read_idx(const std::filesystem::path& path, int expected_ndims) {
+  const std::string bytes = read_maybe_gzipped(path);
+  const std::string name = path.string();
+  if (bytes.size() < 4) throw Error::usage(name + ": too short to be an IDX file (" + std::to_string(bytes.size()) + " bytes)");
+  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (b[0] != 0 || b[1] != 0) throw Error::usage(name + ": bad IDX magic number (first two bytes must be 0)");
+  if (b[2] != 0x08) throw Error::usage(name + ": IDX data type 0x" + std::to_string(b[2]) + " is not uint8 (0x08)");
+  if (b[3] != expected_ndims) {
+    throw Error::usage(name + ": IDX file has " + std::to_string(b[3]) + " dimensions, expected " +
+                       std::to_string(expected_ndims));
+  }
+  const size_t header = 4 + 4 * size_t(expected_ndims);
+  if (bytes.size() < header) throw Error::usage(name + ": truncated IDX header");
+  IdxArray out;
+  size_t expected = 1;
+  for (int d = 0; d < expected_ndims; ++d) {
+    const uint8_t* p = b + 4 + 4 * d;
+    const uint32_t dim = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+    if (dim == 0 || dim > (1u << 28)) throw Error::usage(name + ": implausible IDX dimension " + std::to_string(dim));
+    out.dims.push_back(dim);
+    expected *= dim;
+  }
+  if (bytes.size() - header != expected) {
+    throw Error::usage(name + ": IDX data is " + std::to_string(bytes.size() - header) + " bytes but the header says " +
+                           std::to_string(expected) + (bytes.size() - header < expected ? " (truncated file)" : " (trailing bytes)"),
+                       "re-download or reinstall the file");
+  }
+  out.data.assign(b + header, b + bytes.size());
+  return out;
+}
+
+}  // namespace kiln::data

@@ -1,0 +1,53 @@
+// Metrics sinks: where step and evaluation records go (console, metrics.jsonl, ...).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln::metrics {
+
+struct StepRecord {
+  int64_t step = 0;          // optimizer steps done (1-based after the first step)
+  int64_t epoch = 0;         // 0-based epoch the step belongs to
+  double loss = 0.0;         // mean training loss of the step
+  double lr = 0.0;
+  double grad_norm = -1.0;   // pre-clip global norm; -1 when clipping is off
+  double data_wait_ms = 0.0; // time the step waited for its batches
+  int64_t samples = 0;       // samples in the step
+  double time_s = 0.0;       // seconds since training started
+};
+
+struct EvalRecord {
+  int64_t step = 0, epoch = 0;
+  double test_loss = 0.0, test_accuracy = 0.0;
+  double time_s = 0.0;
+};
+
+struct Progress {
+  int64_t step = 0, total_steps = 0;
+  int64_t epoch = 0, epochs = 0;
+  double samples_per_s = 0.0;
+  double elapsed_s = 0.0;
+  double last_loss = -1.0;   // newest logged loss, -1 before the first
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void on_step(const StepRecord&) {}
+  virtual void on_eval(const EvalRecord&) {}
+  virtual void on_progress(const Progress&) {}  // called after every step; sinks throttle
+  virtual void close() {}
+};
+
+// Appends one JSON object per record to `path` ({"type": "step", ...} / {"type": "eval", ...}).
+std::unique_ptr<Sink> make_jsonl_sink(const std::filesystem::path& path);
+
+// Human output on stderr. mode: "bar" (a progress line redrawn in place), "lines" (a log
+// line every `every` steps), "off". "auto" picks bar on a terminal, lines otherwise.
+std::unique_ptr<Sink> make_console_sink(const std::string& mode, int64_t every);
+
+}  // namespace kiln::metrics

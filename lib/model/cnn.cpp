@@ -1,0 +1,60 @@
+// cnn: per stage in model.channels, [Conv3x3 -> BatchNorm -> ReLU] x 2 then MaxPool 2x2;
+// then flatten -> (Dropout) -> Linear(model.fc) -> ReLU -> (Dropout) -> Linear to classes.
+// 28x28 input, channels [32, 64]: 28 -> 14 -> 7, so the classifier sees 64*7*7 = 3136 features.
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/pooling.h>
+
+#include "config/config.h"
+#include "model/registry.h"
+#include "util/error.h"
+
+namespace kiln::model {
+namespace {
+
+torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
+  // No bias: the BatchNorm that follows has its own shift.
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false));
+}
+
+class Cnn : public Net {
+ public:
+  Cnn(const config::ModelConfig& cfg, const InputSpec& in) {
+    int64_t c = in.channels, h = in.height, w = in.width;
+    for (int64_t out : cfg.channels) {
+      for (int i = 0; i < 2; ++i) {
+        features_->push_back(conv3x3(i == 0 ? c : out, out));
+        features_->push_back(torch::nn::BatchNorm2d(out));
+        features_->push_back(torch::nn::ReLU());
+      }
+      features_->push_back(torch::nn::MaxPool2d(2));
+      c = out, h /= 2, w /= 2;
+    }
+    if (h < 1 || w < 1) {
+      throw Error::usage("model.channels has " + std::to_string(cfg.channels.size()) +
+                         " stages, which pools a " + std::to_string(in.height) + "x" + std::to_string(in.width) +
+                         " input below 1x1; use fewer stages");
+    }
+    if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
+    head_->push_back(torch::nn::Linear(c * h * w, cfg.fc));
+    head_->push_back(torch::nn::ReLU());
+    if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
+    head_->push_back(torch::nn::Linear(cfg.fc, in.num_classes));
+    register_module("features", features_);
+    register_module("head", head_);
+  }
+  at::Tensor forward(at::Tensor x) override { return head_->forward(features_->forward(x).flatten(1)); }
+
+ private:
+  torch::nn::Sequential features_, head_;
+};
+
+}  // namespace
+
+NetPtr make_cnn(const config::ModelConfig& cfg, const InputSpec& in) { return std::make_shared<Cnn>(cfg, in); }
+
+}  // namespace kiln::model

@@ -1,0 +1,75 @@
+// Model registry with the built-ins added on first use.
+#include "model/registry.h"
+
+#include <map>
+#include <mutex>
+
+#include "config/config.h"
+#include "util/error.h"
+#include "util/text.h"
+
+namespace kiln::model {
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, ModelFactory> factories;
+};
+
+Registry& registry() {
+  static Registry* r = [] {
+    auto* reg = new Registry;
+    reg->factories["mlp"] = make_mlp;
+    reg->factories["cnn"] = make_cnn;
+    reg->factories["resnet"] = make_resnet;
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace
+
+bool register_model(const std::string& name, ModelFactory factory) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.factories[name] = std::move(factory);
+  return true;
+}
+
+std::vector<std::string> model_names() {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<std::string> out;
+  for (const auto& [n, f] : r.factories) out.push_back(n);
+  return out;
+}
+
+NetPtr build(const config::ModelConfig& cfg, const InputSpec& input) {
+  ModelFactory f;
+  {
+    auto& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.factories.find(cfg.name);
+    if (it != r.factories.end()) f = it->second;
+  }
+  if (!f) {
+    const auto names = model_names();
+    std::string msg = "unknown model '" + cfg.name + "' (model.name)";
+    const std::string hint = util::did_you_mean(cfg.name, names);
+    if (!hint.empty()) msg += "; " + hint;
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw Error::usage(msg, "registered models: " + list);
+  }
+  return f(cfg, input);
+}
+
+int64_t count_parameters(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) {
+    if (p.requires_grad()) n += p.numel();
+  }
+  return n;
+}
+
+}  // namespace kiln::model

@@ -1,0 +1,61 @@
+// Seeding, determinism switches, weights hash and environment facts.
+#include "repro/repro.h"
+
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "repro/rng.h"
+#include "util/sha256.h"
+
+namespace kiln::repro {
+
+void seed_torch(uint64_t seed, const std::string& stream) {
+  // manual_seed takes the low 64 bits; the derived seed keeps streams independent.
+  torch::manual_seed(derive_seed(seed, stream));
+}
+
+void set_deterministic(bool on) {
+  auto& ctx = at::globalContext();
+  ctx.setDeterministicAlgorithms(on, /*warn_only=*/false);
+  ctx.setDeterministicCuDNN(on);
+  ctx.setBenchmarkCuDNN(!on);
+}
+
+std::string weights_sha256(const torch::nn::Module& m) {
+  std::vector<std::pair<std::string, at::Tensor>> items;
+  for (const auto& p : m.named_parameters(true)) items.emplace_back("param:" + p.key(), p.value());
+  for (const auto& b : m.named_buffers(true)) items.emplace_back("buffer:" + b.key(), b.value());
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  util::Sha256 h;
+  for (const auto& [name, t] : items) {
+    auto c = t.detach().to(at::kCPU).contiguous();
+    std::string head = name + "|" + std::string(c10::toString(c.scalar_type())) + "|";
+    for (auto s : c.sizes()) head += std::to_string(s) + ",";
+    h.update(head);
+    h.update(c.data_ptr(), c.nbytes());
+  }
+  return h.hex_digest();
+}
+
+nlohmann::json environment(const std::string& device) {
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  nlohmann::json j;
+  j["kiln_version"] = KILN_VERSION;
+  j["git_revision"] = KILN_GIT_REV;
+  j["libtorch_version"] = TORCH_VERSION;
+  j["cuda_available"] = torch::cuda::is_available();
+  j["cuda_device_count"] = torch::cuda::device_count();
+  j["device"] = device;
+  j["hostname"] = host;
+  j["intra_op_threads"] = at::get_num_threads();
+  return j;
+}
+
+}  // namespace kiln::repro

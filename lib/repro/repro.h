@@ -1,0 +1,29 @@
+// Seeding, deterministic mode, weights hashing and the run manifest.
+#pragma once
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace kiln::repro {
+
+// Seeds LibTorch's generators (CPU and every CUDA device) from a named stream of `seed`,
+// e.g. "model_init" before building the model, "torch" before training (dropout).
+void seed_torch(uint64_t seed, const std::string& stream);
+
+// Turns LibTorch's deterministic algorithms on or off (with cuDNN determinism and no
+// cuDNN benchmarking when on). CUBLAS_WORKSPACE_CONFIG is set by cli/main.cpp before any
+// CUDA work.
+void set_deterministic(bool on);
+
+// SHA-256 over every parameter and buffer in name order: name, dtype, shape, then the
+// values' bytes (contiguous, on the CPU).
+std::string weights_sha256(const torch::nn::Module& m);
+
+// Environment facts for the manifest: kiln version and git revision, LibTorch and CUDA
+// versions, device name, hostname.
+nlohmann::json environment(const std::string& device);
+
+}  // namespace kiln::repro

@@ -1,0 +1,186 @@
+// Session setup, logging, checkpoints and the final summary.
+#include "train/session.h"
+
+#include <ATen/Parallel.h>
+
+#include <csignal>
+#include <ctime>
+
+#include "config/load.h"
+#include "optim/optimizer.h"
+#include "repro/repro.h"
+#include "repro/rng.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+
+namespace kiln::train {
+namespace fs = std::filesystem;
+namespace {
+
+std::string now_iso() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+  return buf;
+}
+
+data::LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& device, bool train) {
+  data::LoaderOptions o;
+  o.batch_size = train ? cfg.loader.batch_size : cfg.loader.eval_batch_size;
+  o.shuffle = train && cfg.loader.shuffle;
+  o.drop_last = train && cfg.loader.drop_last;
+  o.threads = cfg.loader.threads;
+  o.prefetch = cfg.loader.prefetch;
+  o.seed = repro::derive_seed(cfg.repro.seed, "loader");
+  o.mean = cfg.data.mean;
+  o.std = cfg.data.std;
+  o.device = c10::Device(device);
+  return o;
+}
+
+}  // namespace
+
+Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c), opts_(opts) {
+  // 1. Everything that can fail on bad input, before anything is written.
+  device = resolve_device(cfg.train.device);
+  if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
+  repro::set_deterministic(cfg.repro.deterministic);
+  splits = data::load_splits(cfg.data);
+  const auto shape = splits.train->shape();
+  const model::InputSpec input{shape.channels, shape.height, shape.width, splits.train->num_classes()};
+  repro::seed_torch(cfg.repro.seed, "model_init");
+  net = model::build(cfg.model, input);
+  net->to(c10::Device(device));
+  optimizer = optim::build(cfg.optim, net->parameters());
+  train_loader = data::make_simple_loader(splits.train, loader_options(cfg, device, true));
+  test_loader = data::make_simple_loader(splits.test, loader_options(cfg, device, false));
+  const int64_t batches = train_loader->batches_per_epoch();
+  if (batches == 0) {
+    throw Error::usage("the training set (" + std::to_string(splits.train->size()) + " samples) has no full batch of " +
+                       std::to_string(cfg.loader.batch_size) + " with loader.drop_last = true");
+  }
+  steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
+  total_steps = steps_per_epoch * cfg.train.epochs;
+  if (cfg.train.max_steps > 0) total_steps = std::min(total_steps, cfg.train.max_steps);
+  repro::seed_torch(cfg.repro.seed, "train");  // dropout and any other draw during training
+
+  // 2. The run dir: effective config, manifest, metrics.
+  run_dir = make_run_dir(cfg.train.name, opts.run_dir);
+  fs::create_directories(run_dir / "checkpoints");
+  util::atomic_write(run_dir / "config.toml", config::to_toml(cfg));
+  started_at_ = now_iso();
+  write_manifest(nullptr);
+  sinks_.push_back(metrics::make_jsonl_sink(run_dir / "metrics.jsonl"));
+  if (opts.console) sinks_.push_back(metrics::make_console_sink(cfg.log.progress, cfg.log.every));
+  for (const auto& s : opts.sinks) sinks_.push_back(s);
+  net->train();
+  start_ = last_tick_ = std::chrono::steady_clock::now();
+}
+
+Session::~Session() {
+  for (auto& s : sinks_) s->close();
+}
+
+void Session::write_manifest(const nlohmann::json* end) {
+  nlohmann::json m;
+  m["environment"] = repro::environment(device);
+  m["command_line"] = opts_.command_line;
+  m["seed"] = cfg.repro.seed;
+  m["config_sha256"] = util::sha256_hex(config::to_toml(cfg));
+  m["dataset"] = {{"name", cfg.data.dataset},
+                  {"dir", cfg.data.dir},
+                  {"train_fingerprint", splits.train->fingerprint()},
+                  {"test_fingerprint", splits.test->fingerprint()}};
+  m["started_at"] = started_at_;
+  m["ended_at"] = end ? nlohmann::json(now_iso()) : nlohmann::json(nullptr);
+  if (end) m["result"] = *end;
+  util::atomic_write(run_dir / "manifest.json", m.dump(2) + "\n");
+}
+
+void Session::record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms) {
+  const auto now = std::chrono::steady_clock::now();
+  train_seconds_ += std::chrono::duration<double>(now - last_tick_).count();
+  last_tick_ = now;
+  samples_ += st.samples;
+  pending_.push_back({step, epoch, st.samples, lr, wait_ms, st.loss, st.grad_norm});
+  if (step % cfg.log.every == 0 || step == total_steps) flush();
+  metrics::Progress p{step, total_steps, epoch, cfg.train.epochs,
+                      train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0, train_seconds_, last_loss_};
+  for (auto& s : sinks_) s->on_progress(p);
+}
+
+void Session::flush() {
+  if (pending_.empty()) return;
+  // One device-to-host copy for all pending losses.
+  std::vector<at::Tensor> losses;
+  for (const auto& p : pending_) losses.push_back(p.loss.to(at::kFloat));
+  auto host = at::stack(losses).to(at::kCPU).to(at::kDouble);
+  const double* l = host.data_ptr<double>();
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const auto& p = pending_[i];
+    metrics::StepRecord r{p.step, p.epoch, l[i], p.lr,
+                          p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
+                          p.wait_ms, p.samples, train_seconds_};
+    for (auto& s : sinks_) s->on_step(r);
+    last_loss_ = l[i];
+  }
+  pending_.clear();
+}
+
+void Session::record_eval(int64_t step, int64_t epoch, const EvalResult& r) {
+  flush();
+  last_eval_ = r;
+  ++evals_;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  for (auto& s : sinks_) s->on_eval({step, epoch, r.loss, r.accuracy, elapsed});
+  last_tick_ = std::chrono::steady_clock::now();  // evaluation time is not training time
+}
+
+void Session::save_checkpoint(const checkpoint::TrainState& st) {
+  char name[64];
+  std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(st.step));
+  checkpoint::save(run_dir / "checkpoints" / name, *net, *optimizer, st);
+  // Keep the newest checkpoint.keep step checkpoints (names sort by step).
+  std::vector<fs::path> old;
+  for (const auto& e : fs::directory_iterator(run_dir / "checkpoints")) {
+    if (e.path().filename().string().rfind("step-", 0) == 0) old.push_back(e.path());
+  }
+  std::sort(old.begin(), old.end());
+  for (size_t i = 0; i + size_t(cfg.checkpoint.keep) < old.size(); ++i) fs::remove(old[i]);
+}
+
+void Session::interrupt(const checkpoint::TrainState& st, int signal) {
+  flush();
+  save_checkpoint(st);
+  const bool term = signal == SIGTERM;
+  throw Error(term ? ExitCode::kTerminated : ExitCode::kInterrupted,
+              std::string(term ? "SIGTERM" : "SIGINT") + " received: stopped after step " + std::to_string(st.step) +
+                  "; checkpoint written to " + (run_dir / "checkpoints").string());
+}
+
+nlohmann::json Session::finish(int64_t step) {
+  flush();
+  checkpoint::save(run_dir / "checkpoints" / "final.pt", *net, *optimizer,
+                   {step, cfg.train.epochs, 0});
+  nlohmann::json j;
+  j["run_dir"] = run_dir.string();
+  j["epochs"] = evals_;
+  j["steps"] = step;
+  j["test_accuracy"] = last_eval_.accuracy;
+  j["test_loss"] = last_eval_.loss;
+  j["samples_per_s"] = train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0;
+  j["train_seconds"] = train_seconds_;
+  j["seed"] = cfg.repro.seed;
+  j["weights_sha256"] = repro::weights_sha256(*net);
+  j["device"] = device;
+  j["model"] = cfg.model.name;
+  j["parameters"] = model::count_parameters(*net);
+  util::atomic_write(run_dir / "summary.json", j.dump(2) + "\n");
+  write_manifest(&j);
+  return j;
+}
+
+}  // namespace kiln::train

@@ -1,0 +1,67 @@
+// Session: everything one training run holds (data, model, optimizer, loaders, run dir,
+// sinks), set up in the order that keeps "bad input writes nothing": config and data are
+// checked before the run dir exists.
+#pragma once
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/checkpoint.h"
+#include "config/config.h"
+#include "data/loader.h"
+#include "metrics/sink.h"
+#include "model/registry.h"
+#include "train/evaluate.h"
+#include "train/step.h"
+#include "train/trainer.h"
+
+namespace kiln::train {
+
+class Session {
+ public:
+  Session(const config::RunConfig& cfg, const TrainOptions& opts);
+  ~Session();
+
+  // Logging: losses stay on the device and are fetched every log.every steps, so logging
+  // never stalls the GPU pipeline.
+  void record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms);
+  void record_eval(int64_t step, int64_t epoch, const EvalResult& r);
+  void save_checkpoint(const checkpoint::TrainState& state);
+  [[noreturn]] void interrupt(const checkpoint::TrainState& state, int signal);
+  nlohmann::json finish(int64_t step);
+
+  const config::RunConfig& cfg;
+  std::string device;
+  data::Splits splits;
+  model::NetPtr net;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<data::Loader> train_loader, test_loader;
+  int64_t steps_per_epoch = 0, total_steps = 0;
+  checkpoint::TrainState state;  // where training starts (non-zero when resuming)
+  std::filesystem::path run_dir;
+
+ private:
+  struct Pending {
+    int64_t step, epoch, samples;
+    double lr, wait_ms;
+    at::Tensor loss, grad_norm;
+  };
+  void flush();
+  void write_manifest(const nlohmann::json* end);
+
+  const TrainOptions& opts_;
+  std::vector<std::shared_ptr<metrics::Sink>> sinks_;
+  std::vector<Pending> pending_;
+  std::chrono::steady_clock::time_point start_;
+  double train_seconds_ = 0, last_loss_ = -1;
+  int64_t samples_ = 0;
+  EvalResult last_eval_;
+  int64_t evals_ = 0;
+  std::string started_at_;
+  std::chrono::steady_clock::time_point last_tick_;
+};
+
+}  // namespace kiln::train

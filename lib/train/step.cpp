@@ -1,0 +1,53 @@
+// train::step: the numbered phases of one optimizer step.
+#include "train/step.h"
+
+#include <torch/nn/functional/loss.h>
+
+namespace kiln::train {
+
+at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
+  std::vector<at::Tensor> norms;
+  for (const auto& p : params) {
+    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2).to(at::kFloat));
+  }
+  if (norms.empty()) return at::zeros({}, at::kFloat);
+  auto total = at::stack(norms).norm(2);
+  // coef = min(1, max_norm / (total + 1e-6)), applied on the device.
+  auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  for (const auto& p : params) {
+    if (p.grad().defined()) p.grad().detach().mul_(coef.to(p.grad().dtype()));
+  }
+  return total;
+}
+
+StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<data::Batch>& micro,
+               const StepOptions& opts) {
+  StepStats stats;
+  for (const auto& b : micro) stats.samples += b.labels.size(0);
+  const auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opts.label_smoothing);
+
+  // 1. Clear gradients (set to none: no memset kernels).
+  opt.zero_grad(true);
+
+  // 2-3. Forward and backward per micro-batch. Each loss is weighted by its share of the
+  //      step's samples, so the accumulated gradient is that of the mean over all samples.
+  at::Tensor total_loss;
+  for (const auto& b : micro) {
+    auto logits = net.forward(b.images);
+    auto loss = torch::nn::functional::cross_entropy(logits, b.labels, loss_opts);
+    const double weight = double(b.labels.size(0)) / double(stats.samples);
+    (loss * weight).backward();
+    auto l = loss.detach() * weight;
+    total_loss = total_loss.defined() ? total_loss + l : l;
+  }
+  stats.loss = total_loss;
+
+  // 4. Clip the global gradient norm.
+  if (opts.grad_clip > 0) stats.grad_norm = clip_grad_norm(net.parameters(), opts.grad_clip);
+
+  // 5. Update the parameters.
+  opt.step();
+  return stats;
+}
+
+}  // namespace kiln::train

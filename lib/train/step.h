@@ -1,0 +1,33 @@
+// The one training step that train, profile and sweep all run.
+#pragma once
+#include <ATen/core/Tensor.h>
+#include <torch/optim/optimizer.h>
+
+#include <vector>
+
+#include "data/loader.h"
+#include "model/registry.h"
+
+namespace kiln::train {
+
+struct StepOptions {
+  double label_smoothing = 0.0;
+  double grad_clip = 0.0;  // max global L2 norm of the gradients; 0 = off
+};
+
+struct StepStats {
+  at::Tensor loss;       // scalar, detached, on the device: mean training loss over the step's samples
+  at::Tensor grad_norm;  // scalar on the device (pre-clip global norm), undefined when clipping is off
+  int64_t samples = 0;
+};
+
+// One optimizer step over `micro` (grad_accum micro-batches, at least one). Nothing in it
+// waits for the device, so the host can run ahead of the GPU.
+StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<data::Batch>& micro,
+               const StepOptions& opts);
+
+// Scales all gradients so their global L2 norm is at most max_norm; returns the norm before
+// clipping as a device scalar (no host sync, unlike torch::nn::utils::clip_grad_norm_).
+at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm);
+
+}  // namespace kiln::train

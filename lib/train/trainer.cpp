@@ -1,0 +1,57 @@
+// The main training loop. Setup (data, model, optimizer, run dir, sinks) is in
+// session.cpp; this file is the loop itself.
+#include "train/trainer.h"
+
+#include <csignal>
+
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
+#include "repro/repro.h"
+#include "train/evaluate.h"
+#include "train/session.h"
+#include "train/step.h"
+#include "util/error.h"
+
+namespace kiln::train {
+
+nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
+  Session s(cfg, opts);
+  const auto& tc = cfg.train;
+  const StepOptions step_opts{tc.label_smoothing, tc.grad_clip};
+  int64_t step = s.state.step;
+  bool done = s.total_steps <= step;
+
+  for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
+    s.train_loader->start(epoch, epoch == s.state.epoch ? s.state.next_batch : 0);
+    for (;;) {
+      // Gather grad_accum micro-batches (fewer at the end of the epoch).
+      std::vector<data::Batch> micro;
+      double wait_ms = 0;
+      while (int64_t(micro.size()) < tc.grad_accum) {
+        auto b = s.train_loader->next();
+        if (!b) break;
+        wait_ms += b->wait_ms;
+        micro.push_back(std::move(*b));
+      }
+      if (micro.empty()) break;
+      const double lr = optim::lr_at(cfg.schedule, cfg.optim.lr, step, s.total_steps, s.steps_per_epoch);
+      optim::set_lr(*s.optimizer, lr);
+      StepStats st = train::step(*s.net, *s.optimizer, micro, step_opts);
+      ++step;
+      s.record_step(step, epoch, st, lr, wait_ms);
+      const int64_t next_batch = micro.back().index + 1;
+      if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint({step, epoch, next_batch});
+      if (opts.stop && opts.stop->load() != 0) {
+        s.interrupt({step, epoch, next_batch}, opts.stop->load());  // throws
+      }
+      if (step >= s.total_steps) {
+        done = true;
+        break;
+      }
+    }
+    s.record_eval(step, epoch, evaluate(*s.net, *s.test_loader));
+  }
+  return s.finish(step);
+}
+
+}  // namespace kiln::train

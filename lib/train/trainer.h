@@ -1,0 +1,38 @@
+// train::run: the training loop behind `kiln train`, usable directly from C++ programs.
+#pragma once
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "metrics/sink.h"
+
+namespace kiln::train {
+
+struct TrainOptions {
+  std::filesystem::path run_dir;         // empty: runs/<train.name>-<timestamp>/ under the cwd
+  std::string command_line;              // recorded in the manifest
+  const std::atomic<int>* stop = nullptr;  // a signal number (SIGINT/SIGTERM) once set: stop after the step
+  bool console = true;                   // progress and per-epoch lines on stderr
+  std::vector<std::shared_ptr<metrics::Sink>> sinks;  // extra sinks
+};
+
+// Trains `cfg` (already validated) and returns the summary: run_dir, epochs, steps,
+// test_accuracy, test_loss, samples_per_s, seed, weights_sha256, and more. The same object
+// is written to <run_dir>/summary.json. Input problems throw Error::usage before the run
+// dir is created.
+nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts = {});
+
+// Resolves train.device ("auto" picks CUDA when available). Throws Error::usage when a
+// CUDA device is asked for and none is there.
+std::string resolve_device(const std::string& device);
+
+// Creates the run directory: `explicit_dir` if given (it must be empty or absent), else
+// runs/<name>-<YYYYmmdd-HHMMSS>[-N].
+std::filesystem::path make_run_dir(const std::string& name, const std::filesystem::path& explicit_dir);
+
+}  // namespace kiln::train

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything kiln needs on a Debian 12 machine, idempotently:
+#   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST),
+#   - a Python venv outside the clone (${KILN_CACHE:-~/.cache/kiln}/venv) holding the
+#     torch 2.11.0 wheel (LibTorch, CUDA 13 build) and the NVML header wheel.
+# A second run only checks and returns in about a second.
+#   usage: tools/bootstrap.sh            (prints the venv's python path last)
+set -euo pipefail
+
+KILN_CACHE=${KILN_CACHE:-$HOME/.cache/kiln}
+VENV=$KILN_CACHE/venv
+TORCH_VERSION=2.11.0
+APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python3-venv
+          libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libtomlplusplus-dev
+          nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist)
+
+log() { echo "bootstrap: $*" >&2; }
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  log "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The stamp names the pinned requirements, so changing them re-runs pip once.
+PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy)
+STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ]; then
+  log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"
+  mkdir -p "$KILN_CACHE"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_REQS[@]}"
+  touch "$STAMP"
+fi
+echo "$VENV/bin/python"
