@@ -51,6 +51,14 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln: train, profile and sweep models on LibTorch.\n"
                "Run `kiln COMMAND --help` for a command's options."};
   app.name("kiln");
+  app.footer(
+      "Common use:\n"
+      "  kiln train                                  train the built-in default config\n"
+      "  kiln train CONFIG.toml --set optim.lr=3e-4  a config file plus overrides (repeatable)\n"
+      "  kiln train --run-dir runs/exp1 --json       choose the run dir; last stdout line is JSON\n"
+      "  kiln train --print-config                   every config key with its default\n"
+      "Exit codes: 0 done, 1 runtime failure, 2 bad usage/config/data (nothing written),\n"
+      "3 verification mismatch, 130/143 stopped by SIGINT/SIGTERM after a checkpoint.");
   app.fallthrough();
   app.require_subcommand(1);
   app.add_flag("-q,--quiet", g.quiet, "only warnings and errors on stderr");

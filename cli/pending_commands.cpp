@@ -15,7 +15,10 @@ void add_pending_commands(CLI::App& app, Runner& run) {
   };
   for (const auto& [name, help] : pending) {
     CLI::App* cmd = app.add_subcommand(name, help);
+    // Take any arguments, so that the message below is what users see.
+    cmd->fallthrough(false);
     cmd->allow_extras();
+    cmd->add_option("args")->expected(-1);
     const std::string n = name;
     cmd->callback([&run, n] {
       run = [n]() -> int {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "util/version.h"
 
 namespace kiln::cli {
 
@@ -15,15 +16,15 @@ void add_version_command(CLI::App& app, const Globals&, Runner& run) {
   cmd->add_flag("--json", *json, "print one JSON object");
   cmd->callback([&run, json] {
     run = [json] {
-      nlohmann::json j = {{"kiln", KILN_VERSION},
-                          {"git_revision", KILN_GIT_REV},
+      nlohmann::json j = {{"kiln", util::version()},
+                          {"git_revision", util::git_revision()},
                           {"libtorch", TORCH_VERSION},
                           {"cuda_available", torch::cuda::is_available()},
                           {"cuda_devices", torch::cuda::device_count()}};
       if (*json) {
         std::cout << j.dump() << std::endl;
       } else {
-        std::cout << "kiln " << KILN_VERSION << " (" << KILN_GIT_REV << ")\nLibTorch " << TORCH_VERSION
+        std::cout << "kiln " << util::version() << " (" << util::git_revision() << ")\nLibTorch " << TORCH_VERSION
                   << "\nCUDA devices: " << torch::cuda::device_count() << "\n";
       }
       return 0;

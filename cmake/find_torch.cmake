@@ -34,6 +34,11 @@ set(Torch_DIR ${KILN_TORCH_CMAKE_DIR})
 find_package(CUDAToolkit QUIET)
 set(KILN_HAVE_CUDA_HEADERS OFF)
 add_library(kiln_torch INTERFACE)
+# The wheel's libtorch.so exports its own statically linked copy of std::filesystem, whose
+# recursive operations (remove_all, recursive_directory_iterator) call through a null pointer.
+# Naming libstdc++ first makes it the first library in DT_NEEDED, so the dynamic linker
+# binds std::filesystem to the system libstdc++ for us and for torch alike.
+target_link_libraries(kiln_torch INTERFACE "-Wl,--push-state,--no-as-needed,-lstdc++,--pop-state")
 
 if(CUDAToolkit_FOUND OR NOT EXISTS "${KILN_TORCH_ROOT}/lib/libtorch_cuda.so")
   find_package(Torch REQUIRED)

@@ -14,25 +14,36 @@ namespace {
 
 class Stripes : public kiln::data::Dataset {
  public:
-  Stripes(int64_t n, uint32_t phase_seed) : n_(n), seed_(phase_seed) {}
+  Stripes(int64_t n, uint64_t split_seed) : n_(n), seed_(split_seed) {}
   int64_t size() const override { return n_; }
   kiln::data::ImageShape shape() const override { return {1, 16, 16}; }
   int64_t num_classes() const override { return 4; }
   int64_t read(int64_t index, uint8_t* pixels) const override {
     const int64_t label = index % 4;
-    const int64_t phase = (index * 2654435761u + seed_) % 4;  // varies the stripe offset per sample
+    // The stripe offset and the pixel noise come from a hash of (split seed, index), so every
+    // class shows up at every offset and no two samples are the same image.
+    const uint64_t h = mix(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(index));
+    const int64_t phase = static_cast<int64_t>(h % 4);
     for (int64_t y = 0; y < 16; ++y) {
       for (int64_t x = 0; x < 16; ++x) {
         const int64_t t = label == 0 ? y : label == 1 ? x : label == 2 ? x + y : x - y + 16;
-        pixels[y * 16 + x] = ((t + phase) % 4) < 2 ? 255 : 0;
+        const auto noise = static_cast<uint8_t>(mix(h + static_cast<uint64_t>(y * 16 + x)) % 64);
+        pixels[y * 16 + x] = ((t + phase) % 4) < 2 ? static_cast<uint8_t>(191 + noise) : noise;
       }
     }
     return label;
   }
 
  private:
+  // splitmix64's finaliser: a cheap, well-mixed 64-bit hash.
+  static uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
   int64_t n_;
-  uint32_t seed_;
+  uint64_t seed_;
 };
 
 }  // namespace

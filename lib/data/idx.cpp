@@ -3,6 +3,8 @@
 
 #include <zlib.h>
 
+#include <cstdio>
+
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -47,7 +49,11 @@ IdxArray read_idx(const std::filesystem::path& path, int expected_ndims) {
   if (bytes.size() < 4) throw Error::usage(name + ": too short to be an IDX file (" + std::to_string(bytes.size()) + " bytes)");
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   if (b[0] != 0 || b[1] != 0) throw Error::usage(name + ": bad IDX magic number (first two bytes must be 0)");
-  if (b[2] != 0x08) throw Error::usage(name + ": IDX data type 0x" + std::to_string(b[2]) + " is not uint8 (0x08)");
+  if (b[2] != 0x08) {
+    char type[8];
+    std::snprintf(type, sizeof type, "0x%02x", b[2]);
+    throw Error::usage(name + ": IDX data type " + type + " is not uint8 (0x08)");
+  }
   if (b[3] != expected_ndims) {
     throw Error::usage(name + ": IDX file has " + std::to_string(b[3]) + " dimensions, expected " +
                        std::to_string(expected_ndims));

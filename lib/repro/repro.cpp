@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "repro/rng.h"
 #include "util/sha256.h"
+#include "util/version.h"
 
 namespace kiln::repro {
 
@@ -21,6 +23,9 @@ void seed_torch(uint64_t seed, const std::string& stream) {
 }
 
 void set_deterministic(bool on) {
+  // cuBLAS reads this once, at its first use; deterministic GEMMs need a fixed workspace.
+  // cli/main.cpp sets it at start-up; this covers programs that use kiln as a library.
+  if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   auto& ctx = at::globalContext();
   ctx.setDeterministicAlgorithms(on, /*warn_only=*/false);
   ctx.setDeterministicCuDNN(on);
@@ -47,8 +52,8 @@ nlohmann::json environment(const std::string& device) {
   char host[256] = "";
   ::gethostname(host, sizeof host - 1);
   nlohmann::json j;
-  j["kiln_version"] = KILN_VERSION;
-  j["git_revision"] = KILN_GIT_REV;
+  j["kiln_version"] = util::version();
+  j["git_revision"] = util::git_revision();
   j["libtorch_version"] = TORCH_VERSION;
   j["cuda_available"] = torch::cuda::is_available();
   j["cuda_device_count"] = torch::cuda::device_count();

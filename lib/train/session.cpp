@@ -12,6 +12,7 @@
 #include "repro/rng.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/sha256.h"
 
 namespace kiln::train {
@@ -76,6 +77,8 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   sinks_.push_back(metrics::make_jsonl_sink(run_dir / "metrics.jsonl"));
   if (opts.console) sinks_.push_back(metrics::make_console_sink(cfg.log.progress, cfg.log.every));
   for (const auto& s : opts.sinks) sinks_.push_back(s);
+  log::info("run dir " + run_dir.string() + ", device " + device + ", " +
+            std::to_string(model::count_parameters(*net)) + " parameters, " + std::to_string(total_steps) + " steps");
   net->train();
   start_ = last_tick_ = std::chrono::steady_clock::now();
 }

@@ -23,9 +23,13 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_d = SIZE_MAX;
+  // Ties go to a candidate that is a prefix of the word ("optim.lrate" -> "optim.lr", not
+  // "optim.name"): a typo that extends a real key is the likelier slip.
+  bool best_prefix = false;
   for (const auto& c : candidates) {
     const size_t d = edit_distance(word, c);
-    if (d < best_d) best_d = d, best = c;
+    const bool prefix = word.compare(0, c.size(), c) == 0;
+    if (d < best_d || (d == best_d && prefix && !best_prefix)) best_d = d, best = c, best_prefix = prefix;
   }
   const size_t limit = std::max<size_t>(2, word.size() / 3);
   return best_d <= limit ? best : std::string();

@@ -1,0 +1,239 @@
+// Unit tests for model/registry.h: the built-in models build, map [B,1,28,28] to [B,10]
+// logits and train (gradients everywhere); the registry suggests names and takes custom
+// models; initialisation follows torch's seed; dropout obeys train()/eval().
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "model/registry.h"
+#include "repro/repro.h"
+#include "util/error.h"
+
+namespace kiln::model {
+namespace {
+
+const InputSpec kFashion{1, 28, 28, 10};
+
+config::ModelConfig named(const std::string& name) {
+  config::ModelConfig c;
+  c.name = name;
+  return c;
+}
+
+// Builds cfg, runs a [4,1,28,28] batch forward and backward, checks shapes and gradients.
+void check_forward_backward(const config::ModelConfig& cfg) {
+  SCOPED_TRACE("model " + cfg.name);
+  torch::manual_seed(0);
+  NetPtr net = build(cfg, kFashion);
+  ASSERT_TRUE(net);
+  net->train();
+  const auto x = at::randn({4, 1, 28, 28});
+  const auto y = net->forward(x);
+  ASSERT_EQ(y.sizes().vec(), (std::vector<int64_t>{4, 10}));
+  EXPECT_EQ(y.scalar_type(), at::kFloat);
+  EXPECT_TRUE(y.isfinite().all().item<bool>());
+  const auto labels = at::tensor(std::vector<int64_t>{0, 3, 7, 9});
+  at::cross_entropy_loss(y, labels).backward();
+  const auto params = net->named_parameters(true);
+  ASSERT_GT(params.size(), 0u);
+  EXPECT_GT(count_parameters(*net), 0);
+  for (const auto& p : params) {
+    ASSERT_TRUE(p.value().grad().defined()) << "no gradient for " << p.key();
+    EXPECT_TRUE(p.value().grad().isfinite().all().item<bool>()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << "all-zero gradient for " << p.key();
+  }
+}
+
+TEST(ModelBuild, DefaultMlpForwardBackward) { check_forward_backward(named("mlp")); }
+TEST(ModelBuild, DefaultCnnForwardBackward) { check_forward_backward(named("cnn")); }
+TEST(ModelBuild, DefaultResnetForwardBackward) { check_forward_backward(named("resnet")); }
+
+TEST(ModelBuild, VariantsForwardBackward) {
+  auto mlp = named("mlp");
+  mlp.hidden = {64};
+  check_forward_backward(mlp);
+  auto mlp_deep = named("mlp");
+  mlp_deep.hidden = {32, 16, 8};
+  mlp_deep.dropout = 0.0;
+  check_forward_backward(mlp_deep);
+  auto cnn = named("cnn");
+  cnn.channels = {8, 16};
+  cnn.dropout = 0.5;
+  check_forward_backward(cnn);
+  auto cnn_one = named("cnn");
+  cnn_one.channels = {4};
+  cnn_one.fc = 16;
+  cnn_one.dropout = 0.0;
+  check_forward_backward(cnn_one);
+  auto resnet = named("resnet");
+  resnet.width = 8;
+  resnet.blocks = 1;
+  check_forward_backward(resnet);
+}
+
+TEST(ModelBuild, OtherInputShapesAndClassCounts) {
+  // 3-channel 32x32 input, 5 classes: every built-in adapts to the InputSpec.
+  const InputSpec in{3, 32, 32, 5};
+  for (const std::string name : {"mlp", "cnn", "resnet"}) {
+    auto cfg = named(name);
+    cfg.hidden = {16};
+    cfg.channels = {4, 8};
+    cfg.width = 4;
+    cfg.blocks = 1;
+    torch::manual_seed(0);
+    NetPtr net = build(cfg, in);
+    EXPECT_EQ(net->forward(at::randn({2, 3, 32, 32})).sizes().vec(), (std::vector<int64_t>{2, 5})) << name;
+  }
+}
+
+TEST(ModelBuild, MlpParameterCountMatchesHandCount) {
+  auto cfg = named("mlp");
+  cfg.hidden = {64};
+  NetPtr net = build(cfg, kFashion);
+  EXPECT_EQ(count_parameters(*net), 784 * 64 + 64 + 64 * 10 + 10);
+  cfg.hidden = {512, 256};  // the default widths
+  net = build(cfg, kFashion);
+  EXPECT_EQ(count_parameters(*net), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
+}
+
+TEST(ModelBuild, CountParametersSkipsFrozenParameters) {
+  auto cfg = named("mlp");
+  cfg.hidden = {64};
+  NetPtr net = build(cfg, kFashion);
+  const int64_t all = count_parameters(*net);
+  auto params = net->parameters();
+  params.front().set_requires_grad(false);  // the first Linear's weight [64, 784]
+  EXPECT_EQ(count_parameters(*net), all - 784 * 64);
+}
+
+TEST(ModelBuild, CnnWithTooManyStagesThrowsUsage) {
+  auto cfg = named("cnn");
+  cfg.channels = {4, 4, 4, 4, 4};  // 28 -> 14 -> 7 -> 3 -> 1 -> 0
+  try {
+    build(cfg, kFashion);
+    FAIL() << "expected a usage error";
+  } catch (const kiln::Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("model.channels"), std::string::npos) << e.what();
+  }
+  // Four stages still fit (28 -> 1).
+  cfg.channels = {4, 4, 4, 4};
+  NetPtr net = build(cfg, kFashion);
+  EXPECT_EQ(net->forward(at::randn({2, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{2, 10}));
+}
+
+TEST(ModelBuild, SameSeedSameWeightsOtherSeedOtherWeights) {
+  for (const std::string name : {"mlp", "cnn", "resnet"}) {
+    auto cfg = named(name);
+    cfg.hidden = {32};
+    cfg.channels = {4, 8};
+    cfg.width = 4;
+    cfg.blocks = 1;
+    torch::manual_seed(42);
+    const std::string a = repro::weights_sha256(*build(cfg, kFashion));
+    torch::manual_seed(42);
+    const std::string b = repro::weights_sha256(*build(cfg, kFashion));
+    torch::manual_seed(43);
+    const std::string c = repro::weights_sha256(*build(cfg, kFashion));
+    EXPECT_EQ(a.size(), 64u) << name;
+    EXPECT_EQ(a, b) << name;
+    EXPECT_NE(a, c) << name;
+  }
+}
+
+TEST(ModelBuild, DropoutActsInTrainModeOnly) {
+  auto cfg = named("mlp");
+  cfg.hidden = {64};
+  cfg.dropout = 0.5;
+  torch::manual_seed(1);
+  NetPtr net = build(cfg, kFashion);
+  const auto x = at::randn({4, 1, 28, 28});
+  torch::NoGradGuard no_grad;
+  net->train();
+  EXPECT_FALSE(at::equal(net->forward(x), net->forward(x)));
+  net->eval();
+  const auto e1 = net->forward(x);
+  EXPECT_TRUE(at::equal(e1, net->forward(x)));
+  // Without dropout (and without batch norm) train mode is deterministic too.
+  cfg.dropout = 0.0;
+  NetPtr plain = build(cfg, kFashion);
+  plain->train();
+  EXPECT_TRUE(at::equal(plain->forward(x), plain->forward(x)));
+}
+
+TEST(ModelBuild, CnnDropoutActsInTrainModeOnly) {
+  auto cfg = named("cnn");
+  cfg.channels = {8, 16};
+  cfg.dropout = 0.5;
+  torch::manual_seed(2);
+  NetPtr net = build(cfg, kFashion);
+  const auto x = at::randn({4, 1, 28, 28});
+  torch::NoGradGuard no_grad;
+  net->train();
+  EXPECT_FALSE(at::equal(net->forward(x), net->forward(x)));
+  net->eval();
+  EXPECT_TRUE(at::equal(net->forward(x), net->forward(x)));
+}
+
+// ---- registry -------------------------------------------------------------------------
+
+TEST(ModelRegistry, BuiltinsAreRegistered) {
+  const auto names = model_names();
+  for (const char* n : {"mlp", "cnn", "resnet"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+  }
+}
+
+TEST(ModelRegistry, UnknownNameSuggestsNearest) {
+  try {
+    build(named("mpl"), kFashion);
+    FAIL() << "expected a usage error";
+  } catch (const kiln::Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("did you mean 'mlp'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mpl"), std::string::npos) << msg;
+  }
+  try {
+    build(named("resnt"), kFashion);
+    FAIL() << "expected a usage error";
+  } catch (const kiln::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'resnet'"), std::string::npos) << e.what();
+  }
+}
+
+// A custom model: one Linear on the flattened input, remembering its spec.
+class TestLinearNet : public Net {
+ public:
+  TestLinearNet(const config::ModelConfig& cfg, const InputSpec& in)
+      : fc_(register_module("fc", torch::nn::Linear(in.channels * in.height * in.width, in.num_classes))),
+        fc_width_(cfg.fc) {}
+  at::Tensor forward(at::Tensor x) override { return fc_->forward(x.flatten(1)); }
+  int64_t fc_width() const { return fc_width_; }
+
+ private:
+  torch::nn::Linear fc_;
+  int64_t fc_width_;
+};
+
+TEST(ModelRegistry, RegisteredCustomModelBuildsByName) {
+  ASSERT_TRUE(register_model("kiln-test-linear", [](const config::ModelConfig& cfg, const InputSpec& in) {
+    return std::make_shared<TestLinearNet>(cfg, in);
+  }));
+  const auto names = model_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), "kiln-test-linear"), names.end());
+  auto cfg = named("kiln-test-linear");
+  cfg.fc = 77;  // the factory sees the config it was built from
+  NetPtr net = build(cfg, kFashion);
+  auto* mine = dynamic_cast<TestLinearNet*>(net.get());
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->fc_width(), 77);
+  EXPECT_EQ(count_parameters(*net), 784 * 10 + 10);
+  EXPECT_EQ(net->forward(at::randn({3, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{3, 10}));
+}
+
+}  // namespace
+}  // namespace kiln::model
