@@ -23,7 +23,13 @@ struct LoaderConfig {
   bool shuffle = true;
   bool drop_last = false;
   int64_t threads = 0;   // worker threads (0 = the machine's cores)
-  int64_t prefetch = 4;  // batches prepared ahead of the training step
+  int64_t prefetch = 4;  // batches prepared ahead of the training step (ring slots)
+  bool gpu_normalize = true;  // CUDA: copy uint8 to the GPU and normalise there
+};
+
+struct AugmentConfig {
+  int64_t crop_padding = 0;  // random crop from the image zero-padded by N pixels (0 = off)
+  bool hflip = false;        // random horizontal flip
 };
 
 struct ModelConfig {
@@ -87,6 +93,7 @@ struct LogConfig {
 struct RunConfig {
   DataConfig data;
   LoaderConfig loader;
+  AugmentConfig augment;
   ModelConfig model;
   OptimConfig optim;
   ScheduleConfig schedule;

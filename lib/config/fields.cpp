@@ -33,6 +33,12 @@ std::vector<Field> fields(RunConfig& c) {
       num("loader.drop_last", &c.loader.drop_last, "drop the last incomplete training batch"),
       num("loader.threads", &c.loader.threads, "loader worker threads (0 = the machine's cores)", 0, 256),
       num("loader.prefetch", &c.loader.prefetch, "batches prepared ahead of the training step", 1, 1024),
+      num("loader.gpu_normalize", &c.loader.gpu_normalize,
+          "CUDA: copy uint8 pixels to the GPU and normalise there (4x fewer bytes over PCIe)"),
+
+      num("augment.crop_padding", &c.augment.crop_padding,
+          "training: random crop from the image zero-padded by N pixels per side (0 = off)", 0, 64),
+      num("augment.hflip", &c.augment.hflip, "training: random horizontal flip (probability 1/2)"),
 
       str("model.name", &c.model.name, "model: mlp | cnn | resnet | a registered model"),
       num("model.hidden", &c.model.hidden, "mlp: hidden layer widths", 1),

@@ -24,19 +24,36 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last) {
   return drop_last ? n / batch_size : (n + batch_size - 1) / batch_size;
 }
 
-Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count,
-              const LoaderOptions& opts) {
+void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
+                const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& images, at::Tensor& labels) {
   const ImageShape s = ds.shape();
-  auto pixels = at::empty({count, s.channels, s.height, s.width}, at::kByte);
-  auto labels = at::empty({count}, at::kLong);
-  auto* px = pixels.data_ptr<uint8_t>();
+  const int64_t n = s.numel();
+  const bool as_float = images.scalar_type() == at::kFloat;
   auto* lb = labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < count; ++i) lb[i] = ds.read(order[first + i], px + i * s.numel());
-  // uint8 [0,255] -> float, normalised per channel: (x / 255 - mean) / std.
-  const auto C = s.channels;
-  auto mean = at::tensor(opts.mean, at::kFloat).view({1, C, 1, 1});
-  auto std = at::tensor(opts.std, at::kFloat).view({1, C, 1, 1});
-  auto images = pixels.to(at::kFloat).div_(255.0f).sub_(mean).div_(std);
+  // Samples are read into a scratch buffer first unless they can go straight to the output.
+  thread_local std::vector<uint8_t> scratch;
+  scratch.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t index = order[static_cast<size_t>(first + i)];
+    const AugmentDraw d = draw_augment(opts.augment, opts.seed, epoch, index);
+    if (as_float) {
+      lb[i] = ds.read(index, scratch.data());
+      augment_f32(scratch.data(), s, opts.augment, d, lut.data(), images.data_ptr<float>() + i * n);
+    } else if (opts.augment.enabled()) {
+      lb[i] = ds.read(index, scratch.data());
+      augment_u8(scratch.data(), s, opts.augment, d, images.data_ptr<uint8_t>() + i * n);
+    } else {
+      lb[i] = ds.read(index, images.data_ptr<uint8_t>() + i * n);
+    }
+  }
+}
+
+Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count,
+              const LoaderOptions& opts, int64_t epoch) {
+  const ImageShape s = ds.shape();
+  auto images = at::empty({count, s.channels, s.height, s.width}, at::kFloat);
+  auto labels = at::empty({count}, at::kLong);
+  fill_batch(ds, order, first, count, epoch, opts, normalize_lut(opts.mean, opts.std), images, labels);
   Batch b;
   b.images = images.to(opts.device);
   b.labels = labels.to(opts.device);
@@ -64,7 +81,7 @@ class SimpleLoader : public Loader {
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t first = next_ * opts_.batch_size;
     const int64_t count = std::min(opts_.batch_size, ds_->size() - first);
-    Batch b = collate(*ds_, order_, first, count, opts_);
+    Batch b = collate(*ds_, order_, first, count, opts_, epoch_);
     b.epoch = epoch_;
     b.index = next_++;
     b.wait_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

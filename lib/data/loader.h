@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/dataset.h"
 
 namespace kiln::data {
@@ -21,6 +22,7 @@ struct Batch {
   int64_t epoch = 0;
   int64_t index = 0;      // batch number within the epoch
   double wait_ms = 0.0;   // how long next() blocked the caller for this batch
+  double copy_ms = -1.0;  // CUDA: device time of the newest finished host-to-device copy (-1: none yet / CPU)
 };
 
 struct LoaderOptions {
@@ -31,6 +33,8 @@ struct LoaderOptions {
   int64_t prefetch = 4;
   uint64_t seed = 0;           // the loader's stream seed (derived from the run seed)
   std::vector<double> mean = {0.0}, std = {1.0};
+  AugmentOptions augment;      // applied per sample, keyed on (seed, epoch, sample index)
+  bool gpu_normalize = true;   // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
   c10::Device device = c10::Device(c10::kCPU);
 };
 
@@ -50,11 +54,24 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool s
 
 int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last);
 
-// Builds the samples [order[first], order[first + count]) into a batch on opts.device.
-Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count,
-              const LoaderOptions& opts);
+// Fills host tensors `images` ([count, C, H, W], float32 normalised through `lut`, or uint8
+// un-normalised) and `labels` ([count] int64) with samples order[first .. first + count) of
+// `epoch`, augmented. The one place a batch's content is decided: both loaders call it.
+void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
+                const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& images, at::Tensor& labels);
 
-// The in-order loader: builds each batch on the calling thread.
+// Builds the samples [order[first], order[first + count]) of `epoch` into a batch on opts.device
+// (float32, normalised on the host).
+Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count,
+              const LoaderOptions& opts, int64_t epoch = 0);
+
+// The in-order loader: builds each batch on the calling thread. The reference the threaded
+// loader is tested against.
 std::unique_ptr<Loader> make_simple_loader(DatasetPtr ds, const LoaderOptions& opts);
+
+// The loader kiln trains with: opts.threads worker threads (0 = the machine's cores) build up
+// to opts.prefetch batches ahead into a ring of host buffers (pinned on CUDA, where copies run
+// on a dedicated stream). Batches are byte-identical to make_simple_loader's for any thread count.
+std::unique_ptr<Loader> make_loader(DatasetPtr ds, const LoaderOptions& opts);
 
 }  // namespace kiln::data

@@ -17,6 +17,7 @@ class JsonlSink : public Sink {
                         {"loss", r.loss}, {"lr", r.lr},            {"samples", r.samples},
                         {"data_wait_ms", r.data_wait_ms},          {"time_s", r.time_s}};
     if (r.grad_norm >= 0) j["grad_norm"] = r.grad_norm;
+    if (r.copy_ms >= 0) j["copy_ms"] = r.copy_ms;
     out_ << j.dump() << '\n';
     out_.flush();
   }

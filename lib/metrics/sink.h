@@ -16,6 +16,7 @@ struct StepRecord {
   double lr = 0.0;
   double grad_norm = -1.0;   // pre-clip global norm; -1 when clipping is off
   double data_wait_ms = 0.0; // time the step waited for its batches
+  double copy_ms = -1.0;     // CUDA: device time of the newest finished host-to-device copy; -1 on the CPU
   int64_t samples = 0;       // samples in the step
   double time_s = 0.0;       // seconds since training started
 };

@@ -38,6 +38,8 @@ data::LoaderOptions loader_options(const config::RunConfig& cfg, const std::stri
   o.seed = repro::derive_seed(cfg.repro.seed, "loader");
   o.mean = cfg.data.mean;
   o.std = cfg.data.std;
+  o.gpu_normalize = cfg.loader.gpu_normalize;
+  if (train) o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
   o.device = c10::Device(device);
   return o;
 }
@@ -56,8 +58,8 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   net = model::build(cfg.model, input);
   net->to(c10::Device(device));
   optimizer = optim::build(cfg.optim, net->parameters());
-  train_loader = data::make_simple_loader(splits.train, loader_options(cfg, device, true));
-  test_loader = data::make_simple_loader(splits.test, loader_options(cfg, device, false));
+  train_loader = data::make_loader(splits.train, loader_options(cfg, device, true));
+  test_loader = data::make_loader(splits.test, loader_options(cfg, device, false));
   const int64_t batches = train_loader->batches_per_epoch();
   if (batches == 0) {
     throw Error::usage("the training set (" + std::to_string(splits.train->size()) + " samples) has no full batch of " +
@@ -103,12 +105,13 @@ void Session::write_manifest(const nlohmann::json* end) {
   util::atomic_write(run_dir / "manifest.json", m.dump(2) + "\n");
 }
 
-void Session::record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms) {
+void Session::record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms,
+                          double copy_ms) {
   const auto now = std::chrono::steady_clock::now();
   train_seconds_ += std::chrono::duration<double>(now - last_tick_).count();
   last_tick_ = now;
   samples_ += st.samples;
-  pending_.push_back({step, epoch, st.samples, lr, wait_ms, st.loss, st.grad_norm});
+  pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm});
   if (step % cfg.log.every == 0 || step == total_steps) flush();
   metrics::Progress p{step, total_steps, epoch, cfg.train.epochs,
                       train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0, train_seconds_, last_loss_};
@@ -126,7 +129,7 @@ void Session::flush() {
     const auto& p = pending_[i];
     metrics::StepRecord r{p.step, p.epoch, l[i], p.lr,
                           p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
-                          p.wait_ms, p.samples, train_seconds_};
+                          p.wait_ms, p.copy_ms, p.samples, train_seconds_};
     for (auto& s : sinks_) s->on_step(r);
     last_loss_ = l[i];
   }

@@ -27,7 +27,9 @@ class Session {
 
   // Logging: losses stay on the device and are fetched every log.every steps, so logging
   // never stalls the GPU pipeline.
-  void record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms);
+  // wait_ms: host time the step blocked on the loader; copy_ms: device time of the newest
+  // finished host-to-device copy (-1 on the CPU).
+  void record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms, double copy_ms);
   void record_eval(int64_t step, int64_t epoch, const EvalResult& r);
   void save_checkpoint(const checkpoint::TrainState& state);
   [[noreturn]] void interrupt(const checkpoint::TrainState& state, int signal);
@@ -46,7 +48,7 @@ class Session {
  private:
   struct Pending {
     int64_t step, epoch, samples;
-    double lr, wait_ms;
+    double lr, wait_ms, copy_ms;
     at::Tensor loss, grad_norm;
   };
   void flush();

@@ -38,7 +38,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
       optim::set_lr(*s.optimizer, lr);
       StepStats st = train::step(*s.net, *s.optimizer, micro, step_opts);
       ++step;
-      s.record_step(step, epoch, st, lr, wait_ms);
+      s.record_step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
       const int64_t next_batch = micro.back().index + 1;
       if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint({step, epoch, next_batch});
       if (opts.stop && opts.stop->load() != 0) {

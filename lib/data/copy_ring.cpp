@@ -1,0 +1,114 @@
+// CopyRing on CUDA (pinned buffers, a copy stream from the pool, events per slot), and its
+// no-op CPU form when kiln is built without the CUDA headers or runs on the CPU.
+#include "data/copy_ring.h"
+
+#include <ATen/ops/empty.h>
+
+#include <vector>
+
+#ifdef KILN_HAVE_CUDA
+#include <ATen/core/CachingHostAllocator.h>
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace kiln::data {
+
+#ifdef KILN_HAVE_CUDA
+struct CopyRing::Impl {
+  Impl(c10::Device d, int64_t slots)
+      : device(d),
+        // A high-priority stream, so that copies are not queued behind the step's kernels.
+        stream(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, d.index())),
+        start(static_cast<size_t>(slots)),
+        done(static_cast<size_t>(slots)) {
+    for (size_t i = 0; i < start.size(); ++i) {
+      start[i] = at::cuda::CUDAEvent(cudaEventDefault);  // timing on: copy_ms comes from these
+      done[i] = at::cuda::CUDAEvent(cudaEventDefault);
+    }
+  }
+  c10::Device device;
+  c10::cuda::CUDAStream stream;
+  std::vector<at::cuda::CUDAEvent> start, done;
+  int64_t newest = -1;     // slot of the newest copy issued
+  double last_ms = -1.0;
+};
+#else
+struct CopyRing::Impl {};
+#endif
+
+CopyRing::CopyRing(c10::Device device, int64_t slots) {
+#ifdef KILN_HAVE_CUDA
+  if (device.is_cuda()) impl_ = std::make_unique<Impl>(device, slots);
+#else
+  (void)device;
+  (void)slots;
+#endif
+}
+
+CopyRing::~CopyRing() = default;
+
+bool CopyRing::cuda() const { return impl_ != nullptr; }
+
+at::Tensor CopyRing::host_empty(at::IntArrayRef sizes, at::ScalarType dtype) const {
+  return at::empty(sizes, at::TensorOptions().dtype(dtype).pinned_memory(cuda()));
+}
+
+void CopyRing::wait_reusable(int64_t slot) {
+#ifdef KILN_HAVE_CUDA
+  // query() first: a finished event costs no driver wait. An event never recorded is complete.
+  if (impl_ && !impl_->done[size_t(slot)].query()) impl_->done[size_t(slot)].synchronize();
+#else
+  (void)slot;
+#endif
+}
+
+std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor& images, const at::Tensor& labels) {
+#ifdef KILN_HAVE_CUDA
+  if (impl_) {
+    auto& m = *impl_;
+    // Device memory is allocated on the compute stream, before switching streams, so it
+    // belongs to the compute stream's pool and needs no record_stream.
+    auto dev_images = at::empty(images.sizes(), images.options().device(m.device).pinned_memory(false));
+    auto dev_labels = at::empty(labels.sizes(), labels.options().device(m.device).pinned_memory(false));
+    auto compute = c10::cuda::getCurrentCUDAStream(m.device.index());
+    {
+      c10::cuda::CUDAStreamGuard guard(m.stream);
+      m.start[size_t(slot)].record(m.stream);
+      dev_images.copy_(images, /*non_blocking=*/true);
+      dev_labels.copy_(labels, /*non_blocking=*/true);
+      m.done[size_t(slot)].record(m.stream);
+    }
+    m.done[size_t(slot)].block(compute);
+    m.newest = slot;
+    return {dev_images, dev_labels};
+  }
+#else
+  (void)slot;
+#endif
+  return {images, labels};
+}
+
+double CopyRing::last_copy_ms() {
+#ifdef KILN_HAVE_CUDA
+  if (impl_ && impl_->newest >= 0) {
+    const auto s = size_t(impl_->newest);
+    if (impl_->done[s].query()) impl_->last_ms = impl_->start[s].elapsed_time(impl_->done[s]);
+  }
+  return impl_ ? impl_->last_ms : -1.0;
+#else
+  return -1.0;
+#endif
+}
+
+int64_t pinned_pool_bytes() {
+#ifdef KILN_HAVE_CUDA
+  if (at::globalContext().hasCUDA() && at::cuda::is_available()) {
+    return at::getHostAllocator(at::kCUDA)->get_stats().allocated_bytes.current;
+  }
+#endif
+  return -1;
+}
+
+}  // namespace kiln::data

@@ -1,0 +1,155 @@
+// Loader throughput, memcpy ceiling and H2D bandwidth (see loader_bench.h).
+#include "data/loader_bench.h"
+
+#include <torch/cuda.h>
+
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "data/loader.h"
+#include "repro/rng.h"
+#include "train/trainer.h"
+#include "util/log.h"
+
+namespace kiln::data {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+struct Measured {
+  double samples_per_s = 0, mb_per_s = 0, mean_copy_ms = -1, batch_bytes = 0;
+  int64_t samples = 0;
+};
+
+// One warm-up epoch, then `epochs` timed epochs of finished batches on the loader's device.
+Measured measure(DatasetPtr ds, const LoaderOptions& o, int64_t epochs) {
+  auto loader = make_loader(ds, o);
+  loader->start(0, 0);
+  while (loader->next()) {
+  }
+  Measured m;
+  double bytes = 0, copy_ms = 0;
+  int64_t copies = 0;
+  const bool cuda = o.device.is_cuda();
+  const auto t0 = Clock::now();
+  for (int64_t e = 1; e <= epochs; ++e) {
+    loader->start(e, 0);
+    while (auto b = loader->next()) {
+      m.samples += b->labels.size(0);
+      bytes += double(b->images.nbytes() + b->labels.nbytes());
+      if (b->copy_ms > 0) copy_ms += b->copy_ms, ++copies;
+    }
+  }
+  if (cuda) torch::cuda::synchronize();  // the last copies and normalisations are done
+  const double s = seconds_since(t0);
+  m.samples_per_s = double(m.samples) / s;
+  m.mb_per_s = bytes / s / 1e6;
+  if (copies) m.mean_copy_ms = copy_ms / double(copies);
+  m.batch_bytes = double(o.batch_size) * double(ds->shape().numel()) * (cuda && o.gpu_normalize ? 1.0 : 4.0) +
+                  double(o.batch_size) * 8.0;
+  return m;
+}
+
+// `threads` threads each memcpy their share of `batches` buffers of `bytes`: the ceiling
+// for any loader that writes the same output bytes.
+double memcpy_seconds(int64_t threads, int64_t batches, size_t bytes) {
+  std::vector<std::thread> pool;
+  const auto t0 = Clock::now();
+  for (int64_t t = 0; t < threads; ++t) {
+    pool.emplace_back([=] {
+      std::vector<char> src(bytes, 1), dst(bytes);
+      for (int64_t b = t; b < batches; b += threads) {
+        std::memcpy(dst.data(), src.data(), bytes);
+        src[size_t(b) % bytes] = dst[size_t(b * 7) % bytes];  // keeps the copies from being elided
+      }
+    });
+  }
+  for (auto& p : pool) p.join();
+  return seconds_since(t0);
+}
+
+// GB/s of `reps` plain pinned host-to-device copies of `bytes`, one after another.
+double plain_h2d_gbps(c10::Device device, size_t bytes, int reps) {
+  auto host = at::empty({int64_t(bytes)}, at::TensorOptions().dtype(at::kByte).pinned_memory(true)).fill_(1);
+  auto dev = at::empty({int64_t(bytes)}, at::TensorOptions().dtype(at::kByte).device(device));
+  dev.copy_(host, true);
+  torch::cuda::synchronize();
+  const auto t0 = Clock::now();
+  for (int i = 0; i < reps; ++i) dev.copy_(host, /*non_blocking=*/true);
+  torch::cuda::synchronize();
+  return double(bytes) * reps / seconds_since(t0) / 1e9;
+}
+
+}  // namespace
+
+nlohmann::json bench_loader(const config::RunConfig& cfg, const LoaderBenchOptions& bo) {
+  const std::string device = train::resolve_device(cfg.train.device);
+  Splits splits = load_splits(cfg.data);
+  LoaderOptions o;
+  o.batch_size = cfg.loader.batch_size;
+  o.shuffle = cfg.loader.shuffle;
+  o.drop_last = cfg.loader.drop_last;
+  o.threads = cfg.loader.threads > 0 ? cfg.loader.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  o.prefetch = cfg.loader.prefetch;
+  o.seed = repro::derive_seed(cfg.repro.seed, "loader");
+  o.mean = cfg.data.mean;
+  o.std = cfg.data.std;
+  o.gpu_normalize = cfg.loader.gpu_normalize;
+  o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
+  o.device = c10::Device(device);
+
+  auto say = [&](const std::string& s) {
+    if (bo.progress) log::info(s);
+  };
+  say("loader bench: " + std::to_string(splits.train->size()) + " samples, batch " + std::to_string(o.batch_size) +
+      ", " + std::to_string(o.threads) + " threads, prefetch " + std::to_string(o.prefetch) + ", device " + device +
+      ", 1 warm-up + " + std::to_string(bo.epochs) + " measured epochs per variant");
+  const Measured aug = measure(splits.train, o, bo.epochs);
+  say("  as configured:    " + std::to_string(int64_t(aug.samples_per_s)) + " samples/s");
+  LoaderOptions plain = o;
+  plain.augment = {};
+  const Measured noaug = measure(splits.train, plain, bo.epochs);
+  say("  no augmentation:  " + std::to_string(int64_t(noaug.samples_per_s)) + " samples/s");
+
+  // The ceiling writes the host output bytes of the configured variant (float32 on the CPU).
+  const int64_t batches = aug.samples / std::max<int64_t>(1, o.batch_size);
+  const size_t host_batch_bytes = size_t(o.batch_size) * size_t(splits.train->shape().numel()) *
+                                      (o.device.is_cuda() && o.gpu_normalize ? 1 : 4) +
+                                  size_t(o.batch_size) * 8;
+  const double mc_s = memcpy_seconds(o.threads, batches, host_batch_bytes);
+  const double ceiling = double(batches * o.batch_size) / mc_s;
+  say("  memcpy ceiling:   " + std::to_string(int64_t(ceiling)) + " samples/s");
+
+  nlohmann::json j;
+  j["bench"] = "loader";
+  j["device"] = device;
+  j["samples"] = splits.train->size();
+  j["batch_size"] = o.batch_size;
+  j["threads"] = o.threads;
+  j["prefetch"] = o.prefetch;
+  j["epochs"] = bo.epochs;
+  j["augment"] = {{"crop_padding", o.augment.crop_padding}, {"hflip", o.augment.hflip}};
+  j["samples_per_s"] = aug.samples_per_s;
+  j["mb_per_s"] = aug.mb_per_s;
+  j["no_augment_samples_per_s"] = noaug.samples_per_s;
+  j["no_augment_mb_per_s"] = noaug.mb_per_s;
+  j["memcpy_samples_per_s"] = ceiling;
+  j["memcpy_gb_per_s"] = double(batches) * double(host_batch_bytes) / mc_s / 1e9;
+  j["share_of_memcpy"] = aug.samples_per_s / ceiling;
+  if (o.device.is_cuda()) {
+    j["gpu_normalize"] = o.gpu_normalize;
+    j["h2d_bytes_per_batch"] = aug.batch_bytes;
+    j["h2d_mean_copy_ms"] = aug.mean_copy_ms;
+    j["h2d_gbps"] = aug.mean_copy_ms > 0 ? aug.batch_bytes / (aug.mean_copy_ms * 1e-3) / 1e9 : 0.0;
+    j["plain_h2d_gbps"] = plain_h2d_gbps(o.device, size_t(aug.batch_bytes), 200);
+    say("  H2D: loader " + std::to_string(j["h2d_gbps"].get<double>()) + " GB/s, plain pinned copy " +
+        std::to_string(j["plain_h2d_gbps"].get<double>()) + " GB/s");
+  }
+  return j;
+}
+
+}  // namespace kiln::data

@@ -1,0 +1,193 @@
+// The threaded loader. Worker threads claim batches in order, fill a ring slot each (host
+// buffers, pinned on CUDA) and mark it ready; next() hands the slots out in order, starts the
+// copy to the device and frees the slot. Which batch lands in which slot, and what it holds,
+// depends only on (seed, epoch, batch index), never on the thread count or on timing.
+#include <ATen/ops/empty.h>
+#include <ATen/ops/from_blob.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "data/copy_ring.h"
+#include "data/loader.h"
+#include "util/error.h"
+
+namespace kiln::data {
+namespace {
+
+struct Slot {
+  enum State { kFree, kFilling, kReady };
+  State state = kFree;
+  int64_t batch = -1;  // batch index of the epoch it holds (or is being filled with)
+  int64_t count = 0;   // samples in it (the last batch may be short)
+  at::Tensor images, labels;  // CUDA: pinned, allocated once; CPU: fresh per batch, handed over
+  std::exception_ptr error;
+};
+
+class ThreadedLoader : public Loader {
+ public:
+  ThreadedLoader(DatasetPtr ds, LoaderOptions opts)
+      : ds_(std::move(ds)),
+        opts_(std::move(opts)),
+        lut_(normalize_lut(opts_.mean, opts_.std)),
+        slots_(static_cast<size_t>(opts_.prefetch)),
+        ring_(opts_.device, opts_.prefetch) {
+    gpu_normalize_ = ring_.cuda() && opts_.gpu_normalize;
+    if (gpu_normalize_) {
+      lut_device_ = at::from_blob(lut_.data(), {int64_t(lut_.size())}, at::kFloat).to(opts_.device);
+      const int64_t C = ds_->shape().channels;
+      // Index offsets c * 256 per channel, so one index_select covers every channel's table.
+      channel_offset_ = (at::arange(C, at::kInt) * 256).view({1, C, 1, 1}).to(opts_.device);
+    }
+    int64_t n = opts_.threads > 0 ? opts_.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+    for (int64_t i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  ~ThreadedLoader() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  int64_t batches_per_epoch() const override {
+    return data::batches_per_epoch(ds_->size(), opts_.batch_size, opts_.drop_last);
+  }
+
+  void start(int64_t epoch, int64_t first_batch) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    // No new claims; batches being filled for the old epoch finish first (they read order_).
+    ++generation_;
+    next_claim_ = end_ = 0;
+    idle_cv_.wait(lock, [this] { return filling_ == 0; });
+    for (auto& s : slots_) {
+      s.state = Slot::kFree;
+      s.error = nullptr;
+      if (!ring_.cuda()) s.images = s.labels = at::Tensor();
+    }
+    order_ = epoch_order(ds_->size(), opts_.seed, epoch, opts_.shuffle);
+    epoch_ = epoch;
+    end_ = batches_per_epoch();
+    next_claim_ = next_take_ = std::min(first_batch, end_);
+    lock.unlock();
+    work_cv_.notify_all();
+  }
+
+  std::optional<Batch> next() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (next_take_ >= end_) return std::nullopt;
+    const int64_t k = next_take_;
+    const size_t si = static_cast<size_t>(k % opts_.prefetch);
+    Slot& s = slots_[si];
+    const auto t0 = std::chrono::steady_clock::now();
+    ready_cv_.wait(lock, [&] { return s.state == Slot::kReady && s.batch == k; });
+    const double wait_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (s.error) {
+      // The epoch stops here; the worker's exception reaches the caller with its message.
+      end_ = k;
+      std::rethrow_exception(s.error);
+    }
+    const at::Tensor images = s.images.narrow(0, 0, s.count), labels = s.labels.narrow(0, 0, s.count);
+    Batch b;
+    b.epoch = epoch_;
+    b.index = k;
+    b.wait_ms = wait_ms;
+    // The slot stays kReady (no worker touches it) while the copy is issued without the lock.
+    lock.unlock();
+    std::tie(b.images, b.labels) = ring_.copy(static_cast<int64_t>(si), images, labels);
+    if (gpu_normalize_) b.images = normalize_on_device(b.images);
+    b.copy_ms = ring_.last_copy_ms();
+    lock.lock();
+    if (!ring_.cuda()) s.images = s.labels = at::Tensor();  // the caller owns them now
+    s.state = Slot::kFree;
+    ++next_take_;
+    lock.unlock();
+    work_cv_.notify_all();
+    return b;
+  }
+
+ private:
+  // uint8 [B, C, H, W] on the device -> float32 through the same table as the host path.
+  at::Tensor normalize_on_device(const at::Tensor& u8) const {
+    auto index = (u8.to(at::kInt) + channel_offset_).flatten();
+    return lut_device_.index_select(0, index).view(u8.sizes());
+  }
+
+  void work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [this] {
+        return stop_ || (next_claim_ < end_ && slots_[size_t(next_claim_ % opts_.prefetch)].state == Slot::kFree);
+      });
+      if (stop_) return;
+      const int64_t k = next_claim_++;
+      const int64_t si = k % opts_.prefetch;
+      Slot& s = slots_[size_t(si)];
+      s.state = Slot::kFilling;
+      s.batch = k;
+      ++filling_;
+      const uint64_t gen = generation_;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        fill(s, si, k);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      --filling_;
+      if (gen == generation_) {
+        s.error = error;
+        s.state = Slot::kReady;
+        ready_cv_.notify_all();
+      }
+      idle_cv_.notify_all();
+    }
+  }
+
+  // Fills slot `s` (index si) with batch k, outside the lock: only this worker touches it now.
+  void fill(Slot& s, int64_t si, int64_t k) {
+    const ImageShape shape = ds_->shape();
+    const int64_t first = k * opts_.batch_size;
+    s.count = std::min(opts_.batch_size, ds_->size() - first);
+    const auto dtype = gpu_normalize_ ? at::kByte : at::kFloat;
+    ring_.wait_reusable(si);
+    if (!s.images.defined()) {
+      // CUDA: allocated once per slot (full batch size) and reused; CPU: a fresh batch each time.
+      const int64_t rows = ring_.cuda() ? opts_.batch_size : s.count;
+      s.images = ring_.host_empty({rows, shape.channels, shape.height, shape.width}, dtype);
+      s.labels = ring_.host_empty({rows}, at::kLong);
+    }
+    fill_batch(*ds_, order_, first, s.count, epoch_, opts_, lut_, s.images, s.labels);
+  }
+
+  DatasetPtr ds_;
+  LoaderOptions opts_;
+  std::vector<float> lut_;
+  at::Tensor lut_device_, channel_offset_;
+  bool gpu_normalize_ = false;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, ready_cv_, idle_cv_;
+  std::vector<Slot> slots_;  // the ring: batch k lives in slot k % prefetch
+  CopyRing ring_;
+  std::vector<std::thread> workers_;
+  // Epoch state, under mu_ (order_ and epoch_ change only while no slot is being filled).
+  std::vector<int64_t> order_;
+  int64_t epoch_ = 0, end_ = 0, next_claim_ = 0, next_take_ = 0, filling_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Loader> make_loader(DatasetPtr ds, const LoaderOptions& opts) {
+  return std::make_unique<ThreadedLoader>(std::move(ds), opts);
+}
+
+}  // namespace kiln::data
