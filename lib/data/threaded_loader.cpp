@@ -5,6 +5,7 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -23,7 +24,9 @@ struct Slot {
   State state = kFree;
   int64_t batch = -1;  // batch index of the epoch it holds (or is being filled with)
   int64_t count = 0;   // samples in it (the last batch may be short)
-  at::Tensor images, labels;  // CUDA: pinned, allocated once; CPU: fresh per batch, handed over
+  at::Tensor images, labels;  // full-batch host buffers (pinned on CUDA), reused across batches
+  // CPU: how many of the views lent to the caller are still alive (reuse waits for 0).
+  std::shared_ptr<std::atomic<int>> lent;
   std::exception_ptr error;
 };
 
@@ -68,7 +71,6 @@ class ThreadedLoader : public Loader {
     for (auto& s : slots_) {
       s.state = Slot::kFree;
       s.error = nullptr;
-      if (!ring_.cuda()) s.images = s.labels = at::Tensor();
     }
     order_ = epoch_order(ds_->size(), opts_.seed, epoch, opts_.shuffle);
     epoch_ = epoch;
@@ -92,7 +94,12 @@ class ThreadedLoader : public Loader {
       end_ = k;
       std::rethrow_exception(s.error);
     }
-    const at::Tensor images = s.images.narrow(0, 0, s.count), labels = s.labels.narrow(0, 0, s.count);
+    at::Tensor images = s.images.narrow(0, 0, s.count), labels = s.labels.narrow(0, 0, s.count);
+    if (!ring_.cuda()) {
+      s.lent = std::make_shared<std::atomic<int>>(2);
+      images = lend(images, s.lent);
+      labels = lend(labels, s.lent);
+    }
     Batch b;
     b.epoch = epoch_;
     b.index = k;
@@ -103,7 +110,6 @@ class ThreadedLoader : public Loader {
     if (gpu_normalize_) b.images = normalize_on_device(b.images);
     b.copy_ms = ring_.last_copy_ms();
     lock.lock();
-    if (!ring_.cuda()) s.images = s.labels = at::Tensor();  // the caller owns them now
     s.state = Slot::kFree;
     ++next_take_;
     lock.unlock();
@@ -150,6 +156,15 @@ class ThreadedLoader : public Loader {
     }
   }
 
+  // A view of `t` for the caller whose deleter counts `lent` down (release, paired with the
+  // acquire in fill(): the caller's last reads happen before a worker refills the buffer). The
+  // deleter holds `t`, so the memory outlives the loader if the caller keeps the batch.
+  static at::Tensor lend(const at::Tensor& t, const std::shared_ptr<std::atomic<int>>& lent) {
+    return at::from_blob(
+        t.data_ptr(), t.sizes(), t.strides(), [t, lent](void*) { lent->fetch_sub(1, std::memory_order_release); },
+        t.options());
+  }
+
   // Fills slot `s` (index si) with batch k, outside the lock: only this worker touches it now.
   void fill(Slot& s, int64_t si, int64_t k) {
     const ImageShape shape = ds_->shape();
@@ -157,12 +172,13 @@ class ThreadedLoader : public Loader {
     s.count = std::min(opts_.batch_size, ds_->size() - first);
     const auto dtype = gpu_normalize_ ? at::kByte : at::kFloat;
     ring_.wait_reusable(si);
-    if (!s.images.defined()) {
-      // CUDA: allocated once per slot (full batch size) and reused; CPU: a fresh batch each time.
-      const int64_t rows = ring_.cuda() ? opts_.batch_size : s.count;
-      s.images = ring_.host_empty({rows, shape.channels, shape.height, shape.width}, dtype);
-      s.labels = ring_.host_empty({rows}, at::kLong);
+    // On the CPU the caller's batch is a view of the slot's buffers: reuse them once the caller
+    // has dropped it (the usual case), else give the slot new ones and leave the old to it.
+    if (!s.images.defined() || (s.lent && s.lent->load(std::memory_order_acquire) != 0)) {
+      s.images = ring_.host_empty({opts_.batch_size, shape.channels, shape.height, shape.width}, dtype);
+      s.labels = ring_.host_empty({opts_.batch_size}, at::kLong);
     }
+    s.lent = nullptr;
     fill_batch(*ds_, order_, first, s.count, epoch_, opts_, lut_, s.images, s.labels);
   }
 
