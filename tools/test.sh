@@ -23,6 +23,10 @@ case "${build_args[*]:-}" in
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:protect_shadow_gap=0:detect_odr_violation=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} ;;
   *thread*)
+    # LibTorch's intra-op OpenMP pool is not instrumented: TSan cannot see its barriers and
+    # reports races inside LibTorch's own kernels. One intra-op thread keeps those regions
+    # serial, so every thread TSan watches is one of ours (the loader's workers).
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:suppressions=$root/tools/tsan.supp} ;;
 esac
 exec "$build/kiln_tests" "${test_args[@]}"

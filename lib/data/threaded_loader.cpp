@@ -19,14 +19,23 @@
 namespace kiln::data {
 namespace {
 
+// CPU slot memory, owned by kiln rather than by a torch tensor: the batches lent to the caller
+// are from_blob views that share it through this shared_ptr, so all cross-thread ownership is
+// plain std::shared_ptr (visible to ThreadSanitizer, unlike LibTorch's internal refcounts).
+struct CpuBuffer {
+  CpuBuffer(size_t pixels, size_t rows) : images(pixels), labels(rows) {}
+  std::vector<float> images;
+  std::vector<int64_t> labels;
+  std::atomic<int> lent{0};  // views still held by the caller; the slot is refilled at 0
+};
+
 struct Slot {
   enum State { kFree, kFilling, kReady };
   State state = kFree;
   int64_t batch = -1;  // batch index of the epoch it holds (or is being filled with)
   int64_t count = 0;   // samples in it (the last batch may be short)
   at::Tensor images, labels;  // full-batch host buffers (pinned on CUDA), reused across batches
-  // CPU: how many of the views lent to the caller are still alive (reuse waits for 0).
-  std::shared_ptr<std::atomic<int>> lent;
+  std::shared_ptr<CpuBuffer> cpu;  // CPU: the memory behind images/labels
   std::exception_ptr error;
 };
 
@@ -94,11 +103,14 @@ class ThreadedLoader : public Loader {
       end_ = k;
       std::rethrow_exception(s.error);
     }
-    at::Tensor images = s.images.narrow(0, 0, s.count), labels = s.labels.narrow(0, 0, s.count);
-    if (!ring_.cuda()) {
-      s.lent = std::make_shared<std::atomic<int>>(2);
-      images = lend(images, s.lent);
-      labels = lend(labels, s.lent);
+    at::Tensor images, labels;
+    if (ring_.cuda()) {
+      images = s.images.narrow(0, 0, s.count);
+      labels = s.labels.narrow(0, 0, s.count);
+    } else {
+      s.cpu->lent.store(2, std::memory_order_relaxed);
+      images = lend(s.cpu->images.data(), s.images.sizes().vec(), at::kFloat, s.count, s.cpu);
+      labels = lend(s.cpu->labels.data(), {s.count}, at::kLong, s.count, s.cpu);
     }
     Batch b;
     b.epoch = epoch_;
@@ -156,13 +168,15 @@ class ThreadedLoader : public Loader {
     }
   }
 
-  // A view of `t` for the caller whose deleter counts `lent` down (release, paired with the
-  // acquire in fill(): the caller's last reads happen before a worker refills the buffer). The
-  // deleter holds `t`, so the memory outlives the loader if the caller keeps the batch.
-  static at::Tensor lend(const at::Tensor& t, const std::shared_ptr<std::atomic<int>>& lent) {
+  // The first `rows` rows of `data` (shape `sizes`) as a tensor for the caller. Its deleter
+  // counts buf->lent down with release, paired with the acquire in fill(): the caller's last
+  // reads happen before a worker refills the memory. The deleter also keeps the memory alive
+  // if the caller holds the batch longer than the loader lives.
+  static at::Tensor lend(void* data, std::vector<int64_t> sizes, at::ScalarType dtype, int64_t rows,
+                         const std::shared_ptr<CpuBuffer>& buf) {
+    sizes[0] = rows;
     return at::from_blob(
-        t.data_ptr(), t.sizes(), t.strides(), [t, lent](void*) { lent->fetch_sub(1, std::memory_order_release); },
-        t.options());
+        data, sizes, [buf](void*) { buf->lent.fetch_sub(1, std::memory_order_release); }, at::TensorOptions(dtype));
   }
 
   // Fills slot `s` (index si) with batch k, outside the lock: only this worker touches it now.
@@ -174,11 +188,17 @@ class ThreadedLoader : public Loader {
     ring_.wait_reusable(si);
     // On the CPU the caller's batch is a view of the slot's buffers: reuse them once the caller
     // has dropped it (the usual case), else give the slot new ones and leave the old to it.
-    if (!s.images.defined() || (s.lent && s.lent->load(std::memory_order_acquire) != 0)) {
-      s.images = ring_.host_empty({opts_.batch_size, shape.channels, shape.height, shape.width}, dtype);
-      s.labels = ring_.host_empty({opts_.batch_size}, at::kLong);
+    const std::vector<int64_t> sizes = {opts_.batch_size, shape.channels, shape.height, shape.width};
+    if (ring_.cuda()) {
+      if (!s.images.defined()) {
+        s.images = ring_.host_empty(sizes, dtype);
+        s.labels = ring_.host_empty({opts_.batch_size}, at::kLong);
+      }
+    } else if (!s.cpu || s.cpu->lent.load(std::memory_order_acquire) != 0) {
+      s.cpu = std::make_shared<CpuBuffer>(size_t(opts_.batch_size * shape.numel()), size_t(opts_.batch_size));
+      s.images = at::from_blob(s.cpu->images.data(), sizes, at::kFloat);
+      s.labels = at::from_blob(s.cpu->labels.data(), {opts_.batch_size}, at::kLong);
     }
-    s.lent = nullptr;
     fill_batch(*ds_, order_, first, s.count, epoch_, opts_, lut_, s.images, s.labels);
   }
 
