@@ -207,6 +207,55 @@ TEST(CliRepro, SameSeedSameWeightsAndLossesOtherSeedDiffers) {
   EXPECT_NE(la, lc);
 }
 
+// Loader threads and prefetch depth change timing only: with augmentation on, 1 thread and 4
+// threads give the same weights and the same per-step losses.
+TEST(CliRepro, LoaderThreadCountDoesNotChangeTheRun) {
+  TempDir tmp("cli-threads");
+  const std::vector<std::string> aug = {"--set", "augment.crop_padding=2", "--set", "augment.hflip=true", "--json"};
+  auto with = [&](const std::string& threads, const std::string& prefetch, const std::string& dir) {
+    std::vector<std::string> a = aug;
+    a.insert(a.end(), {"--set", "loader.threads=" + threads, "--set", "loader.prefetch=" + prefetch, "--run-dir",
+                       (tmp / dir).string()});
+    return train_ok(tiny(a), tmp.path());
+  };
+  const json one = with("1", "1", "one"), four = with("4", "8", "four");
+  ASSERT_TRUE(is_sha256_hex(one.value("weights_sha256", json())));
+  EXPECT_EQ(one["weights_sha256"], four["weights_sha256"]);
+  EXPECT_EQ(step_losses(tmp / "one"), step_losses(tmp / "four"));
+  for (const auto& r : read_metrics(tmp / "four")) {
+    if (r.value("type", "") == "step") EXPECT_TRUE(r.contains("data_wait_ms")) << r.dump();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// kiln bench loader: a small measurement prints its figures as the last JSON line.
+
+TEST(CliBench, LoaderPrintsFiguresAsJson) {
+  TempDir tmp("cli-bench");
+  const RunResult r = kiln_test::run(
+      kiln({"bench", "loader", "--set", "data.limit_train=2048", "--set", "loader.threads=2", "--epochs", "1", "--json"}),
+      {tmp.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto j = kiln_test::last_json_line(r.out);
+  ASSERT_TRUE(j.has_value()) << r.describe();
+  EXPECT_EQ((*j)["samples"], 2048);
+  EXPECT_EQ((*j)["batch_size"], 256);  // the standard measurement's batch without a config
+  EXPECT_EQ((*j)["threads"], 2);
+  EXPECT_EQ((*j)["augment"]["crop_padding"], 2);
+  for (const char* k : {"samples_per_s", "mb_per_s", "no_augment_samples_per_s", "memcpy_samples_per_s"}) {
+    ASSERT_TRUE((*j)[k].is_number()) << k;
+    EXPECT_GT((*j)[k].get<double>(), 0.0) << k;
+  }
+  EXPECT_TRUE(tree(tmp.path()).empty()) << "the bench wrote files";
+}
+
+TEST(CliBench, LoaderBadKeyIsUsageError) {
+  TempDir tmp("cli-bench-bad");
+  const RunResult r = kiln_test::run(kiln({"bench", "loader", "--set", "loader.thread=2"}), {tmp.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("did you mean 'loader.threads'"), std::string::npos) << r.err;
+}
+
 // ---------------------------------------------------------------------------------------
 // --print-config and config round trips.
 
