@@ -223,7 +223,9 @@ TEST(CliRepro, LoaderThreadCountDoesNotChangeTheRun) {
   EXPECT_EQ(one["weights_sha256"], four["weights_sha256"]);
   EXPECT_EQ(step_losses(tmp / "one"), step_losses(tmp / "four"));
   for (const auto& r : read_metrics(tmp / "four")) {
-    if (r.value("type", "") == "step") EXPECT_TRUE(r.contains("data_wait_ms")) << r.dump();
+    if (r.value("type", "") == "step") {
+      EXPECT_TRUE(r.contains("data_wait_ms")) << r.dump();
+    }
   }
 }
 
