@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "config/load.h"
+#include "train/resume.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -20,6 +21,7 @@ struct TrainArgs {
   std::string resume;
   bool json = false;
   bool print_config = false;
+  bool allow_config_change = false;
   int64_t seed = -1;
 };
 
@@ -38,17 +40,20 @@ int run_train(const TrainArgs& a, const Globals& g) {
   if (a.seed >= 0) sets.push_back("repro.seed=" + std::to_string(a.seed));
   std::optional<std::filesystem::path> path;
   if (!a.config.empty()) path = a.config;
+  if (!a.resume.empty() && !path) {
+    // Resuming without a config: the run's own config.toml (plus any --set).
+    const std::filesystem::path dir = a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);
+    if (!dir.empty()) path = dir / "config.toml";
+  }
   const config::RunConfig cfg = config::load(path, sets);
   if (a.print_config) {
     std::cout << config::to_toml(cfg);
     return 0;
   }
-  if (!a.resume.empty()) {
-    throw Error::usage("--resume is not available yet in this version of kiln",
-                       "start a new run; resumable checkpoints are written already");
-  }
   train::TrainOptions opts;
   opts.run_dir = a.run_dir;
+  opts.resume = a.resume;
+  opts.allow_config_change = a.allow_config_change;
   opts.command_line = g.command_line;
   opts.stop = install_stop_handlers();
   opts.console = !g.quiet;
@@ -74,11 +79,15 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
       "Examples:\n"
       "  kiln train\n"
       "  kiln train configs/fashion_cnn.toml --set optim.lr=3e-3 --json\n"
-      "  kiln train --set model.name=resnet --set train.epochs=2 --run-dir runs/try1");
+      "  kiln train --set model.name=resnet --set train.epochs=2 --run-dir runs/try1\n"
+      "  kiln train --resume auto --run-dir runs/try1     (after Ctrl-C, SIGTERM or a crash)");
   cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)");
   cmd->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
   cmd->add_option("--run-dir", args->run_dir, "write the run here (must be empty or absent)");
-  cmd->add_option("--resume", args->resume, "continue a run: auto or a checkpoint path");
+  cmd->add_option("--resume", args->resume,
+                  "continue a run: auto (newest complete checkpoint of --run-dir) or a checkpoint path");
+  cmd->add_flag("--allow-config-change", args->allow_config_change,
+                "resume even when the config differs in keys that change the computation");
   cmd->add_option("--seed", args->seed, "shorthand for --set repro.seed=N")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "print the summary as one JSON object on the last stdout line");
   cmd->add_flag("--print-config", args->print_config, "print the effective config as TOML and exit");

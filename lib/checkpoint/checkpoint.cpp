@@ -1,14 +1,29 @@
-// Checkpoint save/load through torch::serialize archives.
+// Checkpoint save/load through torch::serialize archives, with a SHA-256 sidecar.
 #include "checkpoint/checkpoint.h"
 
 #include <torch/serialize/archive.h>
 
+#include <algorithm>
+
+#include "repro/rng_state.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 
 namespace kiln::checkpoint {
+namespace fs = std::filesystem;
+namespace {
 
-void save(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state) {
+fs::path sidecar(const fs::path& p) { return fs::path(p.string() + ".sha256"); }
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state) {
   torch::serialize::OutputArchive root, m, o;
   net.save(m);
   opt.save(o);
@@ -17,10 +32,32 @@ void save(const std::filesystem::path& path, model::Net& net, torch::optim::Opti
   root.write("step", c10::IValue(state.step));
   root.write("epoch", c10::IValue(state.epoch));
   root.write("next_batch", c10::IValue(state.next_batch));
-  util::atomic_write_with(path, [&](const std::filesystem::path& tmp) { root.save_to(tmp.string()); });
+  const repro::RngState rng = repro::capture_rng();
+  root.write("rng_cpu", rng.cpu);
+  root.write("rng_cuda_count", c10::IValue(int64_t(rng.cuda.size())));
+  for (size_t i = 0; i < rng.cuda.size(); ++i) root.write("rng_cuda_" + std::to_string(i), rng.cuda[i]);
+  // Archive first, then the marker: a crash between the two leaves an unmarked, ignored file.
+  std::error_code ec;
+  fs::remove(sidecar(path), ec);
+  util::atomic_write_with(path, [&](const fs::path& tmp) { root.save_to(tmp.string()); });
+  util::atomic_write(sidecar(path), util::sha256_hex(util::read_file(path)) + "\n");
 }
 
-TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt) {
+void verify(const fs::path& path) {
+  if (!fs::exists(path)) throw Error::usage("checkpoint " + path.string() + " does not exist");
+  if (!fs::exists(sidecar(path))) {
+    throw Error::usage("checkpoint " + path.string() + " is incomplete (no " + sidecar(path).filename().string() +
+                       "; the run stopped while writing it)");
+  }
+  const std::string want = trim(util::read_file(sidecar(path)));
+  if (util::sha256_hex(util::read_file(path)) != want) {
+    throw Error::usage("checkpoint " + path.string() + " is corrupt: its SHA-256 does not match " +
+                       sidecar(path).filename().string());
+  }
+}
+
+TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt) {
+  verify(path);
   torch::serialize::InputArchive root, m, o;
   try {
     root.load_from(path.string());
@@ -36,10 +73,33 @@ TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim
     s.epoch = v.toInt();
     root.read("next_batch", v);
     s.next_batch = v.toInt();
+    repro::RngState rng;
+    root.read("rng_cpu", rng.cpu);
+    root.read("rng_cuda_count", v);
+    rng.cuda.resize(size_t(v.toInt()));
+    for (size_t i = 0; i < rng.cuda.size(); ++i) root.read("rng_cuda_" + std::to_string(i), rng.cuda[i]);
+    repro::restore_rng(rng);
     return s;
   } catch (const c10::Error& e) {
     throw Error::usage("cannot load checkpoint " + path.string() + ": " + e.what_without_backtrace());
   }
+}
+
+std::vector<fs::path> list(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path());
+  }
+  std::sort(out.rbegin(), out.rend());  // zero-padded step numbers: name order is step order
+  return out;
+}
+
+void remove(const fs::path& path) {
+  std::error_code ec;
+  fs::remove(sidecar(path), ec);
+  fs::remove(path, ec);
 }
 
 }  // namespace kiln::checkpoint

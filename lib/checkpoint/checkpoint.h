@@ -1,9 +1,12 @@
-// Checkpoints: model, optimizer and training counters in one LibTorch archive, written
-// atomically (temp file, fsync, rename) so a crash never leaves a half-written file.
+// Checkpoints: model, optimizer, training counters (the loader's position among them) and
+// every RNG state in one LibTorch archive, written atomically (temp file, fsync, rename).
+// A sidecar `<file>.sha256`, written after the archive, marks it complete: a checkpoint
+// without one, or whose bytes no longer match it, is never loaded.
 #pragma once
 #include <torch/optim/optimizer.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "model/registry.h"
 
@@ -15,9 +18,21 @@ struct TrainState {
   int64_t next_batch = 0;  // first batch of `epoch` not yet trained on
 };
 
+// Saves net, optimizer, state and the RNG states to `path` (+ `path`.sha256).
 void save(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state);
 
-// Loads into an already built model and optimizer of the same shape.
+// Checks `path` against its sidecar, then loads into an already built model and optimizer of
+// the same shape and restores the RNG states. Throws Error::usage naming the file when the
+// checkpoint is incomplete, corrupt or does not fit the model.
 TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt);
+
+// Throws Error::usage naming `path` unless it is complete and its bytes match its sidecar.
+void verify(const std::filesystem::path& path);
+
+// The step checkpoints (step-*.pt) in `dir`, newest first.
+std::vector<std::filesystem::path> list(const std::filesystem::path& dir);
+
+// Removes a checkpoint and its sidecar.
+void remove(const std::filesystem::path& path);
 
 }  // namespace kiln::checkpoint

@@ -35,6 +35,9 @@ RunConfig load(const std::optional<std::filesystem::path>& path, const std::vect
 // The effective config as TOML with a comment per key; feeding it back gives the same config.
 std::string to_toml(const RunConfig& cfg);
 
+// Every key ("optim.lr") with its value as TOML text, for comparing configs key by key.
+std::map<std::string, std::string> flat_values(const RunConfig& cfg);
+
 // A number as TOML writes it: shortest round-trip form, always with '.', 'e', "inf" or "nan".
 std::string format_double(double v);
 

@@ -56,6 +56,30 @@ std::string format_double(double v) {
   return s;
 }
 
+namespace {
+
+std::string value_toml(const Field& f) {
+  return std::visit(
+      [](auto* p) -> std::string {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
+        else if constexpr (std::is_same_v<T, double>) return format_double(*p);
+        else if constexpr (std::is_same_v<T, std::string>) return quote(*p);
+        else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) return join(*p);
+        else return std::to_string(*p);
+      },
+      f.ptr);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> flat_values(const RunConfig& cfg_in) {
+  RunConfig cfg = cfg_in;
+  std::map<std::string, std::string> out;
+  for (const auto& f : fields(cfg)) out[f.key] = value_toml(f);
+  return out;
+}
+
 std::string to_toml(const RunConfig& cfg_in) {
   RunConfig cfg = cfg_in;
   std::ostringstream out;
@@ -67,16 +91,7 @@ std::string to_toml(const RunConfig& cfg_in) {
       out << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
       section = sec;
     }
-    std::string value = std::visit(
-        [](auto* p) -> std::string {
-          using T = std::decay_t<decltype(*p)>;
-          if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
-          else if constexpr (std::is_same_v<T, double>) return format_double(*p);
-          else if constexpr (std::is_same_v<T, std::string>) return quote(*p);
-          else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) return join(*p);
-          else return std::to_string(*p);
-        },
-        f.ptr);
+    const std::string value = value_toml(f);
     std::string line = name + " = " + value;
     if (line.size() < 36) line.resize(36, ' ');
     out << line << " # " << f.help << "\n";

@@ -2,7 +2,6 @@
 // here (plain and gzipped) read back exactly; every kind of damage is a usage error naming
 // the file; IdxDataset cross-checks images and labels; the dataset registry suggests names.
 #include <gtest/gtest.h>
-#include <ftw.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,10 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Removes a directory tree. Not std::filesystem::remove_all: the copy of it that the
-// LibTorch wheel's libtorch.so exports wins symbol resolution and crashes (null call).
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-void remove_tree(const fs::path& dir) { ::nftw(dir.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+void remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
 
 // The bytes of an IDX uint8 file: [0, 0, 0x08, ndims], big-endian uint32 dims, then data.
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data, uint8_t type = 0x08) {

@@ -10,6 +10,7 @@
 #include "optim/optimizer.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
+#include "train/resume.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -69,9 +70,27 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   total_steps = steps_per_epoch * cfg.train.epochs;
   if (cfg.train.max_steps > 0) total_steps = std::min(total_steps, cfg.train.max_steps);
   repro::seed_torch(cfg.repro.seed, "train");  // dropout and any other draw during training
-
-  // 2. The run dir: effective config, manifest, metrics.
-  run_dir = make_run_dir(cfg.train.name, opts.run_dir);
+  if (!opts.resume.empty()) {
+    // Resuming: the checkpoint brings back weights, optimizer, counters and RNG states.
+    run_dir = opts.resume == "auto" ? opts.run_dir : run_dir_of(opts.resume);
+    resumed_from_ = find_checkpoint(opts.resume, run_dir);
+    const auto changes = config_changes(config::load(run_dir / "config.toml", {}), cfg);
+    if (!changes.empty() && !opts.allow_config_change) {
+      std::string list;
+      for (const auto& c : changes) list += "\n    " + c;
+      throw Error::usage("the config differs from the run's " + (run_dir / "config.toml").string() +
+                             " in keys that change the computation:" + list,
+                         "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
+    }
+    state = checkpoint::load(resumed_from_, *net, *optimizer);
+    log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
+              std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
+    trim_metrics(run_dir / "metrics.jsonl", state);
+  } else {
+    // 2. The run dir: effective config, manifest, metrics.
+    run_dir = make_run_dir(cfg.train.name, opts.run_dir);
+  }
+  last_eval_epoch_ = state.epoch - 1;
   fs::create_directories(run_dir / "checkpoints");
   util::atomic_write(run_dir / "config.toml", config::to_toml(cfg));
   started_at_ = now_iso();
@@ -100,6 +119,7 @@ void Session::write_manifest(const nlohmann::json* end) {
                   {"train_fingerprint", splits.train->fingerprint()},
                   {"test_fingerprint", splits.test->fingerprint()}};
   m["started_at"] = started_at_;
+  if (!resumed_from_.empty()) m["resumed_from"] = resumed_from_.string();
   m["ended_at"] = end ? nlohmann::json(now_iso()) : nlohmann::json(nullptr);
   if (end) m["result"] = *end;
   util::atomic_write(run_dir / "manifest.json", m.dump(2) + "\n");
@@ -139,7 +159,7 @@ void Session::flush() {
 void Session::record_eval(int64_t step, int64_t epoch, const EvalResult& r) {
   flush();
   last_eval_ = r;
-  ++evals_;
+  last_eval_epoch_ = epoch;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   for (auto& s : sinks_) s->on_eval({step, epoch, r.loss, r.accuracy, elapsed});
   last_tick_ = std::chrono::steady_clock::now();  // evaluation time is not training time
@@ -148,14 +168,10 @@ void Session::record_eval(int64_t step, int64_t epoch, const EvalResult& r) {
 void Session::save_checkpoint(const checkpoint::TrainState& st) {
   char name[64];
   std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(st.step));
+  flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   checkpoint::save(run_dir / "checkpoints" / name, *net, *optimizer, st);
-  // Keep the newest checkpoint.keep step checkpoints (names sort by step).
-  std::vector<fs::path> old;
-  for (const auto& e : fs::directory_iterator(run_dir / "checkpoints")) {
-    if (e.path().filename().string().rfind("step-", 0) == 0) old.push_back(e.path());
-  }
-  std::sort(old.begin(), old.end());
-  for (size_t i = 0; i + size_t(cfg.checkpoint.keep) < old.size(); ++i) fs::remove(old[i]);
+  const auto all = checkpoint::list(run_dir / "checkpoints");  // newest first
+  for (size_t i = size_t(cfg.checkpoint.keep); i < all.size(); ++i) checkpoint::remove(all[i]);
 }
 
 void Session::interrupt(const checkpoint::TrainState& st, int signal) {
@@ -164,7 +180,8 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
   const bool term = signal == SIGTERM;
   throw Error(term ? ExitCode::kTerminated : ExitCode::kInterrupted,
               std::string(term ? "SIGTERM" : "SIGINT") + " received: stopped after step " + std::to_string(st.step) +
-                  "; checkpoint written to " + (run_dir / "checkpoints").string());
+                  "; checkpoint written to " + (run_dir / "checkpoints").string(),
+              "continue with: kiln train --resume auto --run-dir " + run_dir.string());
 }
 
 nlohmann::json Session::finish(int64_t step) {
@@ -173,7 +190,7 @@ nlohmann::json Session::finish(int64_t step) {
                    {step, cfg.train.epochs, 0});
   nlohmann::json j;
   j["run_dir"] = run_dir.string();
-  j["epochs"] = evals_;
+  j["epochs"] = last_eval_epoch_ + 1;
   j["steps"] = step;
   j["test_accuracy"] = last_eval_.accuracy;
   j["test_loss"] = last_eval_.loss;

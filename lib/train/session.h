@@ -61,7 +61,8 @@ class Session {
   double train_seconds_ = 0, last_loss_ = -1;
   int64_t samples_ = 0;
   EvalResult last_eval_;
-  int64_t evals_ = 0;
+  int64_t last_eval_epoch_ = -1;
+  std::filesystem::path resumed_from_;  // the checkpoint this run continues, if any
   std::string started_at_;
   std::chrono::steady_clock::time_point last_tick_;
 };

@@ -3,7 +3,6 @@
 // global norm, evaluation counts correctly, and checkpoints restore weights, optimizer
 // state and counters (and reject damaged files as usage errors).
 #include <gtest/gtest.h>
-#include <ftw.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -23,16 +22,17 @@
 #include "train/evaluate.h"
 #include "train/step.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 namespace kiln {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Removes a directory tree. Not std::filesystem::remove_all: the copy of it that the
-// LibTorch wheel's libtorch.so exports wins symbol resolution and crashes (null call).
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-void remove_tree(const fs::path& dir) { ::nftw(dir.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+void remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
 
 const model::InputSpec kSmall{1, 4, 4, 3};  // 16 inputs, 3 classes: fast on the CPU
 
@@ -398,18 +398,47 @@ TEST_F(CheckpointFiles, SaveOverwritesAtomicallyAndLeavesNoTempFiles) {
   const fs::path path = dir_ / "ckpt.pt";
   checkpoint::save(path, *net, *opt, checkpoint::TrainState{1, 0, 0});
   checkpoint::save(path, *net, *opt, checkpoint::TrainState{2, 1, 5});
-  int files = 0;
-  for (const auto& e : fs::directory_iterator(dir_)) {
-    (void)e;
-    ++files;
-  }
-  EXPECT_EQ(files, 1);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir_)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"ckpt.pt", "ckpt.pt.sha256"}));  // no temp files left
   auto fresh = tiny_mlp(17);
   auto fresh_opt = adamw(*fresh);
   const auto s = checkpoint::load(path, *fresh, *fresh_opt);
   EXPECT_EQ(s.step, 2);
   EXPECT_EQ(s.epoch, 1);
   EXPECT_EQ(s.next_batch, 5);
+}
+
+TEST_F(CheckpointFiles, MissingOrWrongSidecarIsRejected) {
+  auto net = tiny_mlp(18);
+  auto opt = adamw(*net);
+  const fs::path path = dir_ / "c.pt";
+  checkpoint::save(path, *net, *opt, checkpoint::TrainState{1, 0, 0});
+  EXPECT_NO_THROW(checkpoint::verify(path));
+  util::atomic_write(fs::path(path.string() + ".sha256"), std::string(64, '0') + "\n");
+  EXPECT_THROW(checkpoint::verify(path), Error);
+  fs::remove(fs::path(path.string() + ".sha256"));
+  try {
+    checkpoint::load(path, *net, *opt);
+    ADD_FAILURE() << "loaded a checkpoint without its completion marker";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("incomplete"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CheckpointFiles, RngStateRoundTrips) {
+  // Draws after a restore repeat the draws made after the capture.
+  auto net = tiny_mlp(19);
+  auto opt = adamw(*net);
+  torch::manual_seed(123);
+  const fs::path path = dir_ / "rng.pt";
+  checkpoint::save(path, *net, *opt, checkpoint::TrainState{});
+  const at::Tensor first = at::rand({16});
+  at::rand({1000});  // move the generator on
+  checkpoint::load(path, *net, *opt);
+  EXPECT_TRUE(at::equal(at::rand({16}), first));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // Unit tests for util/: SHA-256 against FIPS 180-2 vectors, text helpers (suggestions,
 // durations) and the file helpers (atomic writes, reads with usage errors).
-#include <ftw.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -121,10 +120,6 @@ TEST(UtilText, FormatDuration) {
 
 // ---- fs -------------------------------------------------------------------------------
 
-// Removes a tree with nftw: std::filesystem::remove_all cannot be used here, the copy that
-// the LibTorch wheel's libtorch.so exports wins symbol resolution and crashes (null call).
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-
 class UtilFs : public testing::Test {
  protected:
   void SetUp() override {
@@ -133,7 +128,8 @@ class UtilFs : public testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override {
-    if (!dir_.empty()) ::nftw(dir_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
   // Names of every entry in the test dir.
   std::vector<std::string> entries() const {
@@ -203,6 +199,19 @@ TEST_F(UtilFs, AtomicWriteWithWriterFillingTemp) {
   atomic_write_with(p, [](const fs::path& tmp) { std::ofstream(tmp, std::ios::binary) << "from writer"; });
   EXPECT_EQ(read_file(p), "from writer");
   EXPECT_EQ(entries(), std::vector<std::string>{"archive.bin"});
+}
+
+// The torch wheel's libtorch.so exports a broken copy of std::filesystem; kiln links
+// libstdc++ first so that these resolve to the system's (cmake/find_torch.cmake). This
+// crashed (a call through a null pointer) before that.
+TEST_F(UtilFs, RecursiveFilesystemCallsWork) {
+  fs::create_directories(dir_ / "a" / "b" / "c");
+  util::atomic_write(dir_ / "a" / "b" / "c" / "f", "x");
+  int n = 0;
+  for (auto it = fs::recursive_directory_iterator(dir_ / "a"); it != fs::recursive_directory_iterator(); ++it) ++n;
+  EXPECT_EQ(n, 3);  // b, b/c, b/c/f
+  EXPECT_EQ(fs::remove_all(dir_ / "a"), 4u);  // and a itself
+  EXPECT_FALSE(fs::exists(dir_ / "a"));
 }
 
 TEST_F(UtilFs, ReadFileMissingIsUsageError) {

@@ -1,0 +1,72 @@
+// Checkpoint lookup, config comparison and metrics trimming for --resume.
+#include "train/resume.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "config/load.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace kiln::train {
+namespace fs = std::filesystem;
+
+fs::path run_dir_of(const fs::path& checkpoint) { return checkpoint.parent_path().parent_path(); }
+
+fs::path find_checkpoint(const std::string& resume, const fs::path& run_dir) {
+  if (resume != "auto") {
+    checkpoint::verify(resume);
+    return resume;
+  }
+  if (run_dir.empty()) {
+    throw Error::usage("--resume auto needs --run-dir DIR (the run to continue)",
+                       "or give a checkpoint: --resume DIR/checkpoints/step-N.pt");
+  }
+  if (!fs::is_directory(run_dir / "checkpoints")) {
+    throw Error::usage(run_dir.string() + " is not a kiln run dir (no checkpoints/ in it)");
+  }
+  for (const auto& p : checkpoint::list(run_dir / "checkpoints")) {
+    try {
+      checkpoint::verify(p);
+      return p;
+    } catch (const Error& e) {
+      log::warn(std::string(e.what()) + "; trying the previous one");
+    }
+  }
+  throw Error::usage("no complete checkpoint in " + (run_dir / "checkpoints").string(),
+                     "checkpoints are written every checkpoint.every steps and on SIGINT/SIGTERM");
+}
+
+std::vector<std::string> config_changes(const config::RunConfig& saved, const config::RunConfig& now) {
+  // Keys that change how fast or how verbosely a run goes, never what it computes.
+  auto harmless = [](const std::string& k) {
+    return k.rfind("log.", 0) == 0 || k.rfind("checkpoint.", 0) == 0 || k == "loader.threads" ||
+           k == "loader.prefetch" || k == "train.threads" || k == "train.name";
+  };
+  const auto a = config::flat_values(saved), b = config::flat_values(now);
+  std::vector<std::string> out;
+  for (const auto& [key, value] : a) {
+    const auto it = b.find(key);
+    if (!harmless(key) && it != b.end() && it->second != value) out.push_back(key + ": " + value + " -> " + it->second);
+  }
+  return out;
+}
+
+void trim_metrics(const fs::path& file, const checkpoint::TrainState& s) {
+  if (!fs::exists(file)) return;
+  std::istringstream in(util::read_file(file));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) continue;  // a line cut short by a kill
+    const std::string type = j.value("type", "");
+    if ((type == "step" && j.value("step", int64_t(0)) <= s.step) ||
+        (type == "eval" && j.value("epoch", int64_t(0)) < s.epoch)) {
+      kept += line + "\n";
+    }
+  }
+  util::atomic_write(file, kept);
+}
+
+}  // namespace kiln::train
