@@ -19,7 +19,8 @@ using Runner = std::function<int()>;
 void add_train_command(CLI::App& app, const Globals& g, Runner& run);
 void add_version_command(CLI::App& app, const Globals& g, Runner& run);
 void add_bench_command(CLI::App& app, const Globals& g, Runner& run);
-void add_pending_commands(CLI::App& app, Runner& run);  // profile, sweep, verify: not yet available
+void add_verify_command(CLI::App& app, const Globals& g, Runner& run);
+void add_pending_commands(CLI::App& app, Runner& run);  // profile, sweep: not yet available
 
 // SIGINT/SIGTERM: the first sets the returned flag to the signal number (training stops
 // after the current step and checkpoints); a second one exits at once.

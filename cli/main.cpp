@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_train_command(app, g, run);
   kiln::cli::add_version_command(app, g, run);
   kiln::cli::add_bench_command(app, g, run);
+  kiln::cli::add_verify_command(app, g, run);
   kiln::cli::add_pending_commands(app, run);
 
   // A mistyped command: say which one was meant rather than CLI11's generic message.

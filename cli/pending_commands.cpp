@@ -1,4 +1,4 @@
-// profile, sweep and verify are part of the command-line contract but not built yet: they
+// profile and sweep are part of the command-line contract but not built yet: they
 // say so and exit 2 rather than pretending to work.
 #include <iostream>
 
@@ -11,7 +11,6 @@ void add_pending_commands(CLI::App& app, Runner& run) {
   const std::pair<const char*, const char*> pending[] = {
       {"profile", "Profile a training step per phase (not yet available)"},
       {"sweep", "Search hyperparameters, Optuna-compatible (not yet available)"},
-      {"verify", "Re-run a recorded run and compare (not yet available)"},
   };
   for (const auto& [name, help] : pending) {
     CLI::App* cmd = app.add_subcommand(name, help);

@@ -458,7 +458,7 @@ TEST_F(CliPending, ProfileSaysNotAvailableYet) { expect_usage_error({"profile"},
 
 TEST_F(CliPending, SweepSaysNotAvailableYet) { expect_usage_error({"sweep", "x.toml"}, {"not available yet"}); }
 
-TEST_F(CliPending, VerifySaysNotAvailableYet) { expect_usage_error({"verify", "somedir"}, {"not available yet"}); }
+TEST_F(CliPending, VerifyOfANonRunDirIsUsageError) { expect_usage_error({"verify", "somedir"}, {"not a kiln run dir"}); }
 
 // ---------------------------------------------------------------------------------------
 // version and help.

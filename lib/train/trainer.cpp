@@ -19,7 +19,8 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
   const auto& tc = cfg.train;
   const StepOptions step_opts{tc.label_smoothing, tc.grad_clip};
   int64_t step = s.state.step;
-  bool done = s.total_steps <= step;
+  const int64_t last = opts.stop_after > 0 ? std::min(s.total_steps, opts.stop_after) : s.total_steps;
+  bool done = last <= step;
 
   for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
     s.train_loader->start(epoch, epoch == s.state.epoch ? s.state.next_batch : 0);
@@ -44,7 +45,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
       if (opts.stop && opts.stop->load() != 0) {
         s.interrupt({step, epoch, next_batch}, opts.stop->load());  // throws
       }
-      if (step >= s.total_steps) {
+      if (step >= last) {
         done = true;
         break;
       }

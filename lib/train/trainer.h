@@ -17,6 +17,7 @@ struct TrainOptions {
   std::filesystem::path run_dir;         // empty: runs/<train.name>-<timestamp>/ under the cwd
   std::string resume;                    // "auto" (newest checkpoint of run_dir) or a checkpoint path
   bool allow_config_change = false;      // resume even if the config changes the computation
+  int64_t stop_after = 0;                // > 0: stop after this many steps, schedule unchanged (verify --steps)
   std::string command_line;              // recorded in the manifest
   const std::atomic<int>* stop = nullptr;  // a signal number (SIGINT/SIGTERM) once set: stop after the step
   bool console = true;                   // progress and per-epoch lines on stderr

@@ -1,0 +1,111 @@
+// Replays a run into a temporary directory and compares losses, weights and environment.
+#include "repro/verify.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "config/load.h"
+#include "repro/repro.h"
+#include "train/trainer.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace kiln::repro {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json read_json(const fs::path& p) {
+  auto j = nlohmann::json::parse(util::read_file(p), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw Error::usage(p.string() + " is not valid JSON", "is this a kiln run dir?");
+  return j;
+}
+
+// step -> loss from metrics.jsonl.
+std::map<int64_t, double> step_losses(const fs::path& file) {
+  std::map<int64_t, double> out;
+  std::istringstream in(util::read_file(file));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("type", "") == "step") out[j.value("step", int64_t(0))] = j.value("loss", 0.0);
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
+  for (const char* f : {"config.toml", "manifest.json", "metrics.jsonl"}) {
+    if (!fs::exists(run_dir / f)) {
+      throw Error::usage(run_dir.string() + " has no " + f + ": not a kiln run dir", "give the directory `kiln train` wrote");
+    }
+  }
+  const config::RunConfig cfg = config::load(run_dir / "config.toml", {});
+  const auto recorded = step_losses(run_dir / "metrics.jsonl");
+  const nlohmann::json manifest = read_json(run_dir / "manifest.json");
+  const bool have_summary = fs::exists(run_dir / "summary.json");
+  const bool whole = vo.steps == 0;
+  if (whole && !have_summary) {
+    throw Error::usage(run_dir.string() + " has no summary.json: the run did not finish",
+                       "verify its first steps with --steps N, or resume it first");
+  }
+
+  // Replay into a scratch run dir next to nothing the user owns.
+  std::string tmpl = (fs::temp_directory_path() / "kiln-verify-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw Error::runtime("cannot create a temporary directory for the replay");
+  const fs::path scratch = tmpl;
+  train::TrainOptions to;
+  to.run_dir = scratch / "run";
+  to.console = vo.progress;
+  to.stop_after = vo.steps;
+  to.command_line = "kiln verify " + run_dir.string();
+  nlohmann::json replay_summary;
+  try {
+    replay_summary = train::run(cfg, to);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
+    throw;
+  }
+  const auto replayed = step_losses(scratch / "run" / "metrics.jsonl");
+  std::error_code ec;
+  fs::remove_all(scratch, ec);
+
+  nlohmann::json j;
+  j["run_dir"] = run_dir.string();
+  j["first_divergent_step"] = nullptr;
+  int64_t compared = 0;
+  for (const auto& [step, loss] : replayed) {
+    const auto it = recorded.find(step);
+    if (it == recorded.end()) break;
+    ++compared;
+    if (it->second != loss) {
+      j["first_divergent_step"] = step;
+      j["recorded_loss"] = it->second;
+      j["replayed_loss"] = loss;
+      break;
+    }
+  }
+  j["steps_compared"] = compared;
+  j["steps_recorded"] = recorded.size();
+  const bool losses_match = j["first_divergent_step"].is_null() && compared > 0;
+  j["weights_match"] = nullptr;
+  if (whole) {
+    const auto summary = read_json(run_dir / "summary.json");
+    j["recorded_weights_sha256"] = summary.value("weights_sha256", "");
+    j["replayed_weights_sha256"] = replay_summary.value("weights_sha256", "");
+    j["weights_match"] = j["recorded_weights_sha256"] == j["replayed_weights_sha256"];
+  }
+  // What differs between the recorded environment and this one (versions, device, host).
+  nlohmann::json diff = nlohmann::json::object();
+  const auto now = environment(replay_summary.value("device", "cpu"));
+  const auto then = manifest.value("environment", nlohmann::json::object());
+  for (const auto& [k, v] : now.items()) {
+    if (!then.contains(k) || then[k] != v) diff[k] = {{"recorded", then.value(k, nlohmann::json())}, {"now", v}};
+  }
+  j["environment_diff"] = diff;
+  j["match"] = losses_match && (!whole || j["weights_match"].get<bool>());
+  return j;
+}
+
+}  // namespace kiln::repro

@@ -1,0 +1,20 @@
+// kiln verify: re-runs a recorded run from its saved config and seed and compares it with
+// the record, step by step (training loss) and at the end (weights SHA-256).
+#pragma once
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+namespace kiln::repro {
+
+struct VerifyOptions {
+  int64_t steps = 0;        // compare only the first N steps (0 = the whole run)
+  bool progress = false;    // console output of the replayed run
+};
+
+// Returns {"match", "steps_compared", "first_divergent_step" (or null), "recorded_loss",
+// "replayed_loss", "weights_match" (or null when not compared), "environment_diff", ...}.
+// Throws Error::usage when run_dir is not a complete kiln run dir.
+nlohmann::json verify_run(const std::filesystem::path& run_dir, const VerifyOptions& opts);
+
+}  // namespace kiln::repro
