@@ -198,6 +198,9 @@ TEST(CliRepro, SameSeedSameWeightsAndLossesOtherSeedDiffers) {
 
   EXPECT_EQ(a["weights_sha256"], b["weights_sha256"]);
   EXPECT_NE(a["weights_sha256"], c["weights_sha256"]);
+  ASSERT_TRUE(is_sha256_hex(a.value("loss_trace_sha256", json())));
+  EXPECT_EQ(a["loss_trace_sha256"], b["loss_trace_sha256"]);
+  EXPECT_NE(a["loss_trace_sha256"], c["loss_trace_sha256"]);
 
   const auto la = step_losses(tmp / "a");
   const auto lb = step_losses(tmp / "b");

@@ -7,6 +7,12 @@
 #include <torch/version.h>
 #include <unistd.h>
 
+#ifdef KILN_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+#include <ATen/detail/CUDAHooksInterface.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -27,9 +33,17 @@ void set_deterministic(bool on) {
   // cli/main.cpp sets it at start-up; this covers programs that use kiln as a library.
   if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   auto& ctx = at::globalContext();
+  // warn_only = false: an op without a deterministic implementation stops the run with
+  // LibTorch's error, which names the op (cli/main.cpp prints it, exit 1).
   ctx.setDeterministicAlgorithms(on, /*warn_only=*/false);
   ctx.setDeterministicCuDNN(on);
   ctx.setBenchmarkCuDNN(!on);
+  // A fixed TF32 policy: off in deterministic mode (full float32 matmuls and convolutions),
+  // so results do not depend on which GPU generation ran them; LibTorch's defaults otherwise.
+  if (on) {
+    ctx.setAllowTF32CuBLAS(false);
+    ctx.setAllowTF32CuDNN(false);
+  }
 }
 
 std::string weights_sha256(const torch::nn::Module& m) {
@@ -60,6 +74,20 @@ nlohmann::json environment(const std::string& device) {
   j["device"] = device;
   j["hostname"] = host;
   j["intra_op_threads"] = at::get_num_threads();
+  j["deterministic_algorithms"] = at::globalContext().deterministicAlgorithms();
+  j["tf32_cublas"] = at::globalContext().allowTF32CuBLAS();
+  if (torch::cuda::is_available()) {
+    const auto& hooks = at::detail::getCUDAHooks();
+    j["cuda_runtime_version"] = hooks.versionCUDART();
+    if (at::globalContext().hasCuDNN()) j["cudnn_version"] = hooks.versionCuDNN();
+#ifdef KILN_HAVE_CUDA
+    cudaDeviceProp prop{};
+    int driver = 0;
+    const int index = device.rfind("cuda:", 0) == 0 ? std::stoi(device.substr(5)) : 0;
+    if (cudaGetDeviceProperties(&prop, index) == cudaSuccess) j["cuda_device_name"] = prop.name;
+    if (cudaDriverGetVersion(&driver) == cudaSuccess) j["cuda_driver_version"] = driver;
+#endif
+  }
   return j;
 }
 

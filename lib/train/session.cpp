@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <sstream>
 
 #include "config/load.h"
 #include "optim/optimizer.h"
@@ -43,6 +44,21 @@ data::LoaderOptions loader_options(const config::RunConfig& cfg, const std::stri
   if (train) o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
   o.device = c10::Device(device);
   return o;
+}
+
+// SHA-256 over "step loss" lines of every step record in metrics.jsonl (losses as JSON
+// writes them: shortest round-trip form): one number that says whether two runs'
+// loss curves are bit-identical.
+std::string loss_trace_sha256(const fs::path& metrics) {
+  std::istringstream in(util::read_file(metrics));
+  std::string line, trace;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded() && j.value("type", "") == "step") {
+      trace += std::to_string(j.value("step", int64_t(0))) + " " + j["loss"].dump() + "\n";
+    }
+  }
+  return util::sha256_hex(trace);
 }
 
 }  // namespace
@@ -198,6 +214,7 @@ nlohmann::json Session::finish(int64_t step) {
   j["train_seconds"] = train_seconds_;
   j["seed"] = cfg.repro.seed;
   j["weights_sha256"] = repro::weights_sha256(*net);
+  j["loss_trace_sha256"] = loss_trace_sha256(run_dir / "metrics.jsonl");
   j["device"] = device;
   j["model"] = cfg.model.name;
   j["parameters"] = model::count_parameters(*net);
