@@ -11,6 +11,7 @@
 #include <regex>
 #include <string>
 #include <toml++/toml.h>
+#include <torch/cuda.h>
 #include <vector>
 
 #include "cli_helpers.h"
@@ -208,6 +209,22 @@ TEST(CliRepro, SameSeedSameWeightsAndLossesOtherSeedDiffers) {
   ASSERT_EQ(la.size(), 8u);
   EXPECT_EQ(la, lb);  // bit-identical
   EXPECT_NE(la, lc);
+}
+
+// The same on a GPU in deterministic mode (skips without one).
+TEST(CliReproCuda, SameSeedSameWeightsOnTheGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device (none visible)";
+  TempDir tmp("cli-repro-gpu");
+  const std::vector<std::string> gpu = {"--set", "train.device=cuda", "--set", "model.name=cnn", "--seed", "3", "--json"};
+  auto run_in = [&](const std::string& d) {
+    std::vector<std::string> a = gpu;
+    a.insert(a.end(), {"--run-dir", (tmp / d).string()});
+    return train_ok(tiny(a), tmp.path());
+  };
+  const json a = run_in("a"), b = run_in("b");
+  EXPECT_EQ(a["device"], "cuda:0");
+  EXPECT_EQ(a["weights_sha256"], b["weights_sha256"]);
+  EXPECT_EQ(step_losses(tmp / "a"), step_losses(tmp / "b"));
 }
 
 // Loader threads and prefetch depth change timing only: with augmentation on, 1 thread and 4
