@@ -4,6 +4,7 @@
 #include <chrono>
 #include <numeric>
 
+#include "config/config.h"
 #include "repro/rng.h"
 
 namespace kiln::data {
@@ -58,6 +59,22 @@ Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t firs
   b.images = images.to(opts.device);
   b.labels = labels.to(opts.device);
   return b;
+}
+
+LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& device, bool train) {
+  LoaderOptions o;
+  o.batch_size = train ? cfg.loader.batch_size : cfg.loader.eval_batch_size;
+  o.shuffle = train && cfg.loader.shuffle;
+  o.drop_last = train && cfg.loader.drop_last;
+  o.threads = cfg.loader.threads;
+  o.prefetch = cfg.loader.prefetch;
+  o.seed = repro::derive_seed(cfg.repro.seed, "loader");
+  o.mean = cfg.data.mean;
+  o.std = cfg.data.std;
+  o.gpu_normalize = cfg.loader.gpu_normalize;
+  if (train) o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
+  o.device = c10::Device(device);
+  return o;
 }
 
 namespace {

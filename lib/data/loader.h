@@ -14,6 +14,10 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 
+namespace kiln::config {
+struct RunConfig;
+}
+
 namespace kiln::data {
 
 struct Batch {
@@ -47,6 +51,10 @@ class Loader {
   // The next batch of the current epoch, or nullopt at its end.
   virtual std::optional<Batch> next() = 0;
 };
+
+// Loader options from a run's config: the training split (`train`: batch size, shuffling,
+// augmentation) or the evaluation split (eval batch size, in order, no augmentation).
+LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& device, bool train);
 
 // The sample indices of `epoch` in order: a Philox-driven Fisher-Yates shuffle keyed by
 // (seed, epoch), or 0..n-1 when !shuffle.

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "data/loader.h"
-#include "repro/rng.h"
 #include "train/trainer.h"
 #include "util/log.h"
 
@@ -89,18 +88,8 @@ double plain_h2d_gbps(c10::Device device, size_t bytes, int reps) {
 nlohmann::json bench_loader(const config::RunConfig& cfg, const LoaderBenchOptions& bo) {
   const std::string device = train::resolve_device(cfg.train.device);
   Splits splits = load_splits(cfg.data);
-  LoaderOptions o;
-  o.batch_size = cfg.loader.batch_size;
-  o.shuffle = cfg.loader.shuffle;
-  o.drop_last = cfg.loader.drop_last;
-  o.threads = cfg.loader.threads > 0 ? cfg.loader.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
-  o.prefetch = cfg.loader.prefetch;
-  o.seed = repro::derive_seed(cfg.repro.seed, "loader");
-  o.mean = cfg.data.mean;
-  o.std = cfg.data.std;
-  o.gpu_normalize = cfg.loader.gpu_normalize;
-  o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
-  o.device = c10::Device(device);
+  LoaderOptions o = loader_options(cfg, device, /*train=*/true);
+  if (o.threads <= 0) o.threads = std::max<int64_t>(1, std::thread::hardware_concurrency());  // reported
 
   auto say = [&](const std::string& s) {
     if (bo.progress) log::info(s);

@@ -30,21 +30,6 @@ std::string now_iso() {
   return buf;
 }
 
-data::LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& device, bool train) {
-  data::LoaderOptions o;
-  o.batch_size = train ? cfg.loader.batch_size : cfg.loader.eval_batch_size;
-  o.shuffle = train && cfg.loader.shuffle;
-  o.drop_last = train && cfg.loader.drop_last;
-  o.threads = cfg.loader.threads;
-  o.prefetch = cfg.loader.prefetch;
-  o.seed = repro::derive_seed(cfg.repro.seed, "loader");
-  o.mean = cfg.data.mean;
-  o.std = cfg.data.std;
-  o.gpu_normalize = cfg.loader.gpu_normalize;
-  if (train) o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
-  o.device = c10::Device(device);
-  return o;
-}
 
 // SHA-256 over "step loss" lines of every step record in metrics.jsonl (losses as JSON
 // writes them: shortest round-trip form): one number that says whether two runs'
@@ -75,8 +60,8 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   net = model::build(cfg.model, input);
   net->to(c10::Device(device));
   optimizer = optim::build(cfg.optim, net->parameters());
-  train_loader = data::make_loader(splits.train, loader_options(cfg, device, true));
-  test_loader = data::make_loader(splits.test, loader_options(cfg, device, false));
+  train_loader = data::make_loader(splits.train, data::loader_options(cfg, device, true));
+  test_loader = data::make_loader(splits.test, data::loader_options(cfg, device, false));
   const int64_t batches = train_loader->batches_per_epoch();
   if (batches == 0) {
     throw Error::usage("the training set (" + std::to_string(splits.train->size()) + " samples) has no full batch of " +
