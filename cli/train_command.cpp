@@ -40,6 +40,10 @@ int run_train(const TrainArgs& a, const Globals& g) {
   if (a.seed >= 0) sets.push_back("repro.seed=" + std::to_string(a.seed));
   std::optional<std::filesystem::path> path;
   if (!a.config.empty()) path = a.config;
+  if (!a.resume.empty() && a.resume != "auto" && !std::filesystem::exists(a.resume)) {
+    throw Error::usage("checkpoint " + a.resume + " does not exist",
+                       "--resume takes auto (with --run-dir) or a path like RUN_DIR/checkpoints/step-N.pt");
+  }
   if (!a.resume.empty() && !path) {
     // Resuming without a config: the run's own config.toml (plus any --set).
     const std::filesystem::path dir = a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);

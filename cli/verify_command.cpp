@@ -57,7 +57,7 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run) {
       "input. Environment differences (versions, device, host) are listed either way.");
   cmd->add_option("run_dir", args->run_dir, "a run directory written by `kiln train`")->required();
   cmd->add_option("--steps", args->steps, "compare only the first N steps (faster; no weights check)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   cmd->add_flag("--json", args->json, "print the result as one JSON object on the last stdout line");
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_verify(*args, g); }; });
 }

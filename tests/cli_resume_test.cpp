@@ -174,6 +174,10 @@ TEST(CliResumeInput, AutoWithoutRunDirOrCheckpointsIsUsageError) {
   fs::create_directories(tmp / "empty");
   r = kiln_test::run(kiln({"train", "--resume", "auto", "--run-dir", (tmp / "empty").string()}), {tmp.path()});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
+  r = kiln_test::run(kiln({"train", "--resume", (tmp / "run" / "checkpoints" / "step-1.pt").string()}), {tmp.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  EXPECT_EQ(kiln_test::tree(tmp.path()), std::vector<std::string>{"empty"});  // nothing written
 }
 
 }  // namespace
