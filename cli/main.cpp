@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
       "  kiln train CONFIG.toml --set optim.lr=3e-4  a config file plus overrides (repeatable)\n"
       "  kiln train --run-dir runs/exp1 --json       choose the run dir; last stdout line is JSON\n"
       "  kiln train --print-config                   every config key with its default\n"
+      "  kiln train --resume auto --run-dir DIR      continue a stopped run exactly\n"
+      "  kiln verify DIR                             replay a run and compare, bit for bit\n"
+      "  kiln bench loader                           loader throughput on this machine\n"
       "Exit codes: 0 done, 1 runtime failure, 2 bad usage/config/data (nothing written),\n"
       "3 verification mismatch, 130/143 stopped by SIGINT/SIGTERM after a checkpoint.");
   app.fallthrough();
