@@ -114,7 +114,9 @@ void Session::write_manifest(const nlohmann::json* end) {
   m["environment"] = repro::environment(device);
   m["command_line"] = opts_.command_line;
   m["seed"] = cfg.repro.seed;
-  m["config_sha256"] = util::sha256_hex(config::to_toml(cfg));
+  const std::string toml = config::to_toml(cfg);
+  m["config_toml"] = toml;  // the effective config itself, as config.toml holds it
+  m["config_sha256"] = util::sha256_hex(toml);
   m["dataset"] = {{"name", cfg.data.dataset},
                   {"dir", cfg.data.dir},
                   {"train_fingerprint", splits.train->fingerprint()},
