@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "config/load.h"
 #include "data/loader_bench.h"
+#include "train/trainer.h"
 
 namespace kiln::cli {
 namespace {
@@ -28,7 +29,7 @@ int run_loader_bench(const BenchArgs& a, const Globals& g) {
   data::LoaderBenchOptions o;
   o.epochs = a.epochs;
   o.progress = !g.quiet;
-  const nlohmann::json j = data::bench_loader(cfg, o);
+  const nlohmann::json j = data::bench_loader(cfg, train::resolve_device(cfg.train.device), o);
   if (a.json) {
     std::cout << j.dump() << std::endl;
   } else {

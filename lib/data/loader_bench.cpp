@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "data/loader.h"
-#include "train/trainer.h"
 #include "util/log.h"
 
 namespace kiln::data {
@@ -20,7 +19,8 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct Measured {
-  double samples_per_s = 0, mb_per_s = 0, mean_copy_ms = -1, batch_bytes = 0;
+  double samples_per_s = 0, mb_per_s = 0, mean_copy_ms = -1;
+  double batch_bytes = 0;  // host bytes of one full batch: images (uint8 on the GPU path, else float32) + labels
   int64_t samples = 0;
 };
 
@@ -85,8 +85,7 @@ double plain_h2d_gbps(c10::Device device, size_t bytes, int reps) {
 
 }  // namespace
 
-nlohmann::json bench_loader(const config::RunConfig& cfg, const LoaderBenchOptions& bo) {
-  const std::string device = train::resolve_device(cfg.train.device);
+nlohmann::json bench_loader(const config::RunConfig& cfg, const std::string& device, const LoaderBenchOptions& bo) {
   Splits splits = load_splits(cfg.data);
   LoaderOptions o = loader_options(cfg, device, /*train=*/true);
   if (o.threads <= 0) o.threads = std::max<int64_t>(1, std::thread::hardware_concurrency());  // reported
@@ -106,9 +105,7 @@ nlohmann::json bench_loader(const config::RunConfig& cfg, const LoaderBenchOptio
 
   // The ceiling writes the host output bytes of the configured variant (float32 on the CPU).
   const int64_t batches = aug.samples / std::max<int64_t>(1, o.batch_size);
-  const size_t host_batch_bytes = size_t(o.batch_size) * size_t(splits.train->shape().numel()) *
-                                      (o.device.is_cuda() && o.gpu_normalize ? 1 : 4) +
-                                  size_t(o.batch_size) * 8;
+  const auto host_batch_bytes = static_cast<size_t>(aug.batch_bytes);
   const double mc_s = memcpy_seconds(o.threads, batches, host_batch_bytes);
   const double ceiling = double(batches * o.batch_size) / mc_s;
   say("  memcpy ceiling:   " + std::to_string(int64_t(ceiling)) + " samples/s");

@@ -3,6 +3,7 @@
 // (the ceiling), and on CUDA the host-to-device bandwidth against a plain pinned copy.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -15,9 +16,9 @@ struct LoaderBenchOptions {
   bool progress = true;       // a line per variant on stderr
 };
 
-// Runs the benchmark on the train split of `cfg` (device from cfg.train.device) and returns
+// Runs the benchmark on the train split of `cfg` on `device` ("cpu", "cuda:0") and returns
 // the figures as JSON: samples_per_s, mb_per_s, the no-augmentation variant, the memcpy
 // ceiling and the loader's share of it, and on CUDA h2d_gbps vs plain_h2d_gbps.
-nlohmann::json bench_loader(const config::RunConfig& cfg, const LoaderBenchOptions& opts);
+nlohmann::json bench_loader(const config::RunConfig& cfg, const std::string& device, const LoaderBenchOptions& opts);
 
 }  // namespace kiln::data

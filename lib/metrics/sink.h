@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace kiln::metrics {
 
 struct StepRecord {
@@ -46,6 +48,10 @@ class Sink {
 
 // Appends one JSON object per record to `path` ({"type": "step", ...} / {"type": "eval", ...}).
 std::unique_ptr<Sink> make_jsonl_sink(const std::filesystem::path& path);
+
+// Every record of a metrics.jsonl file in order; a line that is not JSON (one cut short by
+// a kill) is skipped. A missing file has no records.
+std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path);
 
 // Human output on stderr. mode: "bar" (a progress line redrawn in place), "lines" (a log
 // line every `every` steps), "off". "auto" picks bar on a terminal, lines otherwise.

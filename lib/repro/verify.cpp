@@ -2,9 +2,9 @@
 #include "repro/verify.h"
 
 #include <cstdlib>
-#include <sstream>
 
 #include "config/load.h"
+#include "metrics/sink.h"
 #include "repro/repro.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -23,11 +23,8 @@ nlohmann::json read_json(const fs::path& p) {
 // step -> loss from metrics.jsonl.
 std::map<int64_t, double> step_losses(const fs::path& file) {
   std::map<int64_t, double> out;
-  std::istringstream in(util::read_file(file));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("type", "") == "step") out[j.value("step", int64_t(0))] = j.value("loss", 0.0);
+  for (const auto& j : metrics::read_jsonl(file)) {
+    if (j.value("type", "") == "step") out[j.value("step", int64_t(0))] = j.value("loss", 0.0);
   }
   return out;
 }

@@ -2,9 +2,9 @@
 #include "train/resume.h"
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "config/load.h"
+#include "metrics/sink.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -55,15 +55,12 @@ std::vector<std::string> config_changes(const config::RunConfig& saved, const co
 
 void trim_metrics(const fs::path& file, const checkpoint::TrainState& s) {
   if (!fs::exists(file)) return;
-  std::istringstream in(util::read_file(file));
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) continue;  // a line cut short by a kill
+  std::string kept;
+  for (const auto& j : metrics::read_jsonl(file)) {  // drops a line cut short by a kill
     const std::string type = j.value("type", "");
     if ((type == "step" && j.value("step", int64_t(0)) <= s.step) ||
         (type == "eval" && j.value("epoch", int64_t(0)) < s.epoch)) {
-      kept += line + "\n";
+      kept += j.dump() + "\n";
     }
   }
   util::atomic_write(file, kept);

@@ -5,7 +5,6 @@
 
 #include <csignal>
 #include <ctime>
-#include <sstream>
 
 #include "config/load.h"
 #include "optim/optimizer.h"
@@ -35,13 +34,9 @@ std::string now_iso() {
 // writes them: shortest round-trip form): one number that says whether two runs'
 // loss curves are bit-identical.
 std::string loss_trace_sha256(const fs::path& metrics) {
-  std::istringstream in(util::read_file(metrics));
-  std::string line, trace;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded() && j.value("type", "") == "step") {
-      trace += std::to_string(j.value("step", int64_t(0))) + " " + j["loss"].dump() + "\n";
-    }
+  std::string trace;
+  for (const auto& j : metrics::read_jsonl(metrics)) {
+    if (j.value("type", "") == "step") trace += std::to_string(j.value("step", int64_t(0))) + " " + j["loss"].dump() + "\n";
   }
   return util::sha256_hex(trace);
 }
