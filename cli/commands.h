@@ -5,13 +5,15 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace kiln::cli {
 
 struct Globals {
   bool quiet = false;
   bool verbose = false;
-  std::string command_line;  // the whole argv, for manifests
+  std::string command_line;       // the whole argv, for manifests
+  std::vector<std::string> argv;  // the same, one element per argument
 };
 
 using Runner = std::function<int()>;
@@ -20,7 +22,8 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run);
 void add_version_command(CLI::App& app, const Globals& g, Runner& run);
 void add_bench_command(CLI::App& app, const Globals& g, Runner& run);
 void add_verify_command(CLI::App& app, const Globals& g, Runner& run);
-void add_pending_commands(CLI::App& app, Runner& run);  // profile, sweep: not yet available
+void add_profile_command(CLI::App& app, const Globals& g, Runner& run);
+void add_pending_commands(CLI::App& app, Runner& run);  // sweep: not yet available
 
 // SIGINT/SIGTERM: the first sets the returned flag to the signal number (training stops
 // after the current step and checkpoints); a second one exits at once.

@@ -46,7 +46,10 @@ int main(int argc, char** argv) {
   setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
 
   kiln::cli::Globals g;
-  for (int i = 0; i < argc; ++i) g.command_line += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    g.command_line += (i ? " " : "") + std::string(argv[i]);
+    g.argv.emplace_back(argv[i]);
+  }
 
   CLI::App app{"kiln: train, profile and sweep models on LibTorch.\n"
                "Run `kiln COMMAND --help` for a command's options."};
@@ -71,6 +74,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_version_command(app, g, run);
   kiln::cli::add_bench_command(app, g, run);
   kiln::cli::add_verify_command(app, g, run);
+  kiln::cli::add_profile_command(app, g, run);
   kiln::cli::add_pending_commands(app, run);
 
   // A mistyped command: say which one was meant rather than CLI11's generic message.

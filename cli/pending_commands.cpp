@@ -1,5 +1,5 @@
-// profile and sweep are part of the command-line contract but not built yet: they
-// say so and exit 2 rather than pretending to work.
+// sweep is part of the command-line contract but not built yet: it
+// says so and exit 2 rather than pretending to work.
 #include <iostream>
 
 #include "commands.h"
@@ -9,7 +9,6 @@ namespace kiln::cli {
 
 void add_pending_commands(CLI::App& app, Runner& run) {
   const std::pair<const char*, const char*> pending[] = {
-      {"profile", "Profile a training step per phase (not yet available)"},
       {"sweep", "Search hyperparameters, Optuna-compatible (not yet available)"},
   };
   for (const auto& [name, help] : pending) {

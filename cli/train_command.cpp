@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "config/load.h"
+#include "profile/window.h"
 #include "train/resume.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -23,7 +24,28 @@ struct TrainArgs {
   bool print_config = false;
   bool allow_config_change = false;
   int64_t seed = -1;
+  std::string profile_steps;  // "A:B"
 };
+
+// "A:B" -> steps A..B (1-based, inclusive).
+std::pair<int64_t, int64_t> parse_step_range(const std::string& s) {
+  const auto colon = s.find(':');
+  int64_t a = 0, b = 0;
+  size_t used_a = 0, used_b = 0;
+  try {
+    if (colon != std::string::npos) {
+      a = std::stoll(s.substr(0, colon), &used_a);
+      b = std::stoll(s.substr(colon + 1), &used_b);
+    }
+  } catch (const std::exception&) {
+    used_a = 0;
+  }
+  if (colon == std::string::npos || used_a != colon || used_b != s.size() - colon - 1 || a < 1 || b < a) {
+    throw Error::usage("--profile-steps '" + s + "' is not a step range A:B with 1 <= A <= B",
+                       "e.g. --profile-steps 100:150");
+  }
+  return {a, b};
+}
 
 void print_summary(const nlohmann::json& s) {
   std::fprintf(stderr,
@@ -49,6 +71,8 @@ int run_train(const TrainArgs& a, const Globals& g) {
     const std::filesystem::path dir = a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);
     if (!dir.empty()) path = dir / "config.toml";
   }
+  std::optional<std::pair<int64_t, int64_t>> window_steps;
+  if (!a.profile_steps.empty()) window_steps = parse_step_range(a.profile_steps);
   const config::RunConfig cfg = config::load(path, sets);
   if (a.print_config) {
     std::cout << config::to_toml(cfg);
@@ -61,6 +85,12 @@ int run_train(const TrainArgs& a, const Globals& g) {
   opts.command_line = g.command_line;
   opts.stop = install_stop_handlers();
   opts.console = !g.quiet;
+  std::unique_ptr<profile::Window> window;
+  if (window_steps) {
+    window = std::make_unique<profile::Window>(profile::WindowOptions{
+        window_steps->first, window_steps->second, {}, train::resolve_device(cfg.train.device)});
+    opts.window = window.get();
+  }
   log::info("training " + cfg.model.name + " on " + cfg.data.dataset + " (" + std::to_string(cfg.train.epochs) +
             " epochs, batch " + std::to_string(cfg.loader.batch_size) + ")");
   const nlohmann::json summary = train::run(cfg, opts);
@@ -84,7 +114,8 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
       "  kiln train\n"
       "  kiln train configs/fashion_cnn.toml --set optim.lr=3e-3 --json\n"
       "  kiln train --set model.name=resnet --set train.epochs=2 --run-dir runs/try1\n"
-      "  kiln train --resume auto --run-dir runs/try1     (after Ctrl-C, SIGTERM or a crash)");
+      "  kiln train --resume auto --run-dir runs/try1     (after Ctrl-C, SIGTERM or a crash)\n"
+      "  kiln train configs/fashion_cnn.toml --profile-steps 100:150");
   cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)");
   cmd->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
   cmd->add_option("--run-dir", args->run_dir, "write the run here (must be empty or absent)");
@@ -93,6 +124,8 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
   cmd->add_flag("--allow-config-change", args->allow_config_change,
                 "resume even when the config differs in keys that change the computation");
   cmd->add_option("--seed", args->seed, "shorthand for --set repro.seed=N")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--profile-steps", args->profile_steps,
+                  "record kiln profile's per-phase table for steps A:B into RUN_DIR/profile/");
   cmd->add_flag("--json", args->json, "print the summary as one JSON object on the last stdout line");
   cmd->add_flag("--print-config", args->print_config, "print the effective config as TOML and exit");
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_train(*args, g); }; });

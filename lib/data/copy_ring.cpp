@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "profile/scope.h"
+
 #ifdef KILN_HAVE_CUDA
 #include <ATen/core/CachingHostAllocator.h>
 #include <ATen/cuda/CUDAEvent.h>
@@ -67,6 +69,7 @@ void CopyRing::wait_reusable(int64_t slot) {
 std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor& images, const at::Tensor& labels) {
 #ifdef KILN_HAVE_CUDA
   if (impl_) {
+    KILN_SCOPE(profile::Phase::kCopy);
     auto& m = *impl_;
     // Device memory is allocated on the compute stream, before switching streams, so it
     // belongs to the compute stream's pool and needs no record_stream.

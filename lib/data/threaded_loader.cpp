@@ -14,6 +14,7 @@
 
 #include "data/copy_ring.h"
 #include "data/loader.h"
+#include "profile/scope.h"
 #include "util/error.h"
 
 namespace kiln::data {
@@ -55,7 +56,13 @@ class ThreadedLoader : public Loader {
       channel_offset_ = (at::arange(C, at::kInt) * 256).view({1, C, 1, 1}).to(opts_.device);
     }
     int64_t n = opts_.threads > 0 ? opts_.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
-    for (int64_t i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
+    for (int64_t i = 0; i < n; ++i) {
+      workers_.emplace_back([this, i] {
+        // Named for nsys and trace.json: "kiln loader 0", ...
+        profile::name_this_thread(("kiln loader " + std::to_string(i)).c_str());
+        work();
+      });
+    }
   }
 
   ~ThreadedLoader() override {
@@ -181,6 +188,8 @@ class ThreadedLoader : public Loader {
 
   // Fills slot `s` (index si) with batch k, outside the lock: only this worker touches it now.
   void fill(Slot& s, int64_t si, int64_t k) {
+    profile::set_current_step(k);  // the range's payload is the batch index
+    KILN_SCOPE(profile::Phase::kLoadBatch);
     const ImageShape shape = ds_->shape();
     const int64_t first = k * opts_.batch_size;
     s.count = std::min(opts_.batch_size, ds_->size() - first);

@@ -26,6 +26,15 @@ std::string resolve_device(const std::string& device) {
   return device;
 }
 
+fs::path timestamped_path(const fs::path& parent, const std::string& name) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return parent / (name + "-" + stamp);
+}
+
 fs::path make_run_dir(const std::string& name, const fs::path& explicit_dir) {
   std::error_code ec;
   if (!explicit_dir.empty()) {
@@ -37,12 +46,7 @@ fs::path make_run_dir(const std::string& name, const fs::path& explicit_dir) {
     if (ec) throw Error::usage("cannot create run dir " + explicit_dir.string() + ": " + ec.message());
     return explicit_dir;
   }
-  char stamp[32];
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  const fs::path base = fs::path("runs") / (name + "-" + stamp);
+  const fs::path base = timestamped_path("runs", name);
   fs::create_directories("runs", ec);
   for (int i = 1;; ++i) {
     fs::path p = i == 1 ? base : fs::path(base.string() + "-" + std::to_string(i));

@@ -8,6 +8,7 @@
 
 #include "config/load.h"
 #include "optim/optimizer.h"
+#include "profile/scope.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
 #include "train/resume.h"
@@ -166,6 +167,7 @@ void Session::record_eval(int64_t step, int64_t epoch, const EvalResult& r) {
 void Session::save_checkpoint(const checkpoint::TrainState& st) {
   char name[64];
   std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(st.step));
+  KILN_SCOPE(profile::Phase::kCheckpoint);
   flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   checkpoint::save(run_dir / "checkpoints" / name, *net, *optimizer, st);
   const auto all = checkpoint::list(run_dir / "checkpoints");  // newest first

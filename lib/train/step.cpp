@@ -3,6 +3,8 @@
 
 #include <torch/nn/functional/loss.h>
 
+#include "profile/scope.h"
+
 namespace kiln::train {
 
 at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
@@ -27,25 +29,34 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<
   const auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opts.label_smoothing);
 
   // 1. Clear gradients (set to none: no memset kernels).
-  opt.zero_grad(true);
+  {
+    KILN_SCOPE(profile::Phase::kOptimizer);
+    opt.zero_grad(true);
+  }
 
   // 2-3. Forward and backward per micro-batch. Each loss is weighted by its share of the
   //      step's samples, so the accumulated gradient is that of the mean over all samples.
   at::Tensor total_loss;
   for (const auto& b : micro) {
-    auto logits = net.forward(b.images);
-    auto loss = torch::nn::functional::cross_entropy(logits, b.labels, loss_opts);
+    at::Tensor loss;
+    {
+      KILN_SCOPE(profile::Phase::kForward);
+      auto logits = net.forward(b.images);
+      loss = torch::nn::functional::cross_entropy(logits, b.labels, loss_opts);
+    }
     const double weight = double(b.labels.size(0)) / double(stats.samples);
-    (loss * weight).backward();
+    {
+      KILN_SCOPE(profile::Phase::kBackward);
+      (loss * weight).backward();
+    }
     auto l = loss.detach() * weight;
     total_loss = total_loss.defined() ? total_loss + l : l;
   }
   stats.loss = total_loss;
 
-  // 4. Clip the global gradient norm.
+  // 4-5. Clip the global gradient norm; update the parameters.
+  KILN_SCOPE(profile::Phase::kOptimizer);
   if (opts.grad_clip > 0) stats.grad_norm = clip_grad_norm(net.parameters(), opts.grad_clip);
-
-  // 5. Update the parameters.
   opt.step();
   return stats;
 }

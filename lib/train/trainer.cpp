@@ -1,11 +1,14 @@
 // The main training loop. Setup (data, model, optimizer, run dir, sinks) is in
-// session.cpp; this file is the loop itself.
+// session.cpp; this file is the loop itself. KILN_SCOPE marks its phases (NVTX ranges, and
+// spans for a profiling window when one is open).
 #include "train/trainer.h"
 
 #include <csignal>
 
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "profile/scope.h"
+#include "profile/window.h"
 #include "repro/repro.h"
 #include "train/evaluate.h"
 #include "train/session.h"
@@ -21,27 +24,50 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
   int64_t step = s.state.step;
   const int64_t last = opts.stop_after > 0 ? std::min(s.total_steps, opts.stop_after) : s.total_steps;
   bool done = last <= step;
+  if (opts.window && !opts.window->fit(last)) {
+    throw Error::usage("the profile window starts at step " + std::to_string(opts.window->options().first_step) +
+                           " but this run ends at step " + std::to_string(last),
+                       "profile earlier steps, or train longer (--set train.epochs=N)");
+  }
+  if (opts.window && opts.window->options().out_dir.empty()) opts.window->set_out_dir(s.run_dir / "profile");
 
   for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
+    profile::set_current_step(epoch);
+    KILN_SCOPE(profile::Phase::kEpoch);
     s.train_loader->start(epoch, epoch == s.state.epoch ? s.state.next_batch : 0);
     for (;;) {
-      // Gather grad_accum micro-batches (fewer at the end of the epoch).
-      std::vector<data::Batch> micro;
-      double wait_ms = 0;
-      while (int64_t(micro.size()) < tc.grad_accum) {
-        auto b = s.train_loader->next();
-        if (!b) break;
-        wait_ms += b->wait_ms;
-        micro.push_back(std::move(*b));
+      if (opts.window) opts.window->before_step(step + 1);
+      profile::set_current_step(step + 1);
+      StepStats st;
+      int64_t next_batch = 0;
+      {
+        profile::Scope step_scope(profile::Phase::kStep);
+        // Gather grad_accum micro-batches (fewer at the end of the epoch).
+        std::vector<data::Batch> micro;
+        double wait_ms = 0;
+        while (int64_t(micro.size()) < tc.grad_accum) {
+          std::optional<data::Batch> b;
+          {
+            KILN_SCOPE(profile::Phase::kDataWait);
+            b = s.train_loader->next();
+          }
+          if (!b) break;
+          wait_ms += b->wait_ms;
+          micro.push_back(std::move(*b));
+        }
+        if (micro.empty()) {
+          step_scope.cancel();  // the epoch has ended: no step happened
+          break;
+        }
+        const double lr = optim::lr_at(cfg.schedule, cfg.optim.lr, step, s.total_steps, s.steps_per_epoch);
+        optim::set_lr(*s.optimizer, lr);
+        st = train::step(*s.net, *s.optimizer, micro, step_opts);
+        ++step;
+        s.record_step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
+        next_batch = micro.back().index + 1;
+        if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint({step, epoch, next_batch});
       }
-      if (micro.empty()) break;
-      const double lr = optim::lr_at(cfg.schedule, cfg.optim.lr, step, s.total_steps, s.steps_per_epoch);
-      optim::set_lr(*s.optimizer, lr);
-      StepStats st = train::step(*s.net, *s.optimizer, micro, step_opts);
-      ++step;
-      s.record_step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
-      const int64_t next_batch = micro.back().index + 1;
-      if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint({step, epoch, next_batch});
+      if (opts.window) opts.window->after_step(step, st.samples);
       if (opts.stop && opts.stop->load() != 0) {
         s.interrupt({step, epoch, next_batch}, opts.stop->load());  // throws
       }
@@ -50,6 +76,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
         break;
       }
     }
+    KILN_SCOPE(profile::Phase::kEval);
     s.record_eval(step, epoch, evaluate(*s.net, *s.test_loader));
   }
   return s.finish(step);

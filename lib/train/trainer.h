@@ -11,6 +11,10 @@
 #include "config/config.h"
 #include "metrics/sink.h"
 
+namespace kiln::profile {
+class Window;
+}
+
 namespace kiln::train {
 
 struct TrainOptions {
@@ -22,6 +26,7 @@ struct TrainOptions {
   const std::atomic<int>* stop = nullptr;  // a signal number (SIGINT/SIGTERM) once set: stop after the step
   bool console = true;                   // progress and per-epoch lines on stderr
   std::vector<std::shared_ptr<metrics::Sink>> sinks;  // extra sinks
+  profile::Window* window = nullptr;     // a profiling window over some steps (kiln profile, --profile-steps)
 };
 
 // Trains `cfg` (already validated) and returns the summary: run_dir, epochs, steps,
@@ -33,6 +38,9 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts = {});
 // Resolves train.device ("auto" picks CUDA when available). Throws Error::usage when a
 // CUDA device is asked for and none is there.
 std::string resolve_device(const std::string& device);
+
+// parent/<name>-<YYYYmmdd-HHMMSS> (not created).
+std::filesystem::path timestamped_path(const std::filesystem::path& parent, const std::string& name);
 
 // Creates the run directory: `explicit_dir` if given (it must be empty or absent), else
 // runs/<name>-<YYYYmmdd-HHMMSS>[-N].

@@ -1,0 +1,54 @@
+// GPU telemetry during a profiling window, sampled through NVML (libnvidia-ml, loaded at run
+// time so that kiln runs where it is missing). No GPU or no NVML is a note, not an error.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kiln::profile {
+
+struct TelemetrySample {
+  double t_s = 0;           // since sampling started
+  double gpu_util_pct = 0;  // NVML "utilization.gpu": share of time a kernel was running
+  double mem_util_pct = 0;  // share of time device memory was read or written
+  double power_w = 0;
+  double sm_clock_mhz = 0;
+  double mem_used_mib = 0;
+  double temp_c = 0;
+};
+
+struct TelemetrySummary {
+  bool available = false;
+  std::string note;  // why not available, or the device's name
+  double power_limit_w = 0;
+  std::vector<TelemetrySample> samples;
+  // Means over the samples (0 when none).
+  double mean(double TelemetrySample::*field) const;
+  double max(double TelemetrySample::*field) const;
+  nlohmann::json to_json() const;
+};
+
+class Telemetry {
+ public:
+  // Samples CUDA device `cuda_index` (-1: the CPU, nothing sampled) every `period_s`.
+  // The library is $KILN_NVML_LIBRARY if set, else libnvidia-ml.so.1.
+  Telemetry(int cuda_index, double period_s = 0.1);
+  ~Telemetry();
+  Telemetry(const Telemetry&) = delete;
+  Telemetry& operator=(const Telemetry&) = delete;
+  // Stops sampling and returns what was seen.
+  TelemetrySummary stop();
+
+ private:
+  struct Nvml;
+  std::unique_ptr<Nvml> nvml_;
+  TelemetrySummary summary_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace kiln::profile

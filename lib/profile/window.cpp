@@ -1,0 +1,142 @@
+// Window: opens and closes the profiling window and writes its outputs.
+#include "profile/window.h"
+
+#include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
+
+#include "profile/scope.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace kiln::profile {
+namespace tp = torch::autograd::profiler;
+namespace {
+
+int64_t host_max_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return int64_t(u.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+// Per-step means of the phases the verdict needs.
+VerdictInput verdict_input(const Report& r) {
+  VerdictInput in;
+  in.gpu = r.timing == "cuda_events";
+  for (const auto& p : r.phases) {
+    if (p.phase == Phase::kStep) in.step_ms = p.mean_ms;
+    if (p.phase == Phase::kDataWait) in.data_wait_ms = p.mean_ms;
+    if (p.phase == Phase::kForward || p.phase == Phase::kBackward || p.phase == Phase::kOptimizer ||
+        p.phase == Phase::kCopy) {
+      in.host_busy_ms += p.host_mean_ms;
+    }
+  }
+  if (r.telemetry.available && !r.telemetry.samples.empty()) {
+    in.gpu_util_pct = r.telemetry.mean(&TelemetrySample::gpu_util_pct);
+    in.power_w = r.telemetry.mean(&TelemetrySample::power_w);
+    in.power_limit_w = r.telemetry.power_limit_w;
+  }
+  return in;
+}
+
+}  // namespace
+
+Window::Window(WindowOptions opts) : opts_(std::move(opts)) {
+  if (opts_.device.rfind("cuda", 0) == 0) {
+    const auto colon = opts_.device.find(':');
+    device_index_ = colon == std::string::npos ? 0 : std::stoi(opts_.device.substr(colon + 1));
+  }
+}
+
+Window::~Window() {
+  if (active_recorder() == recorder_.get()) set_active_recorder(nullptr);
+  if (torch_profiling_) tp::disableProfiler();
+}
+
+bool Window::fit(int64_t last) {
+  if (opts_.first_step > last) return false;
+  if (opts_.last_step > last) {
+    log::warn("profile window cut to steps " + std::to_string(opts_.first_step) + ".." + std::to_string(last) +
+              ": the run ends at step " + std::to_string(last));
+    opts_.last_step = last;
+  }
+  return true;
+}
+
+void Window::before_step(int64_t step) {
+  if (step == opts_.first_step && !recorder_) open();
+}
+
+void Window::after_step(int64_t step, int64_t samples) {
+  if (!recorder_ || report_) return;
+  samples_ += samples;
+  if (step == opts_.last_step) close();
+}
+
+void Window::open() {
+  cuda_synchronize(device_index_);  // queued work from before the window is not counted
+  cuda_reset_peak(device_index_);
+  if (opts_.torch_trace || opts_.nvtx_ops) {
+    // emit_nvtx mode takes no activities; Kineto records CPU ops and, on a GPU, kernels.
+    const auto state = opts_.nvtx_ops && !opts_.torch_trace ? tp::ProfilerState::NVTX : tp::ProfilerState::KINETO;
+    std::set<tp::ActivityType> acts;
+    if (state == tp::ProfilerState::KINETO) {
+      acts.insert(tp::ActivityType::CPU);
+      if (device_index_ >= 0) acts.insert(tp::ActivityType::CUDA);
+    }
+    const tp::ProfilerConfig cfg(state, /*report_input_shapes=*/true);
+    if (state == tp::ProfilerState::KINETO) tp::prepareProfiler(cfg, acts);
+    tp::enableProfiler(cfg, acts);
+    torch_profiling_ = true;
+  }
+  telemetry_ = std::make_unique<Telemetry>(device_index_);
+  recorder_ = std::make_unique<Recorder>(device_index_);
+  set_active_recorder(recorder_.get());
+  cuda_profiler_start();
+}
+
+void Window::close() {
+  cuda_profiler_stop();
+  cuda_synchronize(device_index_);
+  Report r;
+  r.window_s = recorder_->elapsed_us() / 1e6;
+  set_active_recorder(nullptr);
+  if (torch_profiling_) {
+    auto result = tp::disableProfiler();
+    torch_profiling_ = false;
+    if (opts_.torch_trace && result) {
+      std::filesystem::create_directories(opts_.out_dir);
+      result->save((opts_.out_dir / "torch_trace.json").string());
+    }
+  }
+  recorder_->finish();
+  const auto spans = recorder_->spans();
+  r.device = opts_.device;
+  r.timing = recorder_->device_timed() ? "cuda_events" : "host_clock";
+  r.first_step = opts_.first_step;
+  r.last_step = opts_.last_step;
+  r.steps = opts_.last_step - opts_.first_step + 1;
+  r.samples = samples_;
+  r.samples_per_s = r.window_s > 0 ? double(samples_) / r.window_s : 0;
+  if (device_index_ >= 0) {
+    r.peak_memory_bytes = cuda_peak_bytes(device_index_);
+    r.peak_memory_kind = "cuda_allocated";
+  } else {
+    r.peak_memory_bytes = host_max_rss_bytes();
+    r.peak_memory_kind = "host_max_rss";
+  }
+  r.phases = phase_stats(spans, r.first_step, r.last_step, recorder_->device_timed());
+  for (const auto& p : r.phases) {
+    if (p.phase == Phase::kStep) r.step_mean_ms = p.mean_ms;
+  }
+  r.telemetry = telemetry_->stop();
+  r.verdict = decide(verdict_input(r));
+  std::filesystem::create_directories(opts_.out_dir);
+  util::atomic_write(opts_.out_dir / "profile.json", r.to_json().dump(2) + "\n");
+  util::atomic_write(opts_.out_dir / "trace.json", chrome_trace(spans, recorder_->threads()).dump() + "\n");
+  log::info("profile of steps " + std::to_string(r.first_step) + ".." + std::to_string(r.last_step) + " written to " +
+            opts_.out_dir.string());
+  report_ = std::move(r);
+}
+
+}  // namespace kiln::profile

@@ -1,0 +1,57 @@
+// Window: a profiling window over steps [first_step, last_step] of a training run. The
+// trainer calls before_step/after_step around every step; the window opens before
+// first_step (device synchronised, peak memory reset, recorder and telemetry on,
+// cudaProfilerStart) and closes after last_step, writing profile.json and trace.json (and
+// torch_trace.json with LibTorch's Kineto trace when asked).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "profile/report.h"
+
+namespace kiln::profile {
+
+struct WindowOptions {
+  int64_t first_step = 1, last_step = 1;  // 1-based optimizer steps, inclusive
+  std::filesystem::path out_dir;          // created if missing; empty: <run dir>/profile
+  std::string device = "cpu";             // resolved: "cpu" or "cuda:N"
+  bool torch_trace = false;  // LibTorch's Kineto trace (CPU ops, CUDA kernels) -> torch_trace.json
+  bool nvtx_ops = false;     // one NVTX range per LibTorch operator (emit_nvtx)
+};
+
+class Window {
+ public:
+  explicit Window(WindowOptions opts);
+  ~Window();
+  Window(const Window&) = delete;
+  Window& operator=(const Window&) = delete;
+
+  // Fits the window into a run whose last step is `last`: false when it cannot open at all;
+  // otherwise a window reaching past the end is cut to end there.
+  bool fit(int64_t last);
+  void set_out_dir(const std::filesystem::path& dir) { opts_.out_dir = dir; }
+  void before_step(int64_t step);
+  void after_step(int64_t step, int64_t samples);
+  // The report once the window has closed (nullopt before).
+  const std::optional<Report>& report() const { return report_; }
+  const WindowOptions& options() const { return opts_; }
+
+ private:
+  void open();
+  void close();
+
+  WindowOptions opts_;
+  int device_index_ = -1;
+  std::unique_ptr<Recorder> recorder_;
+  std::unique_ptr<Telemetry> telemetry_;
+  bool torch_profiling_ = false;
+  int64_t samples_ = 0;
+  std::optional<Report> report_;
+};
+
+}  // namespace kiln::profile
