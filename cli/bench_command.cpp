@@ -1,10 +1,12 @@
 // `kiln bench loader [CONFIG.toml] [--set KEY=VALUE]... [--epochs N] [--json]`
+// `kiln bench sampler [--trials N] [--sampler tpe|random] [--seed N]`
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "config/load.h"
 #include "data/loader_bench.h"
+#include "sweep/sampler_bench.h"
 #include "train/trainer.h"
 
 namespace kiln::cli {
@@ -38,10 +40,22 @@ int run_loader_bench(const BenchArgs& a, const Globals& g) {
   return 0;
 }
 
+struct SamplerBenchArgs {
+  int trials = 1000;
+  std::string sampler = "tpe";
+  uint64_t seed = 0;
+};
+
+int run_sampler_bench(const SamplerBenchArgs& a) {
+  const nlohmann::json j = sweep::bench_sampler(a.trials, {100, 1000}, a.sampler, a.seed);
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (loader)");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (loader, sampler)");
   bench->require_subcommand(1);
   auto args = std::make_shared<BenchArgs>();
   CLI::App* loader = bench->add_subcommand("loader", "Loader throughput: samples/s and MB/s of finished batches");
@@ -56,6 +70,16 @@ void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
       ->check(CLI::Range(1, 1000));
   loader->add_flag("--json", args->json, "print the figures as one JSON object on the last stdout line");
   loader->callback([&run, &g, args] { run = [args, &g] { return run_loader_bench(*args, g); }; });
+
+  auto sargs = std::make_shared<SamplerBenchArgs>();
+  CLI::App* sampler = bench->add_subcommand("sampler", "Sweep overhead per trial: ask + tell through the study file");
+  sampler->footer(
+      "A synthetic 4-parameter objective (no training): mean ask + tell ms over the 10 trials before\n"
+      "trial 100 and trial 1000. bench/sampler_vs_optuna.sh runs Optuna's TPE beside it.");
+  sampler->add_option("--trials", sargs->trials, "trials to run")->check(CLI::Range(10, 100000))->capture_default_str();
+  sampler->add_option("--sampler", sargs->sampler, "tpe or random")->check(CLI::IsMember({"tpe", "random"}))->capture_default_str();
+  sampler->add_option("--seed", sargs->seed, "sampler seed");
+  sampler->callback([&run, sargs] { run = [sargs] { return run_sampler_bench(*sargs); }; });
 }
 
 }  // namespace kiln::cli

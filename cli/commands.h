@@ -23,7 +23,7 @@ void add_version_command(CLI::App& app, const Globals& g, Runner& run);
 void add_bench_command(CLI::App& app, const Globals& g, Runner& run);
 void add_verify_command(CLI::App& app, const Globals& g, Runner& run);
 void add_profile_command(CLI::App& app, const Globals& g, Runner& run);
-void add_pending_commands(CLI::App& app, Runner& run);  // sweep: not yet available
+void add_sweep_command(CLI::App& app, const Globals& g, Runner& run);
 
 // SIGINT/SIGTERM: the first sets the returned flag to the signal number (training stops
 // after the current step and checkpoints); a second one exits at once.

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_bench_command(app, g, run);
   kiln::cli::add_verify_command(app, g, run);
   kiln::cli::add_profile_command(app, g, run);
-  kiln::cli::add_pending_commands(app, run);
+  kiln::cli::add_sweep_command(app, g, run);
 
   // A mistyped command: say which one was meant rather than CLI11's generic message.
   if (argc > 1 && argv[1][0] != '-') {

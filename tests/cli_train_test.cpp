@@ -474,8 +474,6 @@ TEST_F(CliBadInput, NonEmptyRunDir) {
 
 class CliPending : public CliInTempDir {};
 
-TEST_F(CliPending, SweepSaysNotAvailableYet) { expect_usage_error({"sweep", "x.toml"}, {"not available yet"}); }
-
 TEST_F(CliPending, VerifyOfANonRunDirIsUsageError) { expect_usage_error({"verify", "somedir"}, {"not a kiln run dir"}); }
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 # Installs everything kiln needs on a Debian 12 machine, idempotently:
 #   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST),
 #   - a Python venv outside the clone (${KILN_CACHE:-~/.cache/kiln}/venv) holding the
-#     torch 2.11.0 wheel (LibTorch, CUDA 13 build) and the NVML header wheel.
+#     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel and Optuna.
 # A second run only checks and returns in about a second.
 #   usage: tools/bootstrap.sh            (prints the venv's python path last)
 set -euo pipefail
@@ -10,6 +10,7 @@ set -euo pipefail
 KILN_CACHE=${KILN_CACHE:-$HOME/.cache/kiln}
 VENV=$KILN_CACHE/venv
 TORCH_VERSION=2.11.0
+OPTUNA_VERSION=4.9.0  # 4.x defaults (univariate TPE) are what kiln's native TPE follows
 APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python3-venv
           libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libtomlplusplus-dev
           nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist)
@@ -28,7 +29,7 @@ if ((${#missing[@]})); then
 fi
 
 # The stamp names the pinned requirements, so changing them re-runs pip once.
-PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy)
+PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION")
 STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
   log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"

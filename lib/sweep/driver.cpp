@@ -1,0 +1,200 @@
+// run_trials: the sweep's event loop (one thread; children are polled every 100 ms).
+#include "sweep/driver.h"
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "sweep/distribution_json.h"
+#include "sweep/trial_process.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace kiln::sweep {
+namespace fs = std::filesystem;
+namespace {
+
+struct Running {
+  Asked asked;
+  std::unique_ptr<TrialProcess> proc;
+  fs::path run_dir;
+  TrialState verdict = TrialState::kRunning;  // PRUNED / FAIL decided while it ran
+  std::string reason;
+  int slot = 0;  // GPU slot
+};
+
+std::string params_text(const std::map<std::string, nlohmann::json>& p) {
+  std::string s;
+  for (const auto& [k, v] : p) {
+    std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+    if (v.is_number_float()) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.4g", v.get<double>());
+      text = b;
+    }
+    s += (s.empty() ? "" : ", ") + k + "=" + text;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string set_argument(const std::string& name, const Distribution& d, double internal) {
+  const nlohmann::json v = to_external(d, internal);
+  std::string text;
+  if (v.is_number_float()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v.get<double>());
+    // Shortest text that reads back as the same double.
+    for (int prec = 1; prec <= 17; ++prec) {
+      char t[32];
+      std::snprintf(t, sizeof t, "%.*g", prec, v.get<double>());
+      if (std::strtod(t, nullptr) == v.get<double>()) {
+        std::snprintf(buf, sizeof buf, "%s", t);
+        break;
+      }
+    }
+    text = buf;
+    // TOML needs a '.' or exponent for a float ("3" would be an integer).
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+  } else {
+    text = v.dump();  // integers, booleans, and strings as TOML-compatible quoted text
+  }
+  return name + "=" + text;
+}
+
+std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const SweepOptions& o) {
+  std::vector<TrialResult> done;
+  std::vector<Running> running;
+  std::vector<bool> slot_busy(size_t(std::max(o.parallel, 1)), false);
+  int64_t launched = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  bool interrupted = false;
+
+  auto finish = [&](Running& r) {
+    TrialResult res;
+    res.number = r.asked.number;
+    res.seconds = r.proc->elapsed_s();
+    res.run_dir = r.run_dir;
+    for (const auto& [name, dist] : spec.space) res.params[name] = to_external(dist, r.asked.params.at(name));
+    const auto summary = r.proc->summary();
+    if (r.verdict != TrialState::kRunning) {
+      res.state = r.verdict;
+      res.reason = r.reason;
+    } else if (r.proc->exit_code() == 0 && summary && (*summary)[spec.metric].is_number() &&
+               std::isfinite((*summary)[spec.metric].get<double>())) {
+      res.state = TrialState::kComplete;
+      res.value = (*summary)[spec.metric].get<double>();
+    } else {
+      res.state = TrialState::kFail;
+      const std::string how = r.proc->term_signal() ? "killed by signal " + std::to_string(r.proc->term_signal())
+                                                    : "exit code " + std::to_string(r.proc->exit_code());
+      res.reason = r.proc->exit_code() == 0 ? spec.metric + " missing or not finite in the trial's summary"
+                                            : how + ": " + r.proc->last_error_line();
+    }
+    backend.tell(r.asked, res.state, res.value, res.state == TrialState::kFail ? res.reason : "");
+    if (res.state == TrialState::kPruned) {
+      const Study s = backend.snapshot();
+      for (const auto& t : s.trials) {
+        if (t.number == res.number) res.value = t.value;
+      }
+    }
+    if (o.console) {
+      const char* names[] = {"RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"};
+      char v[32] = "-";
+      if (res.value) std::snprintf(v, sizeof v, "%.4f", *res.value);
+      std::fprintf(stderr, "trial %3d %-8s %s %s  (%s) %.1f s%s%s\n", res.number, names[int(res.state)],
+                   spec.metric.c_str(), v, params_text(res.params).c_str(), res.seconds,
+                   res.reason.empty() ? "" : ": ", res.reason.c_str());
+    }
+    slot_busy[size_t(r.slot)] = false;
+    done.push_back(std::move(res));
+  };
+
+  for (;;) {
+    const int sig = o.stop ? o.stop->load() : 0;
+    if (sig != 0 && !interrupted) {
+      interrupted = true;
+      for (auto& r : running) {
+        r.verdict = TrialState::kFail;
+        r.reason = "interrupted";
+        r.proc->terminate();
+      }
+    }
+    const bool out_of_time = spec.timeout_s > 0 && elapsed() >= spec.timeout_s;
+    const bool more = !interrupted && !out_of_time && (o.n_trials <= 0 || launched < o.n_trials);
+    while (more && int(running.size()) < o.parallel && (o.n_trials <= 0 || launched < o.n_trials)) {
+      Running r;
+      r.asked = backend.ask(spec.space);
+      for (size_t i = 0; i < slot_busy.size(); ++i) {
+        if (!slot_busy[i]) {
+          r.slot = int(i);
+          slot_busy[i] = true;
+          break;
+        }
+      }
+      char name[32];
+      std::snprintf(name, sizeof name, "%04d", r.asked.number);
+      const fs::path tdir = o.dir / "trials" / name;
+      fs::remove_all(tdir);  // a re-run of a number (another study in the same dir) starts clean
+      r.run_dir = tdir / "run";
+      std::vector<std::string> argv = {o.kiln_exe, "train"};
+      if (!o.base_config.empty()) argv.push_back(o.base_config);
+      for (const auto& [pname, dist] : spec.space) {
+        argv.insert(argv.end(), {"--set", set_argument(pname, dist, r.asked.params.at(pname))});
+      }
+      for (const auto& s : o.extra_sets) argv.insert(argv.end(), {"--set", s});
+      argv.insert(argv.end(), {"--set", "log.progress=off", "--run-dir", r.run_dir.string(), "--json"});
+      std::vector<std::string> env;
+      if (o.gpus > 1) env.push_back("CUDA_VISIBLE_DEVICES=" + std::to_string(r.slot % o.gpus));
+      r.proc = std::make_unique<TrialProcess>(argv, env, tdir, r.run_dir / "metrics.jsonl");
+      ++launched;
+      running.push_back(std::move(r));
+    }
+    if (running.empty()) break;
+    for (size_t i = 0; i < running.size();) {
+      Running& r = running[i];
+      if (r.verdict == TrialState::kRunning) {
+        for (const auto& e : r.proc->new_evals()) {
+          const double v = e.value(spec.metric, std::nan(""));
+          const int step = e.value("epoch", 0) + 1;  // steps are epochs done: 1, 2, ...
+          if (!std::isfinite(v)) {
+            r.verdict = TrialState::kFail;
+            r.reason = spec.metric + " is not finite after epoch " + std::to_string(step);
+          } else if (backend.report(r.asked, step, v)) {
+            r.verdict = TrialState::kPruned;
+            r.reason = "pruned after epoch " + std::to_string(step);
+          }
+          if (r.verdict != TrialState::kRunning) {
+            r.proc->terminate();
+            break;
+          }
+        }
+        if (r.verdict == TrialState::kRunning && spec.trial_timeout_s > 0 && r.proc->elapsed_s() > spec.trial_timeout_s) {
+          r.verdict = TrialState::kFail;
+          r.reason = "timed out after " + std::to_string(int(spec.trial_timeout_s)) + " s";
+          r.proc->terminate();
+        }
+      }
+      if (!r.proc->running()) {
+        finish(r);
+        running.erase(running.begin() + std::ptrdiff_t(i));
+      } else {
+        ++i;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (interrupted) {
+    throw Error(o.stop->load() == SIGTERM ? ExitCode::kTerminated : ExitCode::kInterrupted,
+                "sweep interrupted: running trials were stopped and marked FAIL (interrupted)",
+                "run the same `kiln sweep` command again to continue the study");
+  }
+  return done;
+}
+
+}  // namespace kiln::sweep

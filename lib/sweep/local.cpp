@@ -1,0 +1,114 @@
+// LocalBackend: Journal + Sampler + Pruner.
+#include "sweep/local.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "sweep/pruner.h"
+#include "sweep/sampler.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace kiln::sweep {
+namespace {
+
+class LocalBackend : public Backend {
+ public:
+  LocalBackend(const std::filesystem::path& file, const SweepSpec& spec, const nlohmann::json& user_attrs)
+      : journal_(file), sampler_(make_sampler(spec)), pruner_(make_pruner(spec)) {
+    study_id_ = journal_.open_or_create(spec.name, spec.direction, spec.metric, user_attrs).id;
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    host_ = host;
+    recover();
+  }
+
+  Asked ask(const Space& space) override {
+    Asked a = journal_.create_trial(study_id_, space, [&](const Study& study, int number) {
+      return sampler_->sample(space, study, number);
+    });
+    journal_.set_user_attr(a.trial_id, "kiln_worker", host_ + ":" + std::to_string(getpid()));
+    return a;
+  }
+
+  bool report(const Asked& t, int step, double value) override {
+    journal_.report(t.trial_id, step, value);
+    const Study study = snapshot();
+    for (const auto& trial : study.trials) {
+      if (trial.id != t.trial_id) continue;
+      const PruneDecision d = pruner_->decide(study, trial);
+      // Successive halving's rung records: written so Python workers' pruners agree.
+      for (const auto& [key, v] : d.system_attrs) journal_.set_system_attr(t.trial_id, key, v);
+      return d.prune;
+    }
+    throw Error::runtime("trial " + std::to_string(t.number) + " vanished from " + journal_.path().string());
+  }
+
+  void tell(const Asked& t, TrialState state, std::optional<double> value, const std::string& reason) override {
+    if (!reason.empty()) journal_.set_user_attr(t.trial_id, "fail_reason", reason);
+    if (state == TrialState::kPruned) {
+      // Optuna stores the last reported value of a pruned trial as its value.
+      value.reset();
+      const Study study = snapshot();
+      for (const auto& trial : study.trials) {
+        if (trial.id == t.trial_id && !trial.intermediate.empty()) value = trial.intermediate.rbegin()->second;
+      }
+    }
+    journal_.finish(t.trial_id, state, value);
+  }
+
+  // RUNNING trials of kiln sweeps on this host whose process is gone -> FAIL "interrupted".
+  void recover() {
+    for (const auto& t : snapshot().trials) {
+      if (t.state != TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) continue;
+      const std::string w = t.user_attrs["kiln_worker"].get<std::string>();
+      const auto colon = w.rfind(':');
+      if (colon == std::string::npos || w.substr(0, colon) != host_) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(w.substr(colon + 1)));
+      if (pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) continue;  // that sweep still runs
+      journal_.set_user_attr(t.id, "fail_reason", "interrupted");
+      journal_.finish(t.id, TrialState::kFail, std::nullopt);
+      log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
+    }
+  }
+
+  Study snapshot() override {
+    auto s = journal_.load(study_id_);
+    if (!s) throw Error::runtime("the study vanished from " + journal_.path().string());
+    return *s;
+  }
+
+ private:
+  Journal journal_;
+  std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<Pruner> pruner_;
+  int study_id_ = -1;
+  std::string host_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sampler> make_sampler(const SweepSpec& spec) {
+  const auto& s = spec.sampler;
+  if (s.name == "grid") return make_grid_sampler(spec.space, s.seed);
+  if (s.name == "random") return make_random_sampler(s.seed);
+  return make_tpe_sampler(s.seed, s.n_startup_trials, s.n_ei_candidates);
+}
+
+std::unique_ptr<Pruner> make_pruner(const SweepSpec& spec) {
+  const auto& p = spec.pruner;
+  if (p.name == "median") return make_median_pruner(p.n_startup_trials, p.n_warmup_steps, p.interval_steps);
+  if (p.name == "successive_halving") {
+    return make_successive_halving_pruner(p.min_resource, p.reduction_factor, p.min_early_stopping_rate);
+  }
+  return make_no_pruner();
+}
+
+std::unique_ptr<Backend> make_local_backend(const std::filesystem::path& study_file, const SweepSpec& spec,
+                                            const nlohmann::json& user_attrs) {
+  return std::make_unique<LocalBackend>(study_file, spec, user_attrs);
+}
+
+}  // namespace kiln::sweep

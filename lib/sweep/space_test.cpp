@@ -1,0 +1,380 @@
+// Unit tests for sweep/space: Optuna's validation rules and `high` snapping (checked against
+// real Optuna when KILN_TEST_PYTHON can import it), contains/single, and the [space] table
+// (quoted and nested names, file order, errors naming file:line and key).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sweep/space.h"
+#include "util/error.h"
+
+namespace kiln::sweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs `f`, expects a kiln::Error with the usage code, and returns its message and hint.
+template <class F>
+std::string usage_error(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage) << e.what();
+    return std::string(e.what()) + " | hint: " + e.hint();
+  }
+  ADD_FAILURE() << "no kiln::Error thrown";
+  return "";
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << "'" << (text) << "' lacks '" << (part) << "'"
+
+TEST(SweepSpace, FloatValidationErrors) {
+  EXPECT_HAS(usage_error([] { make_float(1e-5, 1.0, true, 0.1, "optim.lr"); }), "optim.lr");
+  EXPECT_HAS(usage_error([] { make_float(1e-5, 1.0, true, 0.1, "optim.lr"); }), "step");
+  const std::string lh = usage_error([] { make_float(0.5, 0.1, false, std::nullopt, "optim.lr"); });
+  EXPECT_HAS(lh, "optim.lr");
+  EXPECT_HAS(lh, "low <= high");
+  EXPECT_HAS(usage_error([] { make_float(0.0, 1.0, true, std::nullopt, "optim.lr"); }), "low > 0");
+  EXPECT_HAS(usage_error([] { make_float(-1.0, 1.0, true, std::nullopt, "optim.lr"); }), "low > 0");
+  EXPECT_HAS(usage_error([] { make_float(0.0, 1.0, false, 0.0, "optim.lr"); }), "step > 0");
+  EXPECT_HAS(usage_error([] { make_float(0.0, 1.0, false, -0.1, "optim.lr"); }), "step > 0");
+  EXPECT_HAS(usage_error([] { make_float(0.0, INFINITY, false, std::nullopt, "x"); }), "finite");
+  EXPECT_HAS(usage_error([] { make_float(NAN, 1.0, false, std::nullopt, "x"); }), "finite");
+  // Valid edge cases: low == high, log with positive low, a step equal to the range.
+  EXPECT_NO_THROW(make_float(0.5, 0.5, false, std::nullopt));
+  EXPECT_NO_THROW(make_float(1e-8, 1.0, true, std::nullopt));
+  EXPECT_NO_THROW(make_float(0.0, 1.0, false, 1.0));
+  const Distribution d = make_float(1e-5, 0.1, true, std::nullopt, "optim.lr");
+  EXPECT_EQ(d.kind, Distribution::Kind::kFloat);
+  EXPECT_EQ(d.low, 1e-5);
+  EXPECT_EQ(d.high, 0.1);
+  EXPECT_TRUE(d.log);
+  EXPECT_FALSE(d.step.has_value());
+}
+
+TEST(SweepSpace, IntValidationErrors) {
+  const std::string ls = usage_error([] { make_int(1, 64, true, 2, "model.fc"); });
+  EXPECT_HAS(ls, "model.fc");
+  EXPECT_HAS(ls, "step");
+  EXPECT_HAS(usage_error([] { make_int(8, 4, false, 1, "model.fc"); }), "low <= high");
+  EXPECT_HAS(usage_error([] { make_int(0, 4, true, 1, "model.fc"); }), "low >= 1");
+  EXPECT_HAS(usage_error([] { make_int(0, 4, false, 0, "model.fc"); }), "step > 0");
+  EXPECT_HAS(usage_error([] { make_int(0, 4, false, -2, "model.fc"); }), "step > 0");
+  EXPECT_NO_THROW(make_int(1, 1, true, 1));
+  EXPECT_NO_THROW(make_int(-3, 3, false, 1));
+  const Distribution d = make_int(16, 256, true);
+  EXPECT_EQ(d.kind, Distribution::Kind::kInt);
+  EXPECT_EQ(d.low, 16.0);
+  EXPECT_EQ(d.high, 256.0);
+  EXPECT_EQ(d.step, 1.0);
+}
+
+TEST(SweepSpace, CategoricalValidation) {
+  EXPECT_HAS(usage_error([] { make_categorical({}, "optim.name"); }), "optim.name");
+  EXPECT_HAS(usage_error([] { make_categorical({nlohmann::json::array({1, 2})}, "optim.name"); }), "choice 0");
+  EXPECT_HAS(usage_error([] { make_categorical({"a", nlohmann::json::object()}, "optim.name"); }), "choice 1");
+  const Distribution d = make_categorical({nullptr, true, 3, 1.5, "sgd"});
+  EXPECT_EQ(d.kind, Distribution::Kind::kCategorical);
+  ASSERT_EQ(d.choices.size(), 5u);
+  EXPECT_EQ(d.choices[4], "sgd");
+}
+
+TEST(SweepSpace, FloatStepSnapsLikeDecimalArithmetic) {
+  // Binary floats get these wrong: fmod(1.0, 0.1) != 0 and 0.3 / 0.1 < 3, yet in decimal
+  // the ranges divide evenly, so `high` stays.
+  EXPECT_EQ(make_float(0.0, 1.0, false, 0.1).high, 1.0);
+  EXPECT_EQ(make_float(0.0, 0.3, false, 0.1).high, 0.3);
+  EXPECT_EQ(make_float(0.1, 0.7, false, 0.2).high, 0.7);
+  // Not divisible: snap down to low + k*step, computed in decimal, then read as a double.
+  EXPECT_EQ(make_float(0.0, 1.05, false, 0.1).high, 1.0);
+  EXPECT_EQ(make_float(0.3, 1.0, false, 0.2).high, 0.9);
+  EXPECT_EQ(make_float(-1.0, 1.0, false, 0.3).high, 0.8);
+  EXPECT_EQ(make_float(1e-5, 1e-4, false, 3e-5).high, 1e-4);  // 9e-5 is 3 steps
+  EXPECT_EQ(make_float(1e-5, 1e-4, false, 4e-5).high, 9e-5);  // 2 steps: 1e-5 + 8e-5
+  // A step larger than the range leaves only low.
+  EXPECT_EQ(make_float(0.25, 0.5, false, 1.0).high, 0.25);
+  // low is never moved, and step keeps its value.
+  const Distribution d = make_float(0.3, 1.0, false, 0.2);
+  EXPECT_EQ(d.low, 0.3);
+  EXPECT_EQ(d.step, 0.2);
+}
+
+TEST(SweepSpace, IntStepSnapsWithFloorDivision) {
+  EXPECT_EQ(make_int(0, 10, false, 3).high, 9.0);
+  EXPECT_EQ(make_int(-5, 6, false, 4).high, 3.0);  // 11 // 4 * 4 + -5
+  EXPECT_EQ(make_int(2, 2, false, 5).high, 2.0);
+  EXPECT_EQ(make_int(1, 9, false, 2).high, 9.0);  // divisible: unchanged
+}
+
+TEST(SweepSpace, Contains) {
+  const Distribution f = make_float(0.0, 1.0, false, std::nullopt);
+  EXPECT_TRUE(contains(f, 0.0));
+  EXPECT_TRUE(contains(f, 1.0));
+  EXPECT_FALSE(contains(f, 1.0000001));
+  EXPECT_FALSE(contains(f, NAN));
+  const Distribution s = make_float(0.0, 1.0, false, 0.1);
+  EXPECT_TRUE(contains(s, 0.1 * 3));  // 0.30000000000000004: within 1e-8 of 3 steps
+  EXPECT_TRUE(contains(s, 0.7));
+  EXPECT_FALSE(contains(s, 0.75));
+  EXPECT_FALSE(contains(s, 1.1));
+  const Distribution i = make_int(-4, 8, false, 3);
+  EXPECT_TRUE(contains(i, -4.0));
+  EXPECT_TRUE(contains(i, 5.0));
+  EXPECT_FALSE(contains(i, 6.0));
+  EXPECT_FALSE(contains(i, 11.0));
+  EXPECT_FALSE(contains(i, -4.5));
+  const Distribution c = make_categorical({"a", "b"});
+  EXPECT_TRUE(contains(c, 0.0));
+  EXPECT_TRUE(contains(c, 1.0));
+  EXPECT_FALSE(contains(c, 2.0));
+  EXPECT_FALSE(contains(c, -1.0));
+}
+
+TEST(SweepSpace, IsSingle) {
+  EXPECT_TRUE(is_single(make_float(0.5, 0.5, false, std::nullopt)));
+  EXPECT_FALSE(is_single(make_float(0.5, 0.6, false, std::nullopt)));
+  EXPECT_TRUE(is_single(make_float(0.0, 0.25, false, 0.5)));  // snapped to [0, 0]
+  EXPECT_FALSE(is_single(make_float(0.0, 0.3, false, 0.1)));
+  EXPECT_TRUE(is_single(make_int(3, 3, true)));
+  EXPECT_FALSE(is_single(make_int(3, 4, true)));
+  EXPECT_TRUE(is_single(make_int(0, 2, false, 3)));
+  EXPECT_FALSE(is_single(make_int(0, 3, false, 3)));
+  EXPECT_TRUE(is_single(make_categorical({"only"})));
+  EXPECT_FALSE(is_single(make_categorical({"a", "b"})));
+}
+
+// ---- the [space] table -------------------------------------------------------------------
+
+Space parse_text(const std::string& text) {
+  const toml::table root = toml::parse(text, std::string_view("s.toml"));
+  return parse_space(*root["space"].as_table(), "s.toml");
+}
+
+TEST(SweepSpace, ParsesQuotedAndNestedNamesInFileOrder) {
+  const Space space = parse_text(R"(
+[space."optim.lr"]
+type = "float"
+low = 1e-5
+high = 0.1
+log = true
+
+[space.model.dropout]
+type = "float"
+low = 0.0
+high = 0.55
+step = 0.1
+
+[space.optim]
+name = { type = "categorical", choices = ["adamw", "sgd", 3, 0.5, true] }
+
+[space.model.fc]
+type = "int"
+low = 32
+high = 250
+step = 32
+
+[space]
+a = { type = "int", low = 1, high = 8, log = true }
+)");
+  ASSERT_EQ(space.size(), 5u);
+  const std::vector<std::string> names = {"optim.lr", "model.dropout", "optim.name", "model.fc", "a"};
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(space[i].first, names[i]);
+  EXPECT_TRUE(space[0].second.log);
+  EXPECT_EQ(space[0].second.low, 1e-5);
+  EXPECT_EQ(space[1].second.step, 0.1);
+  EXPECT_EQ(space[1].second.high, 0.5);  // snapped
+  EXPECT_EQ(space[2].second.kind, Distribution::Kind::kCategorical);
+  EXPECT_EQ(space[2].second.choices, (std::vector<nlohmann::json>{"adamw", "sgd", 3, 0.5, true}));
+  EXPECT_EQ(space[3].second.kind, Distribution::Kind::kInt);
+  EXPECT_EQ(space[3].second.high, 224.0);  // 32 + 6 * 32
+  EXPECT_EQ(space[4].second.step, 1.0);
+  EXPECT_TRUE(space[4].second.log);
+}
+
+TEST(SweepSpace, ParsesTypeAsANameSegmentWhenItIsATable) {
+  // A config key ending in "type" can still be written nested: [space.data.type] is the
+  // param "data.type", because data's `type` is a table, not a type name.
+  const Space space = parse_text("[space.data.type]\ntype = \"categorical\"\nchoices = [\"a\", \"b\"]\n");
+  ASSERT_EQ(space.size(), 1u);
+  EXPECT_EQ(space[0].first, "data.type");
+  EXPECT_EQ(space[0].second.choices.size(), 2u);
+}
+
+TEST(SweepSpace, ParseErrorsNameFileLineAndKey) {
+  struct Case {
+    std::string text;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Case> cases = {
+      {"[space.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\nlogg = true\n", {"'logg'", "'lr'", "s.toml:5", "did you mean 'log'"}},
+      {"[space.lr]\nlow = 0\nhigh = 1\n", {"'lr'", "s.toml:1", "no `type`"}},
+      {"[space.lr]\ntype = \"flaot\"\nlow = 0\nhigh = 1\n", {"'type'", "'lr'", "s.toml:2", "did you mean 'float'"}},
+      {"[space.lr]\ntype = 3\n", {"'type'", "s.toml:2", "an integer"}},
+      {"[space.lr]\ntype = \"float\"\nhigh = 1\n", {"'lr'", "s.toml:1", "`low`"}},
+      {"[space.n]\ntype = \"int\"\nlow = 1.5\nhigh = 4\n", {"'low'", "'n'", "s.toml:3", "integer"}},
+      {"[space.n]\ntype = \"int\"\nlow = 1\nhigh = 4\nstep = 0.5\n", {"'step'", "s.toml:5", "integer"}},
+      {"[space.lr]\ntype = \"float\"\nlow = 0\nhigh = \"1\"\n", {"'high'", "s.toml:4", "a number"}},
+      {"[space.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\nlog = \"yes\"\n", {"'log'", "s.toml:5", "true or false"}},
+      {"[space.c]\ntype = \"categorical\"\nchoices = \"adam\"\n", {"'choices'", "s.toml:3", "an array"}},
+      {"[space.c]\ntype = \"categorical\"\nchoices = [\"a\", [1]]\n", {"'choices'", "s.toml:3", "element 1"}},
+      {"[space.c]\ntype = \"categorical\"\nchoices = []\n", {"'c'", "s.toml:1", "choices"}},
+      {"[space.c]\ntype = \"categorical\"\nchoices = [\"a\"]\nlow = 1\n", {"'low'", "s.toml:4", "type, choices"}},
+      {"[space.\"optim.lr\"]\ntype = \"float\"\nlow = 0\nhigh = 1\n[space.optim.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\n",
+       {"'optim.lr'", "twice", "s.toml:1", "s.toml:5"}},
+      {"[space]\n", {"empty", "s.toml:1"}},
+      {"[space]\nlr = 0.1\n", {"'lr'", "s.toml:2", "must be a table"}},
+      {"[space.lr]\ntype = \"float\"\nlow = 0.5\nhigh = 0.1\n", {"'lr'", "s.toml:1", "low <= high"}},
+      {"[space.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\nlog = true\n", {"'lr'", "s.toml:1", "low > 0"}},
+      {"[space.lr]\ntype = \"float\"\nlow = 1e-5\nhigh = 1\nlog = true\nstep = 0.1\n", {"'lr'", "s.toml:1", "step"}},
+      {"[space.n]\ntype = \"int\"\nlow = 1\nhigh = 8\nlog = true\nstep = 2\n", {"'n'", "s.toml:1", "step"}},
+  };
+  for (const auto& c : cases) {
+    const std::string msg = usage_error([&] { parse_text(c.text); });
+    for (const auto& part : c.parts) EXPECT_HAS(msg, part) << "\nspec:\n" << c.text;
+  }
+}
+
+// ---- against real Optuna --------------------------------------------------------------------
+
+// One line per case: "float|int low high log step|none value...". Optuna answers "err" or
+// "ok <repr(high)> <single 0/1> <contains 0/1 per value>".
+const char* kOptunaScript = R"(import sys, warnings
+warnings.simplefilter("ignore")
+try:
+    from optuna.distributions import FloatDistribution, IntDistribution
+except Exception as e:
+    print("NO_OPTUNA", e)
+    sys.exit(3)
+for line in open(sys.argv[1]):
+    kind, low, high, log, step, *values = line.split()
+    try:
+        if kind == "float":
+            d = FloatDistribution(float(low), float(high), log=log == "1", step=None if step == "none" else float(step))
+        else:
+            d = IntDistribution(int(low), int(high), log=log == "1", step=int(step))
+    except Exception:
+        print("err")
+        continue
+    print("ok", repr(float(d.high)), int(d.single()), "".join("1" if d._contains(float(v)) else "0" for v in values) or "-")
+)";
+
+std::string g17(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+TEST(SweepSpace, SnappingAndValidationMatchOptuna) {
+#ifndef KILN_TEST_PYTHON
+  GTEST_SKIP() << "built without KILN_TEST_PYTHON";
+#else
+  struct Case {
+    bool is_float;
+    double low, high;
+    bool log;
+    std::optional<double> step;
+  };
+  std::vector<Case> cases = {
+      {true, 0.0, 1.05, false, 0.1}, {true, 0.3, 1.0, false, 0.2}, {true, 0.0, 1.0, false, 0.1},
+      {true, 0.0, 0.3, false, 0.1}, {true, -1.0, 1.0, false, 0.3}, {true, 1e-5, 1e-4, false, 4e-5},
+      {true, 0.1, 1e16, false, 0.7}, {true, -0.0, 0.05, false, 0.1}, {true, 1e-300, 1e-299, false, 3e-301},
+      {true, 123456.789, 987654.321, false, 0.013}, {true, 0.1, 0.1, false, 0.1}, {true, 0.0, 1e30, false, 1e-5},
+      {true, 1e-20, 1e10, false, 0.3}, {true, -1e-15, 12345678.9, false, 0.7}, {true, 1e-25, 0.5, false, 0.1},
+      {true, 0.0, 1e22, false, 1e-6}, {true, 0.0, 9e21, false, 1e-6}, {true, 1e-5, 1.0, true, 0.1}, {true, 0.5, 0.1, false, std::nullopt}, {true, 0.0, 1.0, true, std::nullopt},
+      {true, 0.0, 1.0, false, 0.0}, {true, 0.0, 1.0, false, -0.5}, {true, 1e-8, 1.0, true, std::nullopt},
+      {false, 0, 10, false, 3}, {false, -5, 6, false, 4}, {false, 1, 64, true, 2}, {false, 0, 8, true, 1},
+      {false, 8, 4, false, 1}, {false, 0, 4, false, 0}, {false, 3, 3, false, 7}};
+  std::mt19937 rng(20240501);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int i = 0; i < 300; ++i) {  // decimals with 0-4 places, as people write them
+    const double p1 = std::pow(10.0, pick(0, 4)), p2 = std::pow(10.0, pick(0, 4)), p3 = std::pow(10.0, pick(0, 4));
+    const double low = pick(-500, 500) / p1;
+    const double high = low + pick(-20, 2000) / p2;
+    const bool log = pick(0, 7) == 0;
+    const int s = pick(-1, 40);
+    cases.push_back({true, low, high, log, (log && pick(0, 3)) || s == 40 ? std::nullopt : std::optional<double>(s / p3)});
+  }
+  for (int i = 0; i < 100; ++i) {
+    const int low = pick(-50, 50);
+    cases.push_back({false, double(low), double(low + pick(-5, 100)), pick(0, 5) == 0, double(pick(-1, 12))});
+  }
+  const fs::path dir = fs::temp_directory_path() / ("kiln_space_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "check.py") << kOptunaScript;
+  std::vector<std::string> ours;
+  {
+    std::ofstream in(dir / "cases.txt");
+    for (const auto& c : cases) {
+      std::vector<double> values = {c.low, c.high, (c.low + c.high) / 2, c.high + 1, c.low - 1e-9};
+      std::string line;
+      try {
+        const Distribution d = c.is_float ? make_float(c.low, c.high, c.log, c.step)
+                                          : make_int(int64_t(c.low), int64_t(c.high), c.log, int64_t(c.step.value_or(1)));
+        for (int k = 1; k <= 3 && d.step; ++k) values.push_back(d.low + k * *d.step);
+        values.push_back(d.high);
+        line = "ok " + g17(d.high) + " " + (is_single(d) ? "1 " : "0 ");
+        for (double v : values) line += contains(d, v) ? "1" : "0";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ExitCode::kUsage);
+        line = "err";
+      }
+      ours.push_back(line);
+      in << (c.is_float ? "float " : "int ") << (c.is_float ? g17(c.low) : std::to_string(int64_t(c.low))) << " "
+         << (c.is_float ? g17(c.high) : std::to_string(int64_t(c.high))) << " " << (c.log ? 1 : 0) << " "
+         << (c.step ? (c.is_float ? g17(*c.step) : std::to_string(int64_t(*c.step))) : std::string("none"));
+      for (double v : values) in << " " << g17(v);
+      in << "\n";
+    }
+  }
+  const std::string cmd = std::string("\"") + KILN_TEST_PYTHON + "\" \"" + (dir / "check.py").string() + "\" \"" +
+                          (dir / "cases.txt").string() + "\" 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? pclose(p) : -1;
+  fs::remove_all(dir);
+  // Exit 3: the script could not import optuna; 127: the shell found no python.
+  if (WIFEXITED(status) && (WEXITSTATUS(status) == 3 || WEXITSTATUS(status) == 127)) {
+    GTEST_SKIP() << "Optuna is not importable by " << KILN_TEST_PYTHON << ": " << out.substr(0, 300);
+  }
+  ASSERT_EQ(status, 0) << out.substr(0, 2000);
+  std::istringstream lines(out);
+  std::string line;
+  size_t i = 0, errors = 0;
+  while (std::getline(lines, line) && i < cases.size()) {
+    if (line.rfind("ok ", 0) != 0 && line != "err") continue;  // stray output (warnings)
+    std::istringstream f(line);
+    std::string tag, high, single, cont;
+    f >> tag >> high >> single >> cont;
+    std::string mine = ours[i];
+    if (tag == "ok") {  // compare the double Python printed (repr) with ours, not the text
+      std::istringstream m(mine);
+      std::string mtag, mhigh, msingle, mcont;
+      m >> mtag >> mhigh >> msingle >> mcont;
+      const bool same = mtag == "ok" && std::strtod(mhigh.c_str(), nullptr) == std::strtod(high.c_str(), nullptr) &&
+                        msingle == single && mcont == cont;
+      if (!same) ++errors, ADD_FAILURE() << "case " << i << ": optuna '" << line << "', kiln '" << mine << "'";
+    } else if (mine != "err") {
+      ++errors, ADD_FAILURE() << "case " << i << ": optuna '" << line << "', kiln '" << mine << "'";
+    }
+    ++i;
+    if (errors > 10) break;
+  }
+  EXPECT_EQ(i, cases.size()) << out.substr(0, 500);
+#endif
+}
+
+}  // namespace
+}  // namespace kiln::sweep
