@@ -121,6 +121,18 @@ TEST(CliProfile, CpuRunNotesTelemetryAbsence) {
   EXPECT_GT(p["peak_memory"]["bytes"].get<double>(), 0);
 }
 
+TEST(CliProfile, TorchTraceIsAChromeTraceOfLibTorchOps) {
+  TempDir tmp("profile");
+  const fs::path out = tmp / "out";
+  const RunResult r = kiln_test::run(tiny("profile", {"--warmup", "1", "--steps", "2", "--out", out.string(), "--torch-trace"}));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const json t = json::parse(read_file(out / "torch_trace.json"));
+  ASSERT_TRUE(t["traceEvents"].is_array());
+  bool addmm = false;
+  for (const auto& e : t["traceEvents"]) addmm = addmm || e.value("name", "").find("addmm") != std::string::npos;
+  EXPECT_TRUE(addmm) << "the MLP's linear layers run aten::addmm in the window";
+}
+
 // Bad arguments: exit 2, a message naming the problem, nothing written.
 void expect_refused(const std::vector<std::string>& extra, const std::string& needle) {
   TempDir tmp("profile");

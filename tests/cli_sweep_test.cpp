@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -143,14 +145,26 @@ TEST(CliSweep, InterruptedSweepResumesWithoutLosingFinishedTrials) {
   EXPECT_LE((*j)["failed"].get<int>(), 1);
 }
 
-TEST(CliSweep, RemoteModeAgainstOptunaServer) {
+// The server is killed (SIGKILL) while the first trial trains and restarted a second later on
+// the same port and storage: kiln's reports and asks retry with backoff and the sweep ends.
+TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {
   KILN_SKIP_WITHOUT_OPTUNA();
   TempDir tmp("sweep");
   write_file(tmp / "s.toml", spec(kLrSpace));
-  kiln::sweep::remote_test::OptunaServer server(tmp / "remote.journal", {"--sampler", "random", "--pruner", "none"});
-  const RunResult r = kiln_test::run(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--optuna-url", server.url(), "--json"}),
-                                     {tmp.path()});
-  ASSERT_EQ(r.exit_code, 0) << r.describe() << server.log();
+  const std::vector<std::string> flags = {"--sampler", "random", "--pruner", "none"};
+  auto server = std::make_unique<kiln::sweep::remote_test::OptunaServer>(tmp / "remote.journal", flags);
+  const int port = server->port();
+  kiln_test::Child c(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--optuna-url", server->url(), "--json"}),
+                     {tmp.path()});
+  // Once the sweep has asked for its first trial, take the server away.
+  ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string& err) {
+    return err.find("trials to run") != std::string::npos && fs::exists(tmp / "sw" / "trials" / "0000");
+  }, 60s)) << c.err_so_far();
+  server->kill();
+  std::this_thread::sleep_for(1s);
+  server = std::make_unique<kiln::sweep::remote_test::OptunaServer>(tmp / "remote.journal", flags, port);
+  const RunResult r = c.wait(180s);
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << server->log();
   const auto j = kiln_test::last_json_line(r.out);
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["complete"], 2);

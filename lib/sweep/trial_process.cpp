@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,10 +47,16 @@ TrialProcess::TrialProcess(const std::vector<std::string>& argv, const std::vect
   for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
   const std::string out = (dir_ / "stdout.log").string(), err = (dir_ / "stderr.log").string();
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw Error::runtime(std::string("cannot start a trial: fork failed: ") + std::strerror(errno));
   if (pid_ == 0) {
     setpgid(0, 0);  // its own group: the terminal's Ctrl-C goes to the sweep only
+    // A sweep that dies (even by SIGKILL) stops its trials: they get SIGTERM, checkpoint and
+    // exit, rather than train on as orphans. The getppid check covers a parent that died
+    // before prctl took effect.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(143);
     const int in = open("/dev/null", O_RDONLY);
     const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
