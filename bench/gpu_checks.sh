@@ -2,7 +2,7 @@
 # Every GPU check and GPU figure in one call on the lent GPU machine (../shared/device/README.md):
 # build, the whole test suite (the CUDA tests run there), the loader bench on CUDA (H2D GB/s
 # against a plain pinned copy) beside PyTorch's DataLoader, and configs/fashion_cnn.toml on
-# the GPU with its data-wait share. Logs and JSON go to ${OUT:-gpu-out}; a table is printed last.
+# the GPU with its data-wait share, and `kiln profile` of it at batch 128/512/2048. Logs and JSON go to ${OUT:-gpu-out}; a table is printed last.
 #   here:        ../shared/device/pack-deps.sh dataset-fashion-mnist
 #   on a device: bench/gpu_checks.sh        (carry .devdeps)
 set -uo pipefail
@@ -30,6 +30,11 @@ build-gpu/kiln bench loader --set train.device=cuda --set loader.gpu_normalize=f
 python3 bench/loader_reference.py > "$out/pytorch_loader.json" 2> "$out/pytorch_loader.err"
 build-gpu/kiln train configs/fashion_cnn.toml --set train.device=cuda --set log.progress=off \
   --run-dir "$out/fashion_cnn" --json > "$out/fashion_cnn.json" 2> "$out/fashion_cnn.err"
+# kiln profile on the GPU at a few batch sizes (issue: profiling numbers), with the verdict.
+for bs in 128 512 2048; do
+  build-gpu/kiln profile configs/fashion_cnn.toml --set train.device=cuda --set loader.batch_size=$bs \
+    --warmup 20 --steps 100 --out "$out/profile_bs$bs" --json > "$out/profile_bs$bs.json" 2> "$out/profile_bs$bs.err"
+done
 python3 - "$out" "$tests_rc" <<'PY'
 import json, sys
 out, rc = sys.argv[1], sys.argv[2]
@@ -60,4 +65,11 @@ if "train_seconds" in c:
           f"{c['samples_per_s']:,.0f} samples/s, data wait {100 * wait / 1000 / c['train_seconds']:.2f}% of train time")
 else:
     print("fashion_cnn:", c)
+for bs in (128, 512, 2048):
+    p = last(f"{out}/profile_bs{bs}.json")
+    ph = p.get("phases", {})
+    share = lambda n: 100 * (ph.get(n, {}).get("share") or 0)
+    print(f"profile bs {bs}: step {p.get('step_ms', 0):.2f} ms, {p.get('samples_per_s', 0):,.0f} samples/s, "
+          f"data_wait {share('data_wait'):.1f}%, forward {share('forward'):.1f}%, backward {share('backward'):.1f}%, "
+          f"optimizer {share('optimizer'):.1f}% -> {p.get('verdict', p.get('error'))}")
 PY
