@@ -81,6 +81,19 @@ TEST(CliSweep, RunsTrialsWritesBestConfigAndOptunaReadsTheStudy) {
     optuna_best = std::max(optuna_best, t["value"].get<double>());
   }
   EXPECT_DOUBLE_EQ(optuna_best, best);
+
+  // optuna-dashboard serves the same study from the file.
+  const RunResult d = kiln_test::run({kiln::sweep::remote_test::kPython,
+                                      std::string(KILN_SOURCE_DIR) + "/tests/interop/dashboard_view.py",
+                                      (tmp / "sw" / "study.journal").string(), "t"});
+  if (d.exit_code != 0 && d.err.find("No module named 'optuna_dashboard'") != std::string::npos) {
+    GTEST_SKIP() << "optuna-dashboard is not installed (tools/bootstrap.sh installs it)";
+  }
+  ASSERT_EQ(d.exit_code, 0) << d.describe();
+  const json dash = json::parse(d.out);
+  EXPECT_EQ(dash["study"]["trials"].size(), 4u);
+  for (const auto& t : dash["study"]["trials"]) EXPECT_EQ(t["state"], "Complete") << t.dump();
+  EXPECT_EQ(dash["study"]["directions"][0], "maximize");
 }
 
 TEST(CliSweep, AFailingTrialIsFailWithItsReasonAndTheSweepGoesOn) {

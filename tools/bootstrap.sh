@@ -2,7 +2,7 @@
 # Installs everything kiln needs on a Debian 12 machine, idempotently:
 #   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST),
 #   - a Python venv outside the clone (${KILN_CACHE:-~/.cache/kiln}/venv) holding the
-#     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel and Optuna.
+#     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel, Optuna and optuna-dashboard.
 # A second run only checks and returns in about a second.
 #   usage: tools/bootstrap.sh            (prints the venv's python path last)
 set -euo pipefail
@@ -29,7 +29,7 @@ if ((${#missing[@]})); then
 fi
 
 # The stamp names the pinned requirements, so changing them re-runs pip once.
-PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION")
+PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION" "optuna-dashboard==0.21.0")
 STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
   log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"
