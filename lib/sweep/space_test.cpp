@@ -1,28 +1,21 @@
 // Unit tests for sweep/space: Optuna's validation rules and `high` snapping (checked against
-// real Optuna when KILN_TEST_PYTHON can import it), contains/single, and the [space] table
-// (quoted and nested names, file order, errors naming file:line and key).
+// real Optuna through tests/interop/space_ref.py when KILN_TEST_PYTHON can import it),
+// contains/single, and the [space] table (quoted and nested names, file order, errors naming
+// file:line and key).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <optional>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include "sweep/optuna_reference.h"
 #include "sweep/space.h"
 #include "util/error.h"
 
 namespace kiln::sweep {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Runs `f`, expects a kiln::Error with the usage code, and returns its message and hint.
 template <class F>
@@ -247,38 +240,11 @@ TEST(SweepSpace, ParseErrorsNameFileLineAndKey) {
 
 // ---- against real Optuna --------------------------------------------------------------------
 
-// One line per case: "float|int low high log step|none value...". Optuna answers "err" or
-// "ok <repr(high)> <single 0/1> <contains 0/1 per value>".
-const char* kOptunaScript = R"(import sys, warnings
-warnings.simplefilter("ignore")
-try:
-    from optuna.distributions import FloatDistribution, IntDistribution
-except Exception as e:
-    print("NO_OPTUNA", e)
-    sys.exit(3)
-for line in open(sys.argv[1]):
-    kind, low, high, log, step, *values = line.split()
-    try:
-        if kind == "float":
-            d = FloatDistribution(float(low), float(high), log=log == "1", step=None if step == "none" else float(step))
-        else:
-            d = IntDistribution(int(low), int(high), log=log == "1", step=int(step))
-    except Exception:
-        print("err")
-        continue
-    print("ok", repr(float(d.high)), int(d.single()), "".join("1" if d._contains(float(v)) else "0" for v in values) or "-")
-)";
-
-std::string g17(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
+// Runs tests/interop/space_ref.py on the cases: per case, null if Optuna refuses it, else the
+// snapped high, single() and _contains() of each value ("0"/"1" per value).
 TEST(SweepSpace, SnappingAndValidationMatchOptuna) {
-#ifndef KILN_TEST_PYTHON
-  GTEST_SKIP() << "built without KILN_TEST_PYTHON";
-#else
+  const std::string& why = test_support::optuna_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "needs Python with Optuna: " << why;
   struct Case {
     bool is_float;
     double low, high;
@@ -309,71 +275,47 @@ TEST(SweepSpace, SnappingAndValidationMatchOptuna) {
     const int low = pick(-50, 50);
     cases.push_back({false, double(low), double(low + pick(-5, 100)), pick(0, 5) == 0, double(pick(-1, 12))});
   }
-  const fs::path dir = fs::temp_directory_path() / ("kiln_space_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "check.py") << kOptunaScript;
-  std::vector<std::string> ours;
-  {
-    std::ofstream in(dir / "cases.txt");
-    for (const auto& c : cases) {
-      std::vector<double> values = {c.low, c.high, (c.low + c.high) / 2, c.high + 1, c.low - 1e-9};
-      std::string line;
-      try {
-        const Distribution d = c.is_float ? make_float(c.low, c.high, c.log, c.step)
-                                          : make_int(int64_t(c.low), int64_t(c.high), c.log, int64_t(c.step.value_or(1)));
-        for (int k = 1; k <= 3 && d.step; ++k) values.push_back(d.low + k * *d.step);
-        values.push_back(d.high);
-        line = "ok " + g17(d.high) + " " + (is_single(d) ? "1 " : "0 ");
-        for (double v : values) line += contains(d, v) ? "1" : "0";
-      } catch (const Error& e) {
-        EXPECT_EQ(e.code(), ExitCode::kUsage);
-        line = "err";
-      }
-      ours.push_back(line);
-      in << (c.is_float ? "float " : "int ") << (c.is_float ? g17(c.low) : std::to_string(int64_t(c.low))) << " "
-         << (c.is_float ? g17(c.high) : std::to_string(int64_t(c.high))) << " " << (c.log ? 1 : 0) << " "
-         << (c.step ? (c.is_float ? g17(*c.step) : std::to_string(int64_t(*c.step))) : std::string("none"));
-      for (double v : values) in << " " << g17(v);
-      in << "\n";
+  nlohmann::json input = {{"cases", nlohmann::json::array()}};
+  std::vector<nlohmann::json> ours;  // kiln's answer per case, in space_ref.py's shape
+  for (const auto& c : cases) {
+    std::vector<double> values = {c.low, c.high, (c.low + c.high) / 2, c.high + 1, c.low - 1e-9};
+    nlohmann::json mine;  // null: refused
+    try {
+      const Distribution d = c.is_float ? make_float(c.low, c.high, c.log, c.step)
+                                        : make_int(int64_t(c.low), int64_t(c.high), c.log, int64_t(c.step.value_or(1)));
+      for (int k = 1; k <= 3 && d.step; ++k) values.push_back(d.low + k * *d.step);
+      values.push_back(d.high);
+      std::string cont;
+      for (double v : values) cont += contains(d, v) ? "1" : "0";
+      mine = {{"high", d.high}, {"single", is_single(d)}, {"contains", cont}};
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage);
     }
-  }
-  const std::string cmd = std::string("\"") + KILN_TEST_PYTHON + "\" \"" + (dir / "check.py").string() + "\" \"" +
-                          (dir / "cases.txt").string() + "\" 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (p && fgets(buf, sizeof buf, p)) out += buf;
-  const int status = p ? pclose(p) : -1;
-  fs::remove_all(dir);
-  // Exit 3: the script could not import optuna; 127: the shell found no python.
-  if (WIFEXITED(status) && (WEXITSTATUS(status) == 3 || WEXITSTATUS(status) == 127)) {
-    GTEST_SKIP() << "Optuna is not importable by " << KILN_TEST_PYTHON << ": " << out.substr(0, 300);
-  }
-  ASSERT_EQ(status, 0) << out.substr(0, 2000);
-  std::istringstream lines(out);
-  std::string line;
-  size_t i = 0, errors = 0;
-  while (std::getline(lines, line) && i < cases.size()) {
-    if (line.rfind("ok ", 0) != 0 && line != "err") continue;  // stray output (warnings)
-    std::istringstream f(line);
-    std::string tag, high, single, cont;
-    f >> tag >> high >> single >> cont;
-    std::string mine = ours[i];
-    if (tag == "ok") {  // compare the double Python printed (repr) with ours, not the text
-      std::istringstream m(mine);
-      std::string mtag, mhigh, msingle, mcont;
-      m >> mtag >> mhigh >> msingle >> mcont;
-      const bool same = mtag == "ok" && std::strtod(mhigh.c_str(), nullptr) == std::strtod(high.c_str(), nullptr) &&
-                        msingle == single && mcont == cont;
-      if (!same) ++errors, ADD_FAILURE() << "case " << i << ": optuna '" << line << "', kiln '" << mine << "'";
-    } else if (mine != "err") {
-      ++errors, ADD_FAILURE() << "case " << i << ": optuna '" << line << "', kiln '" << mine << "'";
+    ours.push_back(mine);
+    nlohmann::json in = {{"kind", c.is_float ? "float" : "int"}, {"log", c.log}, {"values", values}};
+    if (c.is_float) {
+      in["low"] = c.low, in["high"] = c.high, in["step"] = c.step ? nlohmann::json(*c.step) : nlohmann::json();
+    } else {
+      in["low"] = int64_t(c.low), in["high"] = int64_t(c.high), in["step"] = int64_t(c.step.value_or(1));
     }
-    ++i;
-    if (errors > 10) break;
+    input["cases"].push_back(in);
   }
-  EXPECT_EQ(i, cases.size()) << out.substr(0, 500);
-#endif
+  std::string error;
+  const std::optional<nlohmann::json> ref = test_support::run_optuna_reference("space_ref.py", input, &error);
+  ASSERT_TRUE(ref) << error;
+  const nlohmann::json& theirs = (*ref)["results"];
+  ASSERT_EQ(theirs.size(), cases.size());
+  size_t errors = 0;
+  for (size_t i = 0; i < cases.size() && errors <= 10; ++i) {
+    const nlohmann::json& want = theirs[i];
+    const nlohmann::json& mine = ours[i];
+    // Both refuse, or both accept with the same double `high` (compared as numbers), single
+    // and contains.
+    const bool same = want.is_null() ? mine.is_null()
+                                     : !mine.is_null() && mine["high"].get<double>() == want["high"].get<double>() &&
+                                           mine["single"] == want["single"] && mine["contains"] == want["contains"];
+    if (!same) ++errors, ADD_FAILURE() << "case " << i << " " << input["cases"][i].dump() << ": optuna " << want.dump() << ", kiln " << mine.dump();
+  }
 }
 
 }  // namespace

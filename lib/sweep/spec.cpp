@@ -1,17 +1,18 @@
-// Loads and validates a sweep spec file (see spec.h for its keys), and summarises it.
+// Loads and validates a sweep spec file (see spec.h for its keys), and summarises it. The
+// `base` key is read in spec_base.cpp and the [space] table in space_toml.cpp.
 #include "sweep/spec.h"
 
 #include <algorithm>
-#include <cctype>
 #include <climits>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include <toml++/toml.h>
 
 #include "sweep/space.h"
+#include "sweep/spec_base.h"
+#include "sweep/toml_read.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -31,39 +32,21 @@ const Keys kPruners = {"none", "median", "successive_halving"};
 const Keys kMedianKeys = {"n_startup_trials", "n_warmup_steps", "interval_steps"};
 const Keys kHalvingKeys = {"min_resource", "reduction_factor", "min_early_stopping_rate"};
 
-std::string join(const Keys& ks) {
-  std::string s;
-  for (const auto& k : ks) s += (s.empty() ? "" : ", ") + k;
-  return s;
-}
-
 bool in(const Keys& ks, const std::string& k) { return std::find(ks.begin(), ks.end(), k) != ks.end(); }
-
-std::string kind_of(const toml::node& n) {
-  if (n.is_string()) return "a string";
-  if (n.is_integer()) return "an integer";
-  if (n.is_floating_point()) return "a float";
-  if (n.is_boolean()) return "a boolean";
-  if (n.is_array()) return "an array";
-  if (n.is_table()) return "a table";
-  return "a date/time";
-}
 
 // Reads one spec document; `file_` names it in every message.
 class SpecReader {
  public:
   explicit SpecReader(std::string file) : file_(std::move(file)) {}
 
-  std::string at(const toml::source_region& r) const {
-    return r.begin.line ? file_ + ":" + std::to_string(r.begin.line) : file_;
-  }
+  std::string at(const toml::source_region& r) const { return toml_where(file_, r); }
 
   // `section` ("" for the top level) as a table; null when absent.
   const toml::table* section(const toml::table& root, const std::string& name) const {
     const toml::node* n = root.get(name);
     if (!n) return nullptr;
     if (!n->is_table()) {
-      throw Error::usage("key '" + name + "' at " + at(n->source()) + " must be a table ([" + name + "]), got " + kind_of(*n));
+      throw Error::usage("key '" + name + "' at " + at(n->source()) + " must be a table ([" + name + "]), got " + toml_kind(*n));
     }
     return n->as_table();
   }
@@ -77,12 +60,12 @@ class SpecReader {
       std::string msg = (is_section ? "unknown section '[" + full + "]'" : "unknown key '" + full + "'") + " at " + at(key.source());
       const std::string dym = util::did_you_mean(k, valid);
       if (!dym.empty()) msg += "; " + dym;
-      throw Error::usage(msg, (sec.empty() ? "top-level keys are: " : "[" + sec + "] takes: ") + join(valid));
+      throw Error::usage(msg, (sec.empty() ? "top-level keys are: " : "[" + sec + "] takes: ") + join_names(valid));
     }
   }
 
   [[noreturn]] void wrong(const std::string& full, const toml::node& n, const std::string& want) const {
-    throw Error::usage("key '" + full + "' at " + at(n.source()) + " must be " + want + ", got " + kind_of(n));
+    throw Error::usage("key '" + full + "' at " + at(n.source()) + " must be " + want + ", got " + toml_kind(n));
   }
 
   std::string text(const toml::table* t, const std::string& sec, const std::string& key, std::string def,
@@ -93,7 +76,7 @@ class SpecReader {
     if (!n->is_string()) wrong(full, *n, "a string");
     std::string v = n->as_string()->get();
     if (!allowed.empty() && !in(allowed, v)) {
-      std::string msg = "key '" + full + "' at " + at(n->source()) + " is \"" + v + "\", which is not one of: " + join(allowed);
+      std::string msg = "key '" + full + "' at " + at(n->source()) + " is \"" + v + "\", which is not one of: " + join_names(allowed);
       const std::string dym = util::did_you_mean(v, allowed);
       throw Error::usage(dym.empty() ? msg : msg + "; " + dym);
     }
@@ -135,62 +118,12 @@ class SpecReader {
       const std::string k(key.str());
       if (k == "name" || k == "seed" || in(takes, k)) continue;
       throw Error::usage("key '" + sec + "." + k + "' at " + at(key.source()) + " does not apply to " + sec + " '" + name + "'",
-                         takes.empty() ? sec + " '" + name + "' takes no settings" : sec + " '" + name + "' takes: " + join(takes));
+                         takes.empty() ? sec + " '" + name + "' takes no settings" : sec + " '" + name + "' takes: " + join_names(takes));
     }
   }
 
   std::string file_;
 };
-
-// The inline [base] table as TOML text of dotted keys ("optim.lr = 0.01"), each on the line
-// it has in the spec, so config errors on it name the spec's real lines.
-std::string quote_key(const std::string& k) {
-  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
-  if (bare) return k;
-  std::string q = "\"";
-  for (char c : k) {
-    if (c == '"' || c == '\\') q += '\\', q += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      q += buf;
-    } else {
-      q += c;
-    }
-  }
-  return q + "\"";
-}
-
-void flatten_base(const toml::table& t, const std::string& prefix,
-                  std::vector<std::pair<toml::source_position, std::string>>& lines) {
-  for (auto&& [key, node] : t) {
-    const std::string path = prefix + (prefix.empty() ? "" : ".") + quote_key(std::string(key.str()));
-    if (const auto* sub = node.as_table(); sub && !sub->is_inline()) {
-      if (sub->empty()) lines.push_back({key.source().begin, path + " = {}"});
-      flatten_base(*sub, path, lines);
-      continue;
-    }
-    std::ostringstream os;
-    node.visit([&](const auto& v) { os << v; });
-    lines.push_back({key.source().begin, path + " = " + os.str()});
-  }
-}
-
-std::string base_text(const toml::table& t) {
-  std::vector<std::pair<toml::source_position, std::string>> lines;
-  flatten_base(t, "", lines);
-  std::stable_sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-  });
-  std::string out;
-  toml::source_index line = 1;
-  for (const auto& [pos, text] : lines) {
-    for (; line < pos.line; ++line) out += "\n";
-    out += text + "\n";
-    ++line;
-  }
-  return out;
-}
 
 std::string read_spec_file(const fs::path& path) {
   std::error_code ec;
@@ -226,37 +159,7 @@ SweepSpec load_spec(const fs::path& path) {
                        "name the study, or drop the key");
   }
 
-  // base: a path relative to the spec's directory, an inline table, or "" (built-in defaults).
-  const fs::path dir = s.spec_path.parent_path();
-  if (const toml::node* base = root.get("base")) {
-    if (const auto* t = base->as_table()) {
-      s.base_inline = base_text(*t);
-    } else if (const auto* p = base->as_string()) {
-      if (!p->get().empty()) {
-        s.base_path = (dir / p->get()).lexically_normal();
-        std::error_code ec;
-        if (!fs::is_regular_file(s.base_path, ec)) {
-          throw Error::usage("base config '" + p->get() + "' (key 'base' at " + r.at(base->source()) + ") not found: " + s.base_path.string(),
-                             "a relative path is taken from the spec's directory; base = \"\" uses kiln's built-in defaults");
-        }
-      }
-    } else {
-      r.wrong("base", *base, "a path (string) or a table of config sections");
-    }
-  } else {
-    for (fs::path d = dir;; d = d.parent_path()) {
-      std::error_code ec;
-      if (fs::is_regular_file(d / kDefaultBase, ec)) {
-        s.base_path = d / kDefaultBase;
-        break;
-      }
-      if (d == d.parent_path()) {
-        throw Error::usage(std::string("no 'base' in ") + file + " and the default base config '" + kDefaultBase + "' is not in " +
-                               dir.string() + " or its parents",
-                           "set base = \"path/to/config.toml\" (relative to the spec), or base = \"\" for kiln's built-in defaults");
-      }
-    }
-  }
+  read_base(root, file, s);
 
   const toml::table* obj = r.section(root, "objective");
   if (obj) r.check_keys(*obj, "objective", kObjective);
