@@ -160,6 +160,42 @@ TEST(CliSweep, InterruptedSweepResumesWithoutLosingFinishedTrials) {
 
 // The server is killed (SIGKILL) while the first trial trains and restarted a second later on
 // the same port and storage: kiln's reports and asks retry with backoff and the sweep ends.
+// A trial longer than [budget] trial_timeout_s is stopped and recorded FAIL "timed out".
+TEST(CliSweep, TrialTimeoutIsFailWithTheReason) {
+  TempDir tmp("sweep");
+  std::string s = spec(kLrSpace);
+  s.replace(s.find("epochs = 2"), 10, "epochs = 500");
+  s += "[budget]\nn_trials = 1\ntrial_timeout_s = 2\n";
+  write_file(tmp / "s.toml", s);
+  const RunResult r = kiln_test::run(kiln({"sweep", "s.toml", "--dir", "sw", "--json"}), {tmp.path()});
+  EXPECT_EQ(r.exit_code, 1) << "no trial completed: " << r.describe();
+  EXPECT_NE(r.err.find("timed out after 2 s"), std::string::npos) << r.err;
+  const json summary = json::parse(read_file(tmp / "sw" / "summary.json"));
+  EXPECT_EQ(summary["failed"], 1);
+}
+
+// SIGKILL leaves no chance to clean up: the trial it ran stops too (parent-death signal),
+// and the next run marks it FAIL "interrupted" and runs the budget out.
+TEST(CliSweep, SigkilledSweepResumes) {
+  TempDir tmp("sweep");
+  write_file(tmp / "s.toml", spec(kLrSpace));
+  {
+    kiln_test::Child c(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw"}), {tmp.path()});
+    ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string&) {
+      return fs::exists(tmp / "sw" / "trials" / "0000" / "run" / "metrics.jsonl");
+    }, 60s)) << c.err_so_far();
+    c.signal(SIGKILL);
+    c.wait(10s);
+  }
+  const RunResult r = kiln_test::run(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--json"}), {tmp.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("marked FAIL (interrupted)"), std::string::npos) << r.err;
+  const auto j = kiln_test::last_json_line(r.out);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["complete"], 2);
+  EXPECT_EQ((*j)["failed"], 1);
+}
+
 TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {
   KILN_SKIP_WITHOUT_OPTUNA();
   TempDir tmp("sweep");
