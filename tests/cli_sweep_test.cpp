@@ -69,7 +69,7 @@ TEST(CliSweep, RunsTrialsWritesBestConfigAndOptunaReadsTheStudy) {
   EXPECT_NEAR(std::stod(p.out.substr(lr_at + 6)), best_lr, 1e-12 * best_lr) << "the best lr is in best.toml";
   // Each trial ran in its own run dir.
   for (const char* t : {"0000", "0001", "0002", "0003"}) EXPECT_TRUE(fs::exists(tmp / "sw" / "trials" / t / "run" / "summary.json")) << t;
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   const json o = optuna_view(tmp / "sw" / "study.journal");
   ASSERT_EQ(o["trials"].size(), 4u);
   EXPECT_EQ(o["direction"], "MAXIMIZE");
@@ -110,7 +110,7 @@ TEST(CliSweep, AFailingTrialIsFailWithItsReasonAndTheSweepGoesOn) {
   EXPECT_EQ((*j)["failed"], 1);
   EXPECT_EQ((*j)["best"]["params"]["data.dir"], "/usr/share/datasets/fashion-mnist");
   EXPECT_NE(r.err.find("exit code 2"), std::string::npos) << r.err;
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   const json o = optuna_view(tmp / "sw" / "study.journal");
   int fails = 0;
   for (const auto& t : o["trials"]) {
@@ -197,7 +197,7 @@ TEST(CliSweep, SigkilledSweepResumes) {
 }
 
 TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir tmp("sweep");
   write_file(tmp / "s.toml", spec(kLrSpace));
   const std::vector<std::string> flags = {"--sampler", "random", "--pruner", "none"};

@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/text.h"
+#include "util/toml_kind.h"
 
 namespace kiln::config {
 namespace {
@@ -37,18 +38,6 @@ Field* find_field(std::vector<Field>& fs, const std::string& key) {
                      type_name(f.ptr) + ", got " + got);
 }
 
-std::string node_kind(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date/time";
-  }
-}
-
 std::optional<double> as_number(const toml::node& n) {
   if (auto i = n.as_integer()) return static_cast<double>(i->get());
   if (auto d = n.as_floating_point()) return d->get();
@@ -62,43 +51,43 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
     const Field& f;
     const std::string& at;
     void operator()(bool* p) const {
-      if (!n.is_boolean()) wrong_type(f, at, node_kind(n));
+      if (!n.is_boolean()) wrong_type(f, at, util::toml_kind(n));
       *p = n.as_boolean()->get();
     }
     void operator()(int64_t* p) const {
-      if (!n.is_integer()) wrong_type(f, at, node_kind(n));
+      if (!n.is_integer()) wrong_type(f, at, util::toml_kind(n));
       *p = n.as_integer()->get();
     }
     void operator()(uint64_t* p) const {
-      if (!n.is_integer() || n.as_integer()->get() < 0) wrong_type(f, at, n.is_integer() ? "a negative integer" : node_kind(n));
+      if (!n.is_integer() || n.as_integer()->get() < 0) wrong_type(f, at, n.is_integer() ? "a negative integer" : util::toml_kind(n));
       *p = static_cast<uint64_t>(n.as_integer()->get());
     }
     void operator()(double* p) const {
       auto v = as_number(n);
-      if (!v) wrong_type(f, at, node_kind(n));
+      if (!v) wrong_type(f, at, util::toml_kind(n));
       *p = *v;
     }
     void operator()(std::string* p) const {
-      if (!n.is_string()) wrong_type(f, at, node_kind(n));
+      if (!n.is_string()) wrong_type(f, at, util::toml_kind(n));
       *p = n.as_string()->get();
     }
     void operator()(std::vector<int64_t>* p) const {
       const auto* arr = n.as_array();
-      if (!arr) wrong_type(f, at, node_kind(n));
+      if (!arr) wrong_type(f, at, util::toml_kind(n));
       std::vector<int64_t> out;
       for (const auto& el : *arr) {
-        if (!el.is_integer()) wrong_type(f, at, "an array holding " + node_kind(el));
+        if (!el.is_integer()) wrong_type(f, at, "an array holding " + util::toml_kind(el));
         out.push_back(el.as_integer()->get());
       }
       *p = out;
     }
     void operator()(std::vector<double>* p) const {
       const auto* arr = n.as_array();
-      if (!arr) wrong_type(f, at, node_kind(n));
+      if (!arr) wrong_type(f, at, util::toml_kind(n));
       std::vector<double> out;
       for (const auto& el : *arr) {
         auto v = as_number(el);
-        if (!v) wrong_type(f, at, "an array holding " + node_kind(el));
+        if (!v) wrong_type(f, at, "an array holding " + util::toml_kind(el));
         out.push_back(*v);
       }
       *p = out;

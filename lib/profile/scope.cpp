@@ -74,6 +74,10 @@ int64_t current_step() { return t_step; }
 
 void name_this_thread(const char* name) {
 #ifdef KILN_HAVE_NVTX
+  // NVTX initialises itself lazily on its first call, writing its function table without
+  // synchronisation; nvtx()'s static initialiser makes that first call once, and every later
+  // NVTX call (from any thread) happens after it.
+  nvtx();
   nvtxNameOsThreadA(static_cast<uint32_t>(syscall(SYS_gettid)), name);
 #endif
   t_name = name;

@@ -64,7 +64,7 @@ TEST(SweepDistributionJson, WritesTheShapesOptunaDocuments) {
 
 TEST(SweepDistributionJson, MatchesRealOptunaByteForByte) {
   KILN_REQUIRE_OPTUNA();
-  journal_test::TempDir dir;
+  test_support::TempDir dir;
   // Every form json_to_distribution reads, with values that exercise float repr, snapping
   // of high onto the step grid, and ensure_ascii escapes in choices.
   const json dists = json::parse(R"([
@@ -113,7 +113,7 @@ TEST(SweepDistributionJson, MatchesRealOptunaByteForByte) {
 
 TEST(SweepPythonJson, FloatsAndStringsMatchPythonJsonDumps) {
   KILN_REQUIRE_OPTUNA();
-  journal_test::TempDir dir;
+  test_support::TempDir dir;
   // Fixed-seed doubles from every binade (random bit patterns) plus the edge cases of
   // Python's repr layout (the switch to exponent form at 1e16 and 1e-4).
   std::vector<double> values = {0.0, -0.0, 1.0, 0.1, 1e-5, 1e-4, 0.00012, 1e16, 9999999999999998.0, 1e15,

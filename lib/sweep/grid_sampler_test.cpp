@@ -15,11 +15,7 @@
 namespace kiln::sweep {
 namespace {
 
-using test_support::cat_dist;
-using test_support::in_distribution;
-using test_support::float_dist;
-using test_support::int_dist;
-using test_support::run_study;
+using namespace test_support;  // sampler_test_util.h: *_dist, in_distribution, run_study
 
 const Space kGridSpace = {{"layers", int_dist(1, 4)},
                           {"dropout", float_dist(0.0, 0.5, false, 0.1)},

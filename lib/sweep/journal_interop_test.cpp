@@ -18,8 +18,8 @@ namespace {
 
 using journal_test::run_python;
 using journal_test::same_double;
-using journal_test::shell_quote;
-using journal_test::TempDir;
+using test_support::shell_quote;
+using test_support::TempDir;
 using nlohmann::json;
 
 // The same JSON kind: Python's int/float/bool/None/str survive the trip as themselves.
@@ -80,9 +80,8 @@ void expect_matches_python(const json& py, const Study& s) {
 // Starts journal_worker.py (N ask/tell trials) and waits until it has opened the study.
 FILE* start_python_worker(const std::filesystem::path& path, const std::string& study, int n,
                           const std::filesystem::path& ready) {
-  const std::string cmd = shell_quote(KILN_TEST_PYTHON) + " " + shell_quote(journal_test::interop_script("journal_worker.py")) +
-                          " " + shell_quote(path.string()) + " " + shell_quote(study) + " " + std::to_string(n) + " " +
-                          shell_quote(ready.string());
+  const std::string cmd = test_support::interop_command("journal_worker.py") + " " + shell_quote(path.string()) + " " +
+                          shell_quote(study) + " " + std::to_string(n) + " " + shell_quote(ready.string());
   FILE* worker = ::popen(cmd.c_str(), "r");
   if (worker == nullptr) return nullptr;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

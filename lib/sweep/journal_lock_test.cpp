@@ -18,7 +18,7 @@
 namespace kiln::sweep {
 namespace {
 
-using journal_test::TempDir;
+using test_support::TempDir;
 using nlohmann::json;
 
 std::vector<std::string> names_in(const std::filesystem::path& dir) {

@@ -14,7 +14,7 @@
 namespace kiln::sweep {
 namespace {
 
-using journal_test::TempDir;
+using test_support::TempDir;
 using nlohmann::json;
 
 // What Optuna 5 does with an aware datetime: the same instant as naive local time.

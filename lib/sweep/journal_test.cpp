@@ -19,8 +19,8 @@ namespace {
 using journal_test::planned_trials;
 using journal_test::read_text;
 using journal_test::same_double;
-using journal_test::TempDir;
 using journal_test::write_text;
+using test_support::TempDir;
 using nlohmann::json;
 
 Study open_demo(Journal& j) {

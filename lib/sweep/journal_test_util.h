@@ -1,13 +1,11 @@
-// Test helpers for the study-file tests: a temp directory that removes itself, running the
-// reference scripts in tests/interop/ with the venv's Python (skipping the test with a
-// reason when that Python cannot import optuna), and the planned study that kiln writes.
+// Test helpers for the study-file tests: running the scripts in tests/interop/ with the
+// venv's Python and reading their output (the temp dir, the optuna check and
+// KILN_REQUIRE_OPTUNA come from optuna_reference.h), and the planned study that kiln writes.
 #pragma once
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 
@@ -15,67 +13,16 @@
 
 #include "sweep/distribution_json.h"
 #include "sweep/journal.h"
-
-#ifndef KILN_TEST_PYTHON
-#define KILN_TEST_PYTHON ""
-#endif
-#ifndef KILN_SOURCE_DIR
-#define KILN_SOURCE_DIR ""
-#endif
+#include "sweep/optuna_reference.h"
 
 namespace kiln::sweep::journal_test {
-
-// A fresh directory under the system temp dir, removed with everything in it at scope end.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("kiln-journal-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// "" when the test Python can import optuna, else why not (the skip reason).
-inline const std::string& optuna_unavailable_reason() {
-  static const std::string reason = [] {
-    const std::string python = KILN_TEST_PYTHON;
-    if (python.empty()) return std::string("KILN_TEST_PYTHON is not set");
-    if (std::string(KILN_SOURCE_DIR).empty()) return std::string("KILN_SOURCE_DIR is not set");
-    const std::string cmd = shell_quote(python) + " -c 'import optuna' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return python + " cannot import optuna";
-    return std::string();
-  }();
-  return reason;
-}
-
-inline std::string interop_script(const std::string& name) {
-  return std::string(KILN_SOURCE_DIR) + "/tests/interop/" + name;
-}
 
 // Runs `script args...` (args already shell-quoted) with the test Python; returns stdout.
 // Fails the test (ADD_FAILURE) when it exits non-zero.
 inline std::string run_python(const std::string& script, const std::string& args,
                               const std::string& stdin_file = "") {
-  std::string cmd = shell_quote(KILN_TEST_PYTHON) + " " + shell_quote(interop_script(script)) + " " + args;
-  if (!stdin_file.empty()) cmd += " < " + shell_quote(stdin_file);
+  std::string cmd = test_support::interop_command(script) + " " + args;
+  if (!stdin_file.empty()) cmd += " < " + test_support::shell_quote(stdin_file);
   std::string out;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) {
@@ -217,8 +164,3 @@ inline std::string hand_written_journal() {
 
 }  // namespace kiln::sweep::journal_test
 
-#define KILN_REQUIRE_OPTUNA()                                                                       \
-  do {                                                                                              \
-    const std::string& kiln_why_ = ::kiln::sweep::journal_test::optuna_unavailable_reason();        \
-    if (!kiln_why_.empty()) GTEST_SKIP() << "needs Python with optuna: " << kiln_why_;             \
-  } while (0)

@@ -1,6 +1,7 @@
-// Test-only helpers (header-only, used by the sweep *_test.cpp files): run a reference script
-// from tests/interop/ under the Python that has Optuna (KILN_TEST_PYTHON) and read its JSON
-// answer, in a fresh temporary directory that is removed afterwards.
+// Test-only helpers (header-only) shared by the sweep tests that talk to real Optuna: the
+// interop Python (KILN_TEST_PYTHON) and whether it can import optuna (KILN_REQUIRE_OPTUNA skips
+// the test with the reason when not), the scripts in tests/interop/, and a temporary directory
+// that removes itself. run_optuna_reference runs one reference script and reads its JSON answer.
 #pragma once
 #include <atomic>
 #include <cstdlib>
@@ -12,10 +13,11 @@
 
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #ifndef KILN_TEST_PYTHON
-#define KILN_TEST_PYTHON ""
+#define KILN_TEST_PYTHON ""  // no interop Python configured: the Optuna tests skip
 #endif
 #ifndef KILN_SOURCE_DIR
 #define KILN_SOURCE_DIR "."
@@ -26,7 +28,7 @@ namespace kiln::sweep::test_support {
 // A fresh directory under the system temp dir, removed (with its contents) on destruction.
 class TempDir {
  public:
-  explicit TempDir(const std::string& tag) {
+  explicit TempDir(const std::string& tag = "test") {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
             ("kiln_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
@@ -40,6 +42,7 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
  private:
   std::filesystem::path path_;
@@ -51,11 +54,23 @@ inline std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// The path of tests/interop/<name>.
+inline std::string interop_script(const std::string& name) {
+  return std::string(KILN_SOURCE_DIR) + "/tests/interop/" + name;
+}
+
+// "'<python>' '<source>/tests/interop/<script>'": the start of a shell command that runs the
+// script with the interop Python (the caller appends its arguments and redirections).
+inline std::string interop_command(const std::string& script) {
+  return shell_quote(KILN_TEST_PYTHON) + " " + shell_quote(interop_script(script));
+}
+
 // Why the Optuna reference cannot run here, or "" when it can (checked once per process).
 inline const std::string& optuna_unavailable_reason() {
   static const std::string reason = [] {
     const std::string py = KILN_TEST_PYTHON;
     if (py.empty()) return std::string("KILN_TEST_PYTHON is not set");
+    if (std::string(KILN_SOURCE_DIR).empty()) return std::string("KILN_SOURCE_DIR is not set");
     const std::string cmd = shell_quote(py) + " -c 'import optuna' >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) return "'" + py + "' cannot import optuna";
     return std::string();
@@ -72,10 +87,8 @@ inline std::optional<nlohmann::json> run_optuna_reference(const std::string& scr
   const auto in = dir.path() / "in.json", out = dir.path() / "out.json",
              err = dir.path() / "err.txt";
   std::ofstream(in) << input.dump();
-  const std::string cmd = shell_quote(KILN_TEST_PYTHON) + " " +
-                          shell_quote(std::string(KILN_SOURCE_DIR) + "/tests/interop/" + script) +
-                          " " + shell_quote(in.string()) + " > " + shell_quote(out.string()) +
-                          " 2> " + shell_quote(err.string());
+  const std::string cmd = interop_command(script) + " " + shell_quote(in.string()) + " > " +
+                          shell_quote(out.string()) + " 2> " + shell_quote(err.string());
   const int rc = std::system(cmd.c_str());
   std::stringstream text, err_text;
   text << std::ifstream(out).rdbuf();
@@ -93,3 +106,10 @@ inline std::optional<nlohmann::json> run_optuna_reference(const std::string& scr
 }
 
 }  // namespace kiln::sweep::test_support
+
+// Skips the current test, with the reason, unless the interop Python can import optuna.
+#define KILN_REQUIRE_OPTUNA()                                                                \
+  do {                                                                                       \
+    const std::string& kiln_why_ = ::kiln::sweep::test_support::optuna_unavailable_reason(); \
+    if (!kiln_why_.empty()) GTEST_SKIP() << "needs Python with optuna: " << kiln_why_;      \
+  } while (0)

@@ -44,7 +44,7 @@ RemoteOptions options(const OptunaServer& server, const TempDir& dir, Direction 
 }
 
 TEST(SweepRemote, AskReportTellEndToEnd) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {"--sampler", "random", "--seed", "3", "--pruner", "none"});
   RemoteOptions o = options(server, dir, Direction::kMaximize);
@@ -125,7 +125,7 @@ TEST(SweepRemote, AskReportTellEndToEnd) {
 }
 
 TEST(SweepRemote, MedianPrunerPrunesABadCurveAfterStartupTrials) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal",
                       {"--sampler", "random", "--seed", "1", "--pruner", "median",
@@ -157,7 +157,7 @@ TEST(SweepRemote, MedianPrunerPrunesABadCurveAfterStartupTrials) {
 }
 
 TEST(SweepRemote, ParallelTrialsShareOneClient) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {"--sampler", "random", "--pruner", "none"});
   RemoteOptions o = options(server, dir);
@@ -187,7 +187,7 @@ TEST(SweepRemote, ParallelTrialsShareOneClient) {
 }
 
 TEST(SweepRemote, ServerRestartMidSweepLosesNothing) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   const std::vector<std::string> flags{"--sampler", "random", "--seed", "5", "--pruner", "none"};
   auto server = std::make_unique<OptunaServer>(dir / "study.journal", flags);
@@ -226,7 +226,7 @@ TEST(SweepRemote, ServerRestartMidSweepLosesNothing) {
 }
 
 TEST(SweepRemote, ServerThatStaysDownGivesUpAndTheTellIsSentByTheNextClient) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   const std::vector<std::string> flags{"--pruner", "none"};
   auto server = std::make_unique<OptunaServer>(dir / "study.journal", flags);
@@ -271,7 +271,7 @@ TEST(SweepRemote, ServerThatStaysDownGivesUpAndTheTellIsSentByTheNextClient) {
 }
 
 TEST(SweepRemote, TokenRequiredGivesAClearError) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {"--token", "s3cret"});
   RemoteOptions o = options(server, dir);
@@ -291,7 +291,7 @@ TEST(SweepRemote, TokenRequiredGivesAClearError) {
 }
 
 TEST(SweepRemote, BadSearchSpaceSurfacesTheServersReason) {
-  KILN_SKIP_WITHOUT_OPTUNA();
+  KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {});
   auto backend = make_remote_backend(options(server, dir));

@@ -1,5 +1,6 @@
 // Test helpers for remote mode (remote_test.cpp): tools/optuna_server.py as a child process
-// and the study as real Optuna reads it back. Tests only; needs tests/cli_helpers.h.
+// and the study as real Optuna reads it back (tests skip with KILN_REQUIRE_OPTUNA from
+// optuna_reference.h when the interop Python lacks optuna). Tests only; needs tests/cli_helpers.h.
 #pragma once
 #include <signal.h>
 
@@ -13,34 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.h"
-
-#ifndef KILN_TEST_PYTHON
-#define KILN_TEST_PYTHON ""  // no interop Python configured: the tests skip
-#endif
-#ifndef KILN_SOURCE_DIR
-#define KILN_SOURCE_DIR "."
-#endif
+#include "sweep/optuna_reference.h"  // KILN_TEST_PYTHON, KILN_REQUIRE_OPTUNA
 
 namespace kiln::sweep::remote_test {
 
 namespace fs = std::filesystem;
 
 inline const std::string kPython = KILN_TEST_PYTHON;
-
-inline bool python_has_optuna() {
-  static const bool ok = [] {
-    if (kPython.empty()) return false;
-    return kiln_test::run({kPython, "-c", "import optuna"}).exit_code == 0;
-  }();
-  return ok;
-}
-
-#define KILN_SKIP_WITHOUT_OPTUNA()                                             \
-  do {                                                                         \
-    if (!::kiln::sweep::remote_test::python_has_optuna())                      \
-      GTEST_SKIP() << "needs a Python with optuna; KILN_TEST_PYTHON is '"      \
-                   << ::kiln::sweep::remote_test::kPython << "'";              \
-  } while (0)
 
 // tools/optuna_server.py as a child process on a journal file; killed when destroyed.
 class OptunaServer {
@@ -78,7 +58,7 @@ class OptunaServer {
 
 // The study as real Optuna reads it from the journal (tests/interop/remote_dump_study.py).
 inline nlohmann::json dump_study(const fs::path& journal, const std::string& name) {
-  const std::string script = std::string(KILN_SOURCE_DIR) + "/tests/interop/remote_dump_study.py";
+  const std::string script = test_support::interop_script("remote_dump_study.py");
   const auto r = kiln_test::run({kPython, script, journal.string(), name});
   if (r.exit_code != 0) throw std::runtime_error("remote_dump_study.py failed: " + r.describe());
   return nlohmann::json::parse(kiln_test::split_lines(r.out).back());

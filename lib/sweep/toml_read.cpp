@@ -3,18 +3,6 @@
 
 namespace kiln::sweep {
 
-std::string toml_kind(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date/time";
-  }
-}
-
 std::string toml_where(const std::string& file, const toml::source_region& r) {
   return r.begin.line ? file + ":" + std::to_string(r.begin.line) : file;
 }

@@ -6,11 +6,12 @@
 
 #include <toml++/toml.h>
 
+#include "util/toml_kind.h"
+
 namespace kiln::sweep {
 
-// "a string", "an integer", "a float", "a boolean", "an array", "a table" or "a date/time":
-// the "got ..." part of a wrong-type message.
-std::string toml_kind(const toml::node& n);
+// "a string", "an integer", ...: the "got ..." part of a wrong-type message (shared with config).
+using util::toml_kind;
 
 // "file:line" of a region, or just `file` when the region has no position.
 std::string toml_where(const std::string& file, const toml::source_region& r);
