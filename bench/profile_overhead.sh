@@ -19,7 +19,8 @@
 #          KILN_BUILD_DIR=build-gpu bench/profile_overhead.sh configs/fashion_cnn.toml --no-build
 # --no-build uses $KILN_BUILD_DIR/kiln as it is (otherwise tools/build.sh brings it up to
 # date); build-nonvtx/ is always configured like tools/build.sh does, with -DKILN_NVTX=OFF and
-# the normal build's KILN_PYTHON, and brought up to date (ccache: only scope.cpp differs).
+# the normal build's KILN_PYTHON, and brought up to date: its first build compiles the whole
+# tree (about 10 minutes at -j1 on the 2-core dev box), later calls only what changed.
 # --wait-idle (for shared machines): before each run, wait until the CPUs were at least 90 %
 # idle over 2 s (at most 30 minutes, then run anyway); each sample records the idle share.
 set -euo pipefail
@@ -42,7 +43,7 @@ while (($#)); do
     --wait-idle) wait_idle=1; shift ;;
     --set) sets+=(--set "$2"); shift 2 ;;
     --set=*) sets+=(--set "${1#*=}"); shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "profile_overhead: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) if [ -n "$config" ]; then echo "profile_overhead: one CONFIG only" >&2; exit 2; fi
        config=$1; shift ;;

@@ -177,6 +177,15 @@ TEST(CliTrainProfileSteps, WritesTheTableIntoTheRunDir) {
   EXPECT_TRUE(fs::exists(run_dir / "summary.json")) << "the run itself went on to the end";
 }
 
+TEST(CliTrainProfileSteps, WindowPastTheEndIsUsageErrorWritingNothing) {
+  TempDir tmp("profile");
+  const RunResult r = kiln_test::run(tiny("train", {"--set", "train.max_steps=10", "--profile-steps", "20:30",
+                                                   "--run-dir", (tmp / "run").string()}));
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("ends at step 10"), std::string::npos) << r.describe();
+  EXPECT_FALSE(fs::exists(tmp / "run")) << "a refused run writes nothing";
+}
+
 TEST(CliTrainProfileSteps, BadRangeIsUsageError) {
   for (const std::string bad : {"5", "0:3", "6:3", "a:b", "3:"}) {
     TempDir tmp("profile");

@@ -9,6 +9,7 @@
 #include "config/load.h"
 #include "optim/optimizer.h"
 #include "profile/scope.h"
+#include "profile/window.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
 #include "train/resume.h"
@@ -66,6 +67,15 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
   total_steps = steps_per_epoch * cfg.train.epochs;
   if (cfg.train.max_steps > 0) total_steps = std::min(total_steps, cfg.train.max_steps);
+  if (opts.window) {
+    // A profiling window the run never reaches is bad usage: refused before the run dir exists.
+    const int64_t last = opts.stop_after > 0 ? std::min(total_steps, opts.stop_after) : total_steps;
+    if (!opts.window->fit(last)) {
+      throw Error::usage("the profile window starts at step " + std::to_string(opts.window->options().first_step) +
+                             " but this run ends at step " + std::to_string(last),
+                         "profile earlier steps, or train longer (train.epochs / train.max_steps)");
+    }
+  }
   repro::seed_torch(cfg.repro.seed, "train");  // dropout and any other draw during training
   if (!opts.resume.empty()) {
     // Resuming: the checkpoint brings back weights, optimizer, counters and RNG states.

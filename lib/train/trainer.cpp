@@ -24,11 +24,6 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
   int64_t step = s.state.step;
   const int64_t last = opts.stop_after > 0 ? std::min(s.total_steps, opts.stop_after) : s.total_steps;
   bool done = last <= step;
-  if (opts.window && !opts.window->fit(last)) {
-    throw Error::usage("the profile window starts at step " + std::to_string(opts.window->options().first_step) +
-                           " but this run ends at step " + std::to_string(last),
-                       "profile earlier steps, or train longer (--set train.epochs=N)");
-  }
   if (opts.window && opts.window->options().out_dir.empty()) opts.window->set_out_dir(s.run_dir / "profile");
 
   for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
