@@ -35,10 +35,6 @@ struct SweepArgs {
   bool json = false;
 };
 
-const char* state_name(sweep::TrialState s) {
-  static const char* names[] = {"RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"};
-  return names[int(s)];
-}
 
 // Seconds between two journal datetimes ("YYYY-MM-DDTHH:MM:SS.ffffff"); -1 if unknown.
 double seconds_between(const std::string& a, const std::string& b) {
@@ -78,16 +74,6 @@ void check_space_against_config(const sweep::SweepSpec& spec, const std::optiona
   }
 }
 
-// "optim.lr=0.00312": a param for people (4 significant digits; best.toml has the exact value).
-std::string readable(const sweep::Trial& t, const std::string& name) {
-  const auto v = sweep::to_external(t.distributions.at(name), t.params.at(name));
-  if (v.is_number_float()) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.4g", v.get<double>());
-    return name + "=" + b;
-  }
-  return name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-}
 
 std::string leaderboard(const sweep::Study& study, const sweep::SweepSpec& spec, size_t max_rows) {
   std::vector<const sweep::Trial*> rows;
@@ -106,11 +92,11 @@ std::string leaderboard(const sweep::Study& study, const sweep::SweepSpec& spec,
   for (size_t i = 0; i < rows.size() && i < max_rows; ++i) {
     const auto* t = rows[i];
     std::string params;
-    for (const auto& [name, internal] : t->params) params += (params.empty() ? "" : "  ") + readable(*t, name);
+    for (const auto& [name, internal] : t->params) params += (params.empty() ? "" : "  ") + sweep::param_text(name, sweep::to_external(t->distributions.at(name), internal));
     const double secs = seconds_between(t->datetime_start, t->datetime_complete);
     char value[32] = "-";
     if (t->value) std::snprintf(value, sizeof value, "%.4f", *t->value);
-    std::snprintf(line, sizeof line, "  %5d  %-8s  %-*s  %6.1fs  %s\n", t->number, state_name(t->state),
+    std::snprintf(line, sizeof line, "  %5d  %-8s  %-*s  %6.1fs  %s\n", t->number, sweep::state_name(t->state),
                   int(spec.metric.size()), value, secs, params.c_str());
     out += line;
   }

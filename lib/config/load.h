@@ -38,6 +38,9 @@ std::string to_toml(const RunConfig& cfg);
 // Every key ("optim.lr") with its value as TOML text, for comparing configs key by key.
 std::map<std::string, std::string> flat_values(const RunConfig& cfg);
 
+// A TOML basic string: quoted, with quotes, backslashes and control characters escaped.
+std::string toml_string(const std::string& s);
+
 // A number as TOML writes it: shortest round-trip form, always with '.', 'e', "inf" or "nan".
 std::string format_double(double v);
 

@@ -7,9 +7,8 @@
 #include "config/load.h"
 
 namespace kiln::config {
-namespace {
 
-std::string quote(const std::string& s) {
+std::string toml_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
@@ -29,6 +28,8 @@ std::string quote(const std::string& s) {
   }
   return out + "\"";
 }
+
+namespace {
 
 template <class T>
 std::string join(const std::vector<T>& v) {
@@ -64,7 +65,7 @@ std::string value_toml(const Field& f) {
         using T = std::decay_t<decltype(*p)>;
         if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
         else if constexpr (std::is_same_v<T, double>) return format_double(*p);
-        else if constexpr (std::is_same_v<T, std::string>) return quote(*p);
+        else if constexpr (std::is_same_v<T, std::string>) return toml_string(*p);
         else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) return join(*p);
         else return std::to_string(*p);
       },

@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "config/load.h"
 #include "sweep/distribution_json.h"
 #include "sweep/trial_process.h"
 #include "util/error.h"
@@ -28,42 +29,27 @@ struct Running {
 
 std::string params_text(const std::map<std::string, nlohmann::json>& p) {
   std::string s;
-  for (const auto& [k, v] : p) {
-    std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-    if (v.is_number_float()) {
-      char b[32];
-      std::snprintf(b, sizeof b, "%.4g", v.get<double>());
-      text = b;
-    }
-    s += (s.empty() ? "" : ", ") + k + "=" + text;
-  }
+  for (const auto& [k, v] : p) s += (s.empty() ? "" : ", ") + param_text(k, v);
   return s;
 }
 
 }  // namespace
 
 std::string set_argument(const std::string& name, const Distribution& d, double internal) {
+  // --set takes TOML values: floats always with '.' or 'e', strings quoted.
   const nlohmann::json v = to_external(d, internal);
-  std::string text;
+  if (v.is_number_float()) return name + "=" + config::format_double(v.get<double>());
+  if (v.is_string()) return name + "=" + config::toml_string(v.get<std::string>());
+  return name + "=" + v.dump();  // integers and booleans read the same in TOML
+}
+
+std::string param_text(const std::string& name, const nlohmann::json& v) {
   if (v.is_number_float()) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", v.get<double>());
-    // Shortest text that reads back as the same double.
-    for (int prec = 1; prec <= 17; ++prec) {
-      char t[32];
-      std::snprintf(t, sizeof t, "%.*g", prec, v.get<double>());
-      if (std::strtod(t, nullptr) == v.get<double>()) {
-        std::snprintf(buf, sizeof buf, "%s", t);
-        break;
-      }
-    }
-    text = buf;
-    // TOML needs a '.' or exponent for a float ("3" would be an integer).
-    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
-  } else {
-    text = v.dump();  // integers, booleans, and strings as TOML-compatible quoted text
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g", v.get<double>());
+    return name + "=" + b;
   }
-  return name + "=" + text;
+  return name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
 }
 
 std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const SweepOptions& o) {
@@ -104,10 +90,9 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       }
     }
     if (o.console) {
-      const char* names[] = {"RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"};
       char v[32] = "-";
       if (res.value) std::snprintf(v, sizeof v, "%.4f", *res.value);
-      std::fprintf(stderr, "trial %3d %-8s %s %s  (%s) %.1f s%s%s\n", res.number, names[int(res.state)],
+      std::fprintf(stderr, "trial %3d %-8s %s %s  (%s) %.1f s%s%s\n", res.number, state_name(res.state),
                    spec.metric.c_str(), v, params_text(res.params).c_str(), res.seconds,
                    res.reason.empty() ? "" : ": ", res.reason.c_str());
     }

@@ -42,6 +42,9 @@ struct TrialResult {
 // "optim.lr=0.003": the --set argument for one param value.
 std::string set_argument(const std::string& name, const Distribution& d, double internal);
 
+// "optim.lr=0.00312": a param value for people (4 significant digits for floats).
+std::string param_text(const std::string& name, const nlohmann::json& value);
+
 // Runs trials until n_trials have finished, the spec's timeout passes or `stop` is set
 // (then running trials get SIGTERM and are told FAIL "interrupted"). Returns the trials
 // this call ran, in the order they finished.

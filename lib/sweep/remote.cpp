@@ -21,7 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-const char* state_name(TrialState s) {
+// The dashboard's spelling ("Complete"), as the server's JSON uses it.
+const char* dashboard_state_name(TrialState s) {
   switch (s) {
     case TrialState::kRunning: return "Running";
     case TrialState::kComplete: return "Complete";
@@ -35,7 +36,7 @@ const char* state_name(TrialState s) {
 TrialState state_from_name(const std::string& s) {
   for (TrialState t : {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned,
                        TrialState::kFail, TrialState::kWaiting}) {
-    if (s == state_name(t)) return t;
+    if (s == dashboard_state_name(t)) return t;
   }
   throw Error::runtime("the Optuna server sent an unknown trial state '" + s + "'");
 }
@@ -142,10 +143,10 @@ class RemoteBackend final : public Backend {
         rec["values"] = json::array({json_number(*value)});
       }
     } else if (state != TrialState::kPruned && state != TrialState::kFail) {
-      throw Error::runtime(std::string("tell: cannot finish a trial as ") + state_name(state));
+      throw Error::runtime(std::string("tell: cannot finish a trial as ") + dashboard_state_name(state));
     }
     // PRUNED sends no value: Optuna stores the last reported one itself.
-    rec["state"] = state_name(state);
+    rec["state"] = dashboard_state_name(state);
     if (state == TrialState::kFail && !fail_reason.empty()) {
       rec["user_attrs"] = json{{"fail_reason", fail_reason}};
     }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/load.h"
 #include "sweep/toml_read.h"
 #include "util/error.h"
 
@@ -22,19 +23,7 @@ namespace fs = std::filesystem;
 // it has in the spec, so config errors on it name the spec's real lines.
 std::string quote_key(const std::string& k) {
   const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
-  if (bare) return k;
-  std::string q = "\"";
-  for (char c : k) {
-    if (c == '"' || c == '\\') q += '\\', q += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      q += buf;
-    } else {
-      q += c;
-    }
-  }
-  return q + "\"";
+  return bare ? k : config::toml_string(k);
 }
 
 void flatten_base(const toml::table& t, const std::string& prefix,

@@ -16,6 +16,12 @@ namespace kiln::sweep {
 enum class TrialState : int { kRunning = 0, kComplete = 1, kPruned = 2, kFail = 3, kWaiting = 4 };
 enum class Direction : int { kMinimize = 1, kMaximize = 2 };
 
+// "COMPLETE", "PRUNED", ...: Optuna's names for the states.
+inline const char* state_name(TrialState s) {
+  static const char* const kNames[] = {"RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING"};
+  return kNames[static_cast<int>(s)];
+}
+
 inline bool is_finished(TrialState s) {
   return s == TrialState::kComplete || s == TrialState::kPruned || s == TrialState::kFail;
 }
