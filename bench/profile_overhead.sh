@@ -10,7 +10,11 @@
 # unmeasured warm-up run. Per-step time = train_seconds / steps from `kiln train --json`
 # (evaluation excluded). Prints the median per variant with its min..max, and the overheads
 # (a) vs (b) and (c) vs (a): from the medians, and the median and range of the per-round
-# paired ratios. The last stdout line is one JSON object with every sample.
+# paired ratios. Whole-run timings carry run-to-run noise of a few percent on a busy or small
+# machine, so the script also measures the instrumentation directly: `kiln bench scopes`
+# gives ns per scope outside and inside a window, and (c)'s profile.json how many scopes the
+# training thread opens per step; their product over the step time is the overhead, with a
+# resolution of well under 0.01 %. The last stdout line is one JSON object with every sample.
 #   usage: bench/profile_overhead.sh [CONFIG.toml] [--rounds N] [--steps N] [--no-build]
 #                                    [--wait-idle] [--set KEY=VALUE]...
 #   env:   KILN_BUILD_DIR (the normal build, default build), KILN_NONVTX_BUILD_DIR (default
@@ -113,6 +117,8 @@ run_one() {  # variant, run-dir name -> the --json line
   if ! line=$("${bin[$v]}" "${common[@]}" ${extra[$v]} --run-dir "$tmp/$name" 2> "$tmp/$name.err" | tail -n 1); then
     log "variant ($v) failed:"; tail -n 20 "$tmp/$name.err" >&2; exit 1
   fi
+  # (c)'s per-phase counts: how many scopes a step opens (for the direct estimate below).
+  [ "$v" != c ] || cp "$tmp/$name/profile/profile.json" "$tmp/c_profile.json"
   rm -rf "${tmp:?}/$name" "$tmp/$name.err"
   echo "$line"
 }
@@ -133,12 +139,18 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 
+# The instrumentation's own cost per scope, on the device the runs used.
+device=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["result"]["device"])' "$samples")
+log "kiln bench scopes --device $device"
+"$build/kiln" bench scopes --device "$device" > "$tmp/scopes.json"
+
 # --- report -------------------------------------------------------------------------------
 model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 || true)
-python3 - "$samples" "${model:-unknown CPU}" "$(nproc)" "$gpu" "$steps" "$rounds" "${config:-(defaults)}" "$build" "$nonvtx" <<'PY'
+python3 - "$samples" "${model:-unknown CPU}" "$(nproc)" "$gpu" "$steps" "$rounds" "${config:-(defaults)}" "$build" "$nonvtx" \
+          "$tmp/scopes.json" "$tmp/c_profile.json" <<'PY'
 import json, statistics as st, sys
-path, model, ncpu, gpu, steps, rounds, config, build, nonvtx = sys.argv[1:10]
+path, model, ncpu, gpu, steps, rounds, config, build, nonvtx, scopes_path, prof_path = sys.argv[1:12]
 rows = [json.loads(l) for l in open(path)]
 ms = {v: {} for v in "abc"}  # variant -> round -> ms/step
 sps = {v: [] for v in "abc"}
@@ -175,5 +187,22 @@ for v, base, what in (("a", "b", "NVTX ranges, no window   (a) vs (b)"),
           f"per-round paired {pct(m)} median, {pct(lo)}..{pct(hi)}; fastest runs {pct(best)}", file=err)
     out[f"overhead_{v}_vs_{base}"] = {"from_medians": med[v] / med[base] - 1, "paired_median": m,
                                       "paired_min": lo, "paired_max": hi, "from_fastest": best}
+# Direct estimate: training-thread scopes per step (every phase but the loader threads'
+# load_batch; per-step phases count once per step) x ns per scope / the step time of (a).
+scopes = json.loads(open(scopes_path).read().strip().splitlines()[-1])
+prof = json.load(open(prof_path))
+per_step = sum(p["count"] for p in prof["phases"] if p["name"] != "load_batch") / prof["window"]["steps"]
+step_ns = med["a"] * 1e6
+off, win = per_step * scopes["off_ns"], per_step * scopes["window_ns"]
+print(f"\n  direct: {per_step:.2f} scopes per step on the training thread; one scope costs "
+      f"{scopes['off_ns']:.1f} ns outside a window (NVTX {'compiled in' if scopes['nvtx_compiled_in'] else 'compiled out'}), "
+      f"{scopes['window_ns']:.1f} ns inside one", file=err)
+print(f"  NVTX ranges, no window: {off / 1000:.3f} us per step = {100 * off / step_ns:.4f} % of the (a) step (an upper bound: "
+      f"the whole scope, not only its NVTX part)", file=err)
+print(f"  profiling every step:   {win / 1000:.3f} us per step = {100 * win / step_ns:.4f} % of the (a) step "
+      f"(+ the NVML sampler thread, 1 sample / 100 ms, and loader threads' load_batch spans off the critical path)", file=err)
+out["direct"] = {"scopes_per_step": per_step, "scope_off_ns": scopes["off_ns"], "scope_window_ns": scopes["window_ns"],
+                 "nvtx_share_of_step": off / step_ns, "window_share_of_step": win / step_ns,
+                 "nvtx_compiled_in": scopes["nvtx_compiled_in"]}
 print(json.dumps(out))
 PY

@@ -1,13 +1,16 @@
 // `kiln bench loader [CONFIG.toml] [--set KEY=VALUE]... [--epochs N] [--json]`
 // `kiln bench sampler [--trials N] [--sampler tpe|random] [--seed N]`
+// `kiln bench scopes [--calls N] [--device auto|cpu|cuda[:N]]`
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "config/load.h"
 #include "data/loader_bench.h"
+#include "profile/scope_bench.h"
 #include "sweep/sampler_bench.h"
 #include "train/trainer.h"
+#include "util/error.h"
 
 namespace kiln::cli {
 namespace {
@@ -52,10 +55,26 @@ int run_sampler_bench(const SamplerBenchArgs& a) {
   return 0;
 }
 
+struct ScopesBenchArgs {
+  int64_t calls = 1000000;
+  std::string device = "auto";
+};
+
+int run_scopes_bench(const ScopesBenchArgs& a) {
+  if (a.device.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
+    throw Error::usage("--device " + a.device + " but no CUDA device is available", "use --device cpu (or auto)");
+  }
+  const std::string device = train::resolve_device(a.device);  // "cpu" or "cuda:N"
+  const auto colon = device.find(':');
+  const int index = device == "cpu" ? -1 : colon == std::string::npos ? 0 : std::stoi(device.substr(colon + 1));
+  std::cout << profile::bench_scopes(a.calls, index).dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (loader, sampler)");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (loader, sampler, scopes)");
   bench->require_subcommand(1);
   auto args = std::make_shared<BenchArgs>();
   CLI::App* loader = bench->add_subcommand("loader", "Loader throughput: samples/s and MB/s of finished batches");
@@ -80,6 +99,25 @@ void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
   sampler->add_option("--sampler", sargs->sampler, "tpe or random")->check(CLI::IsMember({"tpe", "random"}))->capture_default_str();
   sampler->add_option("--seed", sargs->seed, "sampler seed");
   sampler->callback([&run, sargs] { run = [sargs] { return run_sampler_bench(*sargs); }; });
+
+  auto pargs = std::make_shared<ScopesBenchArgs>();
+  CLI::App* scopes = bench->add_subcommand("scopes", "Instrumentation cost: ns per KILN_SCOPE in and out of a profiling window");
+  scopes->footer(
+      "One JSON line: off_ns (a scope as every `kiln train` runs it: NVTX calls, no tool attached) and\n"
+      "window_ns (inside a profiling window: host clock and span; on CUDA also two CUDA events).\n"
+      "bench/profile_overhead.sh turns them into a share of the step time.");
+  scopes->add_option("--calls", pargs->calls, "scopes timed per variant")->check(CLI::Range(int64_t(1000), int64_t(100000000)))->capture_default_str();
+  scopes->add_option("--device", pargs->device, "auto, cpu, cuda or cuda:N")
+      ->check(CLI::Validator(
+          [](const std::string& d) {
+            const bool ok = d == "auto" || d == "cpu" || d == "cuda" ||
+                            (d.rfind("cuda:", 0) == 0 && d.size() > 5 && d.size() < 9 &&
+                             d.find_first_not_of("0123456789", 5) == std::string::npos);
+            return ok ? std::string() : "expected auto, cpu, cuda or cuda:N, got '" + d + "'";
+          },
+          "DEVICE"))
+      ->capture_default_str();
+  scopes->callback([&run, pargs] { run = [pargs] { return run_scopes_bench(*pargs); }; });
 }
 
 }  // namespace kiln::cli

@@ -164,6 +164,27 @@ TEST(CliProfile, NsysPrintsACommandCapturingOnlyTheWindow) {
   EXPECT_FALSE(fs::exists(tmp / "o" / "profile.json")) << "printing the command runs nothing";
 }
 
+// kiln bench scopes: the instrumentation's cost per scope as one JSON line; nothing written.
+TEST(CliBenchScopes, PrintsCostsPerScope) {
+  TempDir tmp("cli-bench-scopes");
+  const RunResult r = kiln_test::run(kiln({"bench", "scopes", "--calls", "2000", "--device", "cpu"}), {tmp.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto j = kiln_test::last_json_line(r.out);
+  ASSERT_TRUE(j.has_value()) << r.describe();
+  EXPECT_EQ((*j)["calls"], 2000);
+  EXPECT_EQ((*j)["device"], "cpu");
+  EXPECT_GT((*j)["off_ns"].get<double>(), 0.0);
+  EXPECT_GT((*j)["window_ns"].get<double>(), 0.0);
+  EXPECT_TRUE(tree(tmp.path()).empty());
+}
+
+TEST(CliBenchScopes, BadDeviceIsUsageError) {
+  TempDir tmp("cli-bench-scopes-bad");
+  const RunResult r = kiln_test::run(kiln({"bench", "scopes", "--device", "gpu"}), {tmp.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--device"), std::string::npos) << r.err;
+}
+
 TEST(CliTrainProfileSteps, WritesTheTableIntoTheRunDir) {
   TempDir tmp("profile");
   const fs::path run_dir = tmp / "run";

@@ -8,6 +8,7 @@
 #include "profile/recorder.h"
 #include "profile/report.h"
 #include "profile/scope.h"
+#include "profile/scope_bench.h"
 #include "profile/telemetry.h"
 
 namespace kiln::profile {
@@ -201,6 +202,25 @@ TEST(ProfileTelemetry, AbsentNvmlIsANoteNotAnError) {
   EXPECT_EQ(s.to_json()["available"], false);
   Telemetry cpu(-1);
   EXPECT_NE(cpu.stop().note.find("CPU run"), std::string::npos);
+}
+
+// The scope benchmark restores the process's state: a window open before it (a real one, in
+// a profiled run) is active again afterwards, and with none open none is left behind.
+TEST(ProfileScopeBench, ReportsCostsAndLeavesNoRecorderActive) {
+  ASSERT_EQ(active_recorder(), nullptr);
+  const auto j = bench_scopes(2048, -1);
+  EXPECT_EQ(active_recorder(), nullptr);
+  EXPECT_EQ(j["calls"], 2048);
+  EXPECT_EQ(j["device"], "cpu");
+  EXPECT_GT(j["off_ns"].get<double>(), 0.0);
+  EXPECT_GT(j["window_ns"].get<double>(), 0.0);
+  EXPECT_EQ(j["nvtx_compiled_in"].get<bool>(), nvtx_compiled_in());
+  Recorder outer;
+  set_active_recorder(&outer);
+  bench_scopes(1024, -1);
+  EXPECT_EQ(active_recorder(), &outer);
+  set_active_recorder(nullptr);
+  EXPECT_TRUE(outer.spans().empty()) << "the benchmark's spans went to its own recorders only";
 }
 
 }  // namespace

@@ -85,6 +85,14 @@ void name_this_thread(const char* name) {
 
 const std::string& this_thread_name() { return t_name; }
 
+bool nvtx_compiled_in() {
+#ifdef KILN_HAVE_NVTX
+  return true;
+#else
+  return false;
+#endif
+}
+
 Scope::Scope(Phase p) : phase_(p), rec_(active_recorder()) {
   nvtx_push(p, t_step);
   if (rec_) span_ = rec_->begin(p, t_step);

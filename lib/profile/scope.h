@@ -28,6 +28,9 @@ int64_t current_step();
 void name_this_thread(const char* name);
 const std::string& this_thread_name();
 
+// Whether this build opens NVTX ranges (false with -DKILN_NVTX=OFF or without CUDA headers).
+bool nvtx_compiled_in();
+
 class Scope {
  public:
   explicit Scope(Phase p);
