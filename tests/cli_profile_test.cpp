@@ -152,6 +152,9 @@ TEST(CliProfile, UnwritableOutIsUsageError) {
   // A path below a regular file can never be created.
   expect_refused({"--out", (tmp / "file" / "sub").string()}, "cannot be written");
 }
+TEST(CliProfile, TorchTraceWithNvtxOpsIsUsageError) {
+  expect_refused({"--torch-trace", "--nvtx-ops", "--out", "o"}, "cannot be combined");
+}
 TEST(CliProfile, BadNsysModeIsUsageError) { expect_refused({"--nsys=sometimes", "--out", "o"}, "--nsys"); }
 
 TEST(CliProfile, NsysPrintsACommandCapturingOnlyTheWindow) {
@@ -196,6 +199,37 @@ TEST(CliTrainProfileSteps, WritesTheTableIntoTheRunDir) {
   EXPECT_EQ((*phase(p, "step"))["count"], 4);
   EXPECT_TRUE(fs::exists(run_dir / "profile" / "trace.json"));
   EXPECT_TRUE(fs::exists(run_dir / "summary.json")) << "the run itself went on to the end";
+}
+
+// A resumed run continues after its checkpoint's step: a window wholly behind it is refused
+// before the run dir changes; one that overlaps it starts at the first step still ahead.
+TEST(CliTrainProfileSteps, ResumedRunCutsOrRefusesTheWindow) {
+  TempDir tmp("profile-resume");
+  const fs::path run_dir = tmp / "run";
+  ASSERT_EQ(kiln_test::run(tiny("train", {"--set", "checkpoint.keep=10", "--run-dir", run_dir.string()})).exit_code, 0);
+  fs::path ckpt10;
+  for (const auto& e : fs::directory_iterator(run_dir / "checkpoints")) {
+    if (e.path().filename().string().find("step-") == 0 && e.path().filename().string().find("10.pt") != std::string::npos) {
+      ckpt10 = e.path();
+    }
+  }
+  ASSERT_FALSE(ckpt10.empty()) << "no step-10 checkpoint in " << (run_dir / "checkpoints");
+  const std::string metrics_before = read_file(run_dir / "metrics.jsonl");
+
+  const RunResult behind = kiln_test::run(tiny("train", {"--resume", ckpt10.string(), "--profile-steps", "3:10"}));
+  EXPECT_EQ(behind.exit_code, 2) << behind.describe();
+  EXPECT_NE(behind.err.find("continues after step 10"), std::string::npos) << behind.err;
+  EXPECT_NE(behind.err.find("--profile-steps 11:"), std::string::npos) << behind.err;
+  EXPECT_EQ(read_file(run_dir / "metrics.jsonl"), metrics_before) << "a refused resume changed the run";
+  EXPECT_FALSE(fs::exists(run_dir / "profile"));
+
+  const RunResult cut = kiln_test::run(tiny("train", {"--resume", ckpt10.string(), "--profile-steps", "8:14"}));
+  ASSERT_EQ(cut.exit_code, 0) << cut.describe();
+  EXPECT_NE(cut.err.find("start at step 11"), std::string::npos) << cut.err;
+  const json p = json::parse(read_file(run_dir / "profile" / "profile.json"));
+  EXPECT_EQ(p["window"]["first_step"], 11);
+  EXPECT_EQ(p["window"]["last_step"], 14);
+  EXPECT_EQ((*phase(p, "step"))["count"], 4);
 }
 
 TEST(CliTrainProfileSteps, WindowPastTheEndIsUsageErrorWritingNothing) {

@@ -48,6 +48,11 @@ void check_writable(const fs::path& out) {
 void check_options(const ProfileOptions& o) {
   if (o.steps < 1) throw Error::usage("--steps must be at least 1 (got " + std::to_string(o.steps) + ")", "e.g. --steps 50");
   if (o.warmup < 0) throw Error::usage("--warmup must be 0 or more (got " + std::to_string(o.warmup) + ")", "e.g. --warmup 10");
+  if (o.torch_trace && o.nvtx_ops) {
+    // Both are modes of LibTorch's one autograd profiler: only one can be on at a time.
+    throw Error::usage("--torch-trace and --nvtx-ops cannot be combined (both use LibTorch's autograd profiler)",
+                       "run them separately: --torch-trace for torch_trace.json, --nvtx-ops under nsys");
+  }
   check_writable(o.out_dir);
 }
 
@@ -63,6 +68,7 @@ nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
   t.stop = o.stop;
   t.console = o.console;
   t.window = &window;
+  t.eval_at_stop = false;  // the measurement is over when the window closes
   train::run(cfg, t);
   if (!window.report()) throw Error::runtime("the profiling window did not close (the run stopped early)");
   const Report& r = *window.report();

@@ -53,8 +53,13 @@ Window::~Window() {
   if (torch_profiling_) tp::disableProfiler();
 }
 
-bool Window::fit(int64_t last) {
-  if (opts_.first_step > last) return false;
+bool Window::fit(int64_t last, int64_t done) {
+  if (opts_.first_step > last || opts_.last_step <= done) return false;
+  if (opts_.first_step <= done) {
+    log::warn("profile window cut to start at step " + std::to_string(done + 1) + ": the resumed run continues after step " +
+              std::to_string(done));
+    opts_.first_step = done + 1;
+  }
   if (opts_.last_step > last) {
     log::warn("profile window cut to steps " + std::to_string(opts_.first_step) + ".." + std::to_string(last) +
               ": the run ends at step " + std::to_string(last));
@@ -78,7 +83,8 @@ void Window::open() {
   cuda_reset_peak(device_index_);
   if (opts_.torch_trace || opts_.nvtx_ops) {
     // emit_nvtx mode takes no activities; Kineto records CPU ops and, on a GPU, kernels.
-    const auto state = opts_.nvtx_ops && !opts_.torch_trace ? tp::ProfilerState::NVTX : tp::ProfilerState::KINETO;
+    // (profile::check_options refuses both at once.)
+    const auto state = opts_.nvtx_ops ? tp::ProfilerState::NVTX : tp::ProfilerState::KINETO;
     std::set<tp::ActivityType> acts;
     if (state == tp::ProfilerState::KINETO) {
       acts.insert(tp::ActivityType::CPU);

@@ -31,9 +31,10 @@ class Window {
   Window(const Window&) = delete;
   Window& operator=(const Window&) = delete;
 
-  // Fits the window into a run whose last step is `last`: false when it cannot open at all;
-  // otherwise a window reaching past the end is cut to end there.
-  bool fit(int64_t last);
+  // Fits the window into a run that goes from step done + 1 to `last`: false when no step of
+  // the window is left; otherwise a window reaching past the end is cut to end there, and
+  // one starting at or before `done` (a resumed run) starts at done + 1, each with a warning.
+  bool fit(int64_t last, int64_t done = 0);
   void set_out_dir(const std::filesystem::path& dir) { opts_.out_dir = dir; }
   void before_step(int64_t step);
   void after_step(int64_t step, int64_t samples);

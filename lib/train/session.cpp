@@ -67,12 +67,12 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
   total_steps = steps_per_epoch * cfg.train.epochs;
   if (cfg.train.max_steps > 0) total_steps = std::min(total_steps, cfg.train.max_steps);
+  const int64_t last_step = opts.stop_after > 0 ? std::min(total_steps, opts.stop_after) : total_steps;
   if (opts.window) {
     // A profiling window the run never reaches is bad usage: refused before the run dir exists.
-    const int64_t last = opts.stop_after > 0 ? std::min(total_steps, opts.stop_after) : total_steps;
-    if (!opts.window->fit(last)) {
+    if (!opts.window->fit(last_step)) {
       throw Error::usage("the profile window starts at step " + std::to_string(opts.window->options().first_step) +
-                             " but this run ends at step " + std::to_string(last),
+                             " but this run ends at step " + std::to_string(last_step),
                          "profile earlier steps, or train longer (train.epochs / train.max_steps)");
     }
   }
@@ -90,6 +90,13 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
                          "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
     }
     state = checkpoint::load(resumed_from_, *net, *optimizer);
+    if (opts.window && !opts.window->fit(last_step, state.step)) {  // refused before the run dir changes
+      const auto& w = opts.window->options();
+      throw Error::usage("the profile window " + std::to_string(w.first_step) + ":" + std::to_string(w.last_step) +
+                             " is behind the resumed run, which continues after step " + std::to_string(state.step),
+                         "profile steps still ahead, e.g. --profile-steps " + std::to_string(state.step + 1) + ":" +
+                             std::to_string(std::min(last_step, state.step + 20)));
+    }
     log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
               std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
     trim_metrics(run_dir / "metrics.jsonl", state);

@@ -71,6 +71,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
         break;
       }
     }
+    if (done && !opts.eval_at_stop) break;
     KILN_SCOPE(profile::Phase::kEval);
     s.record_eval(step, epoch, evaluate(*s.net, *s.test_loader));
   }

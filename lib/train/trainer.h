@@ -27,6 +27,7 @@ struct TrainOptions {
   bool console = true;                   // progress and per-epoch lines on stderr
   std::vector<std::shared_ptr<metrics::Sink>> sinks;  // extra sinks
   profile::Window* window = nullptr;     // a profiling window over some steps (kiln profile, --profile-steps)
+  bool eval_at_stop = true;              // false: no evaluation after the last step (kiln profile: its window is over)
 };
 
 // Trains `cfg` (already validated) and returns the summary: run_dir, epochs, steps,
