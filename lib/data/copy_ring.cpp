@@ -24,7 +24,8 @@ struct CopyRing::Impl {
         // A high-priority stream, so that copies are not queued behind the step's kernels.
         stream(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, d.index())),
         start(static_cast<size_t>(slots)),
-        done(static_cast<size_t>(slots)) {
+        done(static_cast<size_t>(slots)),
+        pending_bytes(static_cast<size_t>(slots), -1.0) {
     for (size_t i = 0; i < start.size(); ++i) {
       start[i] = at::cuda::CUDAEvent(cudaEventDefault);  // timing on: copy_ms comes from these
       done[i] = at::cuda::CUDAEvent(cudaEventDefault);
@@ -33,8 +34,20 @@ struct CopyRing::Impl {
   c10::Device device;
   c10::cuda::CUDAStream stream;
   std::vector<at::cuda::CUDAEvent> start, done;
-  int64_t newest = -1;     // slot of the newest copy issued
+  std::vector<double> pending_bytes;  // per slot: bytes of a copy not yet counted, -1 if none
+  int64_t newest = -1;                // slot of the newest copy issued
   double last_ms = -1.0;
+  CopyTotals totals;
+
+  // Counts slot `i`'s copy once it has finished (no waiting).
+  void harvest(size_t i) {
+    if (pending_bytes[i] < 0 || !done[i].query()) return;
+    last_ms = start[i].elapsed_time(done[i]);
+    totals.ms += last_ms;
+    totals.bytes += pending_bytes[i];
+    ++totals.copies;
+    pending_bytes[i] = -1.0;
+  }
 };
 #else
 struct CopyRing::Impl {};
@@ -71,18 +84,29 @@ std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor&
   if (impl_) {
     KILN_SCOPE(profile::Phase::kCopy);
     auto& m = *impl_;
-    // Device memory is allocated on the compute stream, before switching streams, so it
-    // belongs to the compute stream's pool and needs no record_stream.
-    auto dev_images = at::empty(images.sizes(), images.options().device(m.device).pinned_memory(false));
-    auto dev_labels = at::empty(labels.sizes(), labels.options().device(m.device).pinned_memory(false));
     auto compute = c10::cuda::getCurrentCUDAStream(m.device.index());
+    at::Tensor dev_images, dev_labels;
     {
       c10::cuda::CUDAStreamGuard guard(m.stream);
+      // Allocated on the copy stream, so that whatever the allocator queues on the new
+      // memory (deterministic mode fills it with NaN / INT_MAX) and the memory's previous
+      // users' work on this stream come before the copy. Allocated on the compute stream
+      // instead, that fill would race the copy (it runs on the compute stream, behind the
+      // step's kernels) and a block freed by the compute stream could be overwritten while
+      // the step still reads it.
+      dev_images = at::empty(images.sizes(), images.options().device(m.device).pinned_memory(false));
+      dev_labels = at::empty(labels.sizes(), labels.options().device(m.device).pinned_memory(false));
+      m.harvest(size_t(slot));  // its previous copy has finished: wait_reusable saw to that
       m.start[size_t(slot)].record(m.stream);
       dev_images.copy_(images, /*non_blocking=*/true);
       dev_labels.copy_(labels, /*non_blocking=*/true);
       m.done[size_t(slot)].record(m.stream);
+      m.pending_bytes[size_t(slot)] = double(images.nbytes() + labels.nbytes());
     }
+    // The step reads them on the compute stream: the allocator must not hand the memory
+    // out again before that stream is done with it.
+    dev_images.record_stream(compute);
+    dev_labels.record_stream(compute);
     m.done[size_t(slot)].block(compute);
     m.newest = slot;
     return {dev_images, dev_labels};
@@ -95,13 +119,20 @@ std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor&
 
 double CopyRing::last_copy_ms() {
 #ifdef KILN_HAVE_CUDA
-  if (impl_ && impl_->newest >= 0) {
-    const auto s = size_t(impl_->newest);
-    if (impl_->done[s].query()) impl_->last_ms = impl_->start[s].elapsed_time(impl_->done[s]);
-  }
+  if (impl_ && impl_->newest >= 0) impl_->harvest(size_t(impl_->newest));
   return impl_ ? impl_->last_ms : -1.0;
 #else
   return -1.0;
+#endif
+}
+
+CopyTotals CopyRing::totals() {
+#ifdef KILN_HAVE_CUDA
+  if (!impl_) return {};
+  for (size_t i = 0; i < impl_->done.size(); ++i) impl_->harvest(i);
+  return impl_->totals;
+#else
+  return {};
 #endif
 }
 

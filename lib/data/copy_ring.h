@@ -12,6 +12,14 @@
 
 namespace kiln::data {
 
+// Host-to-device copies of batches (images + labels) that have finished: how many, their
+// summed device time (CUDA events around each copy) and bytes. The loader's own H2D
+// bandwidth is bytes / ms (kiln bench loader).
+struct CopyTotals {
+  int64_t copies = 0;
+  double ms = 0, bytes = 0;
+};
+
 class CopyRing {
  public:
   CopyRing(c10::Device device, int64_t slots);
@@ -30,6 +38,9 @@ class CopyRing {
   std::pair<at::Tensor, at::Tensor> copy(int64_t slot, const at::Tensor& images, const at::Tensor& labels);
   // Device milliseconds of the newest copy known to have finished; -1 when none has (or CPU).
   double last_copy_ms();
+
+  // Every finished copy's device time and bytes, each copy counted once. Zeros on the CPU.
+  CopyTotals totals();
 
  private:
   struct Impl;

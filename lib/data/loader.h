@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/augment.h"
+#include "data/copy_ring.h"
 #include "data/dataset.h"
 
 namespace kiln::config {
@@ -50,6 +51,8 @@ class Loader {
   virtual void start(int64_t epoch, int64_t first_batch = 0) = 0;
   // The next batch of the current epoch, or nullopt at its end.
   virtual std::optional<Batch> next() = 0;
+  // The host-to-device copies finished so far (CUDA); zeros when nothing is copied.
+  virtual CopyTotals copy_totals() { return {}; }
 };
 
 // Loader options from a run's config: the training split (`train`: batch size, shuffling,

@@ -96,6 +96,8 @@ class ThreadedLoader : public Loader {
     work_cv_.notify_all();
   }
 
+  CopyTotals copy_totals() override { return ring_.totals(); }
+
   std::optional<Batch> next() override {
     std::unique_lock<std::mutex> lock(mu_);
     if (next_take_ >= end_) return std::nullopt;

@@ -32,6 +32,7 @@ class CudaTimer : public DeviceTimer {
     for (auto e : events_) cudaEventDestroy(e);
   }
   int record() override {
+    c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(index_));  // the event must live on the stream's device
     if (used_ == events_.size()) {
       cudaEvent_t e;
       check(cudaEventCreate(&e), "cudaEventCreate");

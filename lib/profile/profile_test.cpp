@@ -204,6 +204,30 @@ TEST(ProfileTelemetry, AbsentNvmlIsANoteNotAnError) {
   EXPECT_NE(cpu.stop().note.find("CPU run"), std::string::npos);
 }
 
+// A field NVML could not read (-1) is left out of means and maxima and shows as null / n/a,
+// so an unsupported reading (utilisation under MIG) never looks like an idle GPU.
+TEST(ProfileTelemetry, UnreadFieldsAreUnknownNotZero) {
+  TelemetrySummary t;
+  t.available = true;
+  t.note = "Test GPU";
+  t.power_limit_w = 700;
+  TelemetrySample a, b;
+  a.power_w = 300, b.power_w = 500;
+  a.temp_c = 60;
+  t.samples = {a, b};
+  EXPECT_EQ(t.mean(&TelemetrySample::gpu_util_pct), -1);
+  EXPECT_DOUBLE_EQ(t.mean(&TelemetrySample::power_w), 400);
+  EXPECT_DOUBLE_EQ(t.max(&TelemetrySample::temp_c), 60);
+  const auto j = t.to_json();
+  EXPECT_TRUE(j["gpu_util_pct_mean"].is_null()) << j.dump();
+  EXPECT_DOUBLE_EQ(j["power_w_mean"].get<double>(), 400);
+  Report r;
+  r.telemetry = t;
+  const std::string table = r.table();
+  EXPECT_NE(table.find("util n/a%"), std::string::npos) << table;
+  EXPECT_NE(table.find("power 400 / 700 W"), std::string::npos) << table;
+}
+
 // The scope benchmark restores the process's state: a window open before it (a real one, in
 // a profiled run) is active again afterwards, and with none open none is left behind.
 TEST(ProfileScopeBench, ReportsCostsAndLeavesNoRecorderActive) {

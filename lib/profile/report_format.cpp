@@ -56,13 +56,13 @@ std::string Report::table() const {
     out += line;
   }
   if (telemetry.available && !telemetry.samples.empty()) {
-    std::snprintf(line, sizeof line,
-                  "  GPU          %s: util %.0f%%, power %.0f / %.0f W, SM clock %.0f MHz, memory %.0f MiB, %.0f C\n",
-                  telemetry.note.c_str(), telemetry.mean(&TelemetrySample::gpu_util_pct),
-                  telemetry.mean(&TelemetrySample::power_w), telemetry.power_limit_w,
-                  telemetry.mean(&TelemetrySample::sm_clock_mhz), telemetry.max(&TelemetrySample::mem_used_mib),
-                  telemetry.max(&TelemetrySample::temp_c));
-    out += line;
+    // A reading NVML could not take prints as "n/a".
+    auto num = [](double v) { return v >= 0 ? std::to_string(static_cast<long long>(v + 0.5)) : std::string("n/a"); };
+    out += "  GPU          " + telemetry.note + ": util " + num(telemetry.mean(&TelemetrySample::gpu_util_pct)) +
+           "%, power " + num(telemetry.mean(&TelemetrySample::power_w)) + " / " + num(telemetry.power_limit_w) +
+           " W, SM clock " + num(telemetry.mean(&TelemetrySample::sm_clock_mhz)) + " MHz, memory " +
+           num(telemetry.max(&TelemetrySample::mem_used_mib)) + " MiB, " + num(telemetry.max(&TelemetrySample::temp_c)) +
+           " C\n";
   } else {
     out += "  telemetry    " + telemetry.note + "\n";
   }

@@ -18,14 +18,16 @@
 namespace kiln::profile {
 
 double TelemetrySummary::mean(double TelemetrySample::*field) const {
-  if (samples.empty()) return 0;
   double s = 0;
-  for (const auto& x : samples) s += x.*field;
-  return s / double(samples.size());
+  int64_t n = 0;
+  for (const auto& x : samples) {
+    if (x.*field >= 0) s += x.*field, ++n;
+  }
+  return n ? s / double(n) : -1;
 }
 
 double TelemetrySummary::max(double TelemetrySample::*field) const {
-  double m = 0;
+  double m = -1;
   for (const auto& x : samples) m = std::max(m, x.*field);
   return m;
 }
@@ -33,14 +35,15 @@ double TelemetrySummary::max(double TelemetrySample::*field) const {
 nlohmann::json TelemetrySummary::to_json() const {
   nlohmann::json j = {{"available", available}, {"note", note}, {"samples", samples.size()}};
   if (!available || samples.empty()) return j;
-  j["gpu_util_pct_mean"] = mean(&TelemetrySample::gpu_util_pct);
-  j["mem_util_pct_mean"] = mean(&TelemetrySample::mem_util_pct);
-  j["power_w_mean"] = mean(&TelemetrySample::power_w);
-  j["power_w_max"] = max(&TelemetrySample::power_w);
+  auto value = [](double v) { return v >= 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };  // null: not read
+  j["gpu_util_pct_mean"] = value(mean(&TelemetrySample::gpu_util_pct));
+  j["mem_util_pct_mean"] = value(mean(&TelemetrySample::mem_util_pct));
+  j["power_w_mean"] = value(mean(&TelemetrySample::power_w));
+  j["power_w_max"] = value(max(&TelemetrySample::power_w));
   j["power_limit_w"] = power_limit_w;
-  j["sm_clock_mhz_mean"] = mean(&TelemetrySample::sm_clock_mhz);
-  j["mem_used_mib_max"] = max(&TelemetrySample::mem_used_mib);
-  j["temp_c_max"] = max(&TelemetrySample::temp_c);
+  j["sm_clock_mhz_mean"] = value(mean(&TelemetrySample::sm_clock_mhz));
+  j["mem_used_mib_max"] = value(max(&TelemetrySample::mem_used_mib));
+  j["temp_c_max"] = value(max(&TelemetrySample::temp_c));
   return j;
 }
 
@@ -57,7 +60,10 @@ struct Telemetry::Nvml {
   decltype(&nvmlDeviceGetEnforcedPowerLimit) power_limit = nullptr;  // milliwatts
   decltype(&nvmlDeviceGetClockInfo) clock = nullptr;                // MHz
   decltype(&nvmlDeviceGetMemoryInfo) memory = nullptr;              // bytes
-  decltype(&nvmlDeviceGetTemperature) temperature = nullptr;        // degrees C
+  // Degrees C: nvmlDeviceGetTemperatureV (NVML 13), else the older call it replaces (typed
+  // here, since nvml.h marks it deprecated); a driver with neither reads no temperature.
+  decltype(&nvmlDeviceGetTemperatureV) temperature_v = nullptr;
+  nvmlReturn_t (*temperature_old)(nvmlDevice_t, nvmlTemperatureSensors_t, unsigned int*) = nullptr;
   bool initialised = false;
 
   ~Nvml() {
@@ -79,9 +85,10 @@ struct Telemetry::Nvml {
         !sym(by_bus, "nvmlDeviceGetHandleByPciBusId_v2") || !sym(name, "nvmlDeviceGetName") ||
         !sym(util, "nvmlDeviceGetUtilizationRates") || !sym(power, "nvmlDeviceGetPowerUsage") ||
         !sym(power_limit, "nvmlDeviceGetEnforcedPowerLimit") || !sym(clock, "nvmlDeviceGetClockInfo") ||
-        !sym(memory, "nvmlDeviceGetMemoryInfo") || !sym(temperature, "nvmlDeviceGetTemperature")) {
+        !sym(memory, "nvmlDeviceGetMemoryInfo")) {
       return path + " lacks an NVML function kiln needs: no GPU telemetry";
     }
+    if (!sym(temperature_v, "nvmlDeviceGetTemperatureV")) sym(temperature_old, "nvmlDeviceGetTemperature");
     if (init() != NVML_SUCCESS) return "nvmlInit failed: no GPU telemetry";
     initialised = true;
     // NVML numbers devices differently from CUDA (CUDA_VISIBLE_DEVICES, ordering): match
@@ -102,7 +109,14 @@ struct Telemetry::Nvml {
     if (clock(dev, NVML_CLOCK_SM, &v) == NVML_SUCCESS) s.sm_clock_mhz = v;
     nvmlMemory_t m{};
     if (memory(dev, &m) == NVML_SUCCESS) s.mem_used_mib = double(m.used) / (1024.0 * 1024.0);
-    if (temperature(dev, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) s.temp_c = v;
+    nvmlTemperature_t temp{};
+    temp.version = nvmlTemperature_v1;
+    temp.sensorType = NVML_TEMPERATURE_GPU;
+    if (temperature_v && temperature_v(dev, &temp) == NVML_SUCCESS) {
+      s.temp_c = temp.temperature;
+    } else if (temperature_old && temperature_old(dev, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) {
+      s.temp_c = v;
+    }
     return s;
   }
 };

@@ -11,14 +11,16 @@
 
 namespace kiln::profile {
 
+// One NVML reading; a field NVML could not read (not supported, e.g. utilisation under
+// MIG) stays -1.
 struct TelemetrySample {
-  double t_s = 0;           // since sampling started
-  double gpu_util_pct = 0;  // NVML "utilization.gpu": share of time a kernel was running
-  double mem_util_pct = 0;  // share of time device memory was read or written
-  double power_w = 0;
-  double sm_clock_mhz = 0;
-  double mem_used_mib = 0;
-  double temp_c = 0;
+  double t_s = 0;            // since sampling started
+  double gpu_util_pct = -1;  // NVML "utilization.gpu": share of time a kernel was running
+  double mem_util_pct = -1;  // share of time device memory was read or written
+  double power_w = -1;
+  double sm_clock_mhz = -1;
+  double mem_used_mib = -1;
+  double temp_c = -1;
 };
 
 struct TelemetrySummary {
@@ -26,7 +28,7 @@ struct TelemetrySummary {
   std::string note;  // why not available, or the device's name
   double power_limit_w = 0;
   std::vector<TelemetrySample> samples;
-  // Means over the samples (0 when none).
+  // Mean / maximum over the samples that have the field; -1 when none has.
   double mean(double TelemetrySample::*field) const;
   double max(double TelemetrySample::*field) const;
   nlohmann::json to_json() const;
