@@ -1,75 +1,203 @@
 #!/usr/bin/env bash
-# Every GPU check and GPU figure in one call on the lent GPU machine (../shared/device/README.md):
-# build, the whole test suite (the CUDA tests run there), the loader bench on CUDA (H2D GB/s
-# against a plain pinned copy) beside PyTorch's DataLoader, and configs/fashion_cnn.toml on
-# the GPU with its data-wait share, and `kiln profile` of it at batch 128/512/2048. Logs and JSON go to ${OUT:-gpu-out}; a table is printed last.
-#   here:        ../shared/device/pack-deps.sh dataset-fashion-mnist
-#   on a device: bench/gpu_checks.sh        (carry .devdeps)
+# Every GPU check and GPU figure, in stages, on the lent GPU machine (../shared/device/README.md).
+#   here, once:  bench/gpu_pack.sh          (.devdeps: Debian C++ libraries, Fashion-MNIST, nvml.h)
+#   device run:  bench/gpu_checks.sh [STAGE...]      (carry [".devdeps"])
+# Stages (default: build cuda_tests loader train profile overhead, about 8 minutes):
+#   build    configure + build build-gpu/ (seconds when it is already there and current)
+#   cuda_tests  the CUDA-specific tests (pinned ring, copy stream, CUDA determinism)
+#   tests    the rest of the suite (on the GPU machine the CLI tests train on CUDA)
+#   loader   kiln bench loader on CUDA (uint8 + GPU normalise, and float32), H2D GB/s against a
+#            plain pinned copy, beside PyTorch's DataLoader (same files, same augmentation)
+#   train    configs/fashion_cnn.toml on the GPU: accuracy, samples/s, data-wait share of the step
+#   profile  kiln profile of fashion_cnn at batch 128, 512, 2048, with the verdict
+#   overhead kiln bench scopes on CUDA: the instrumentation's cost per step (NVTX, window)
+#   sweep    bench/gpu_sweep.sh (best accuracy against GPU-minutes)
+# Device calls, 10 minutes each at most, issued back to back (a machine stays warm 30 s, and
+# build-gpu/ with it): 1. bench/gpu_checks.sh  2. bench/gpu_checks.sh build tests
+# 3. bench/gpu_checks.sh build sweep.
+# Every stage has a time limit and prints its figures as soon as it ends (also appended to
+# $OUT/summary.txt), so a call cut short still returns what finished. Logs and JSON: $OUT
+# (default gpu-out/).
+# A CPU dry run of the script itself (no GPU): KILN_BUILD_DIR=build KILN_DEVICE=cpu GPU_CHECKS_QUICK=1
+#   GPU_CHECKS_PYTHON=$(tools/bootstrap.sh) OUT=/tmp/gc bench/gpu_checks.sh loader train profile overhead
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu-out}
 mkdir -p "$out"
-# shellcheck disable=SC1091
-source .devdeps/env.sh
-data=/usr/share/datasets/fashion-mnist
-if [ ! -d "$data" ]; then  # the GPU machine has no apt: use the packed dataset
-  mkdir -p /usr/share/datasets 2>/dev/null && ln -sfn "$DEVDEPS/share/datasets/fashion-mnist" "$data" ||
-    echo "gpu_checks: cannot link $data; tests that read Fashion-MNIST will fail" >&2
+build=${KILN_BUILD_DIR:-build-gpu}
+device=${KILN_DEVICE:-cuda}
+quick=${GPU_CHECKS_QUICK:-0}  # 1: tiny data and runs, to check this script on a CPU
+stages=("$@")
+((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead)
+for s in "${stages[@]}"; do
+  case "$s" in
+    build|cuda_tests|tests|loader|train|profile|overhead|sweep) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead sweep)" >&2; exit 2 ;;
+  esac
+done
+py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
+sets=(--set "train.device=$device" --set log.progress=off)
+((quick)) && sets+=(--set data.limit_train=4096 --set data.limit_test=512 --set train.epochs=1)
+
+say() { echo "$*" | tee -a "$out/summary.txt"; }
+# Runs "$@" under `timeout LIMIT`, stdout to $out/NAME.json (or .log), stderr to $out/NAME.err.
+step() {
+  local limit=$1 name=$2 rc
+  shift 2
+  timeout "$limit" "$@" > "$out/$name.json" 2> "$out/$name.err"
+  rc=$?
+  ((rc == 124)) && say "$name: stopped after ${limit}s"
+  ((rc != 0 && rc != 124)) && { say "$name: exit $rc"; tail -n 5 "$out/$name.err" | sed 's/^/    /'; }
+  return $rc
+}
+
+if [ -f .devdeps/env.sh ]; then
+  # shellcheck disable=SC1091
+  source .devdeps/env.sh
+  # env.sh joins CMAKE_PREFIX_PATH with ';', which CMake reads from the environment as one
+  # path on Linux (the separator there is ':'): none of the packed packages would be found.
+  export CMAKE_PREFIX_PATH="${CMAKE_PREFIX_PATH//;/:}"
+  data=/usr/share/datasets/fashion-mnist
+  if [ ! -d "$data" ]; then  # the GPU machine has no apt: use the packed dataset
+    if [ -d "$DEVDEPS/share/datasets/fashion-mnist" ]; then
+      mkdir -p /usr/share/datasets && ln -sfn "$DEVDEPS/share/datasets/fashion-mnist" "$data"
+    else
+      say "gpu_checks: no Fashion-MNIST in .devdeps: run bench/gpu_pack.sh here first"; exit 1
+    fi
+  fi
 fi
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
-if ! { cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$(command -v python3)" &&
-       cmake --build build-gpu -j"$(nproc)"; } > "$out/build.log" 2>&1; then
-  tail -n 40 "$out/build.log"
-  exit 1
-fi
-build-gpu/kiln_tests > "$out/tests.log" 2>&1
-tests_rc=$?
-build-gpu/kiln bench loader --set train.device=cuda --json > "$out/kiln_loader_cuda.json" 2> "$out/kiln_loader_cuda.err"
-build-gpu/kiln bench loader --set train.device=cuda --set loader.gpu_normalize=false --json \
-  > "$out/kiln_loader_cuda_f32.json" 2> "$out/kiln_loader_cuda_f32.err"
-python3 bench/loader_reference.py > "$out/pytorch_loader.json" 2> "$out/pytorch_loader.err"
-build-gpu/kiln train configs/fashion_cnn.toml --set train.device=cuda --set log.progress=off \
-  --run-dir "$out/fashion_cnn" --json > "$out/fashion_cnn.json" 2> "$out/fashion_cnn.err"
-# kiln profile on the GPU at a few batch sizes (issue: profiling numbers), with the verdict.
-for bs in 128 512 2048; do
-  build-gpu/kiln profile configs/fashion_cnn.toml --set train.device=cuda --set loader.batch_size=$bs \
-    --warmup 20 --steps 100 --out "$out/profile_bs$bs" --json > "$out/profile_bs$bs.json" 2> "$out/profile_bs$bs.err"
-done
-python3 - "$out" "$tests_rc" <<'PY'
+say "gpu_checks $(git rev-parse --short HEAD 2>/dev/null) on $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'no GPU'), $(nproc) CPUs: ${stages[*]}"
+
+stage_build() {
+  local t0=$SECONDS
+  if [ ! -f "$build/build.ninja" ]; then
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$(command -v $py)" > "$out/build.log" 2>&1 ||
+      { say "build: configure failed"; tail -n 30 "$out/build.log"; exit 1; }
+  fi
+  cmake --build "$build" -j"$(nproc)" >> "$out/build.log" 2>&1 || { say "build: failed"; tail -n 40 "$out/build.log"; exit 1; }
+  say "build: $build in $((SECONDS - t0)) s; NVTX $(grep -q KILN_HAVE_NVTX=1 "$build/build.ninja" && echo on || echo OFF)," \
+      "nvml.h $(grep -q KILN_HAVE_NVML_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no telemetry)')," \
+      "cuda_profiler_api.h $(grep -q "^CUDAToolkit_BIN_DIR:PATH=/" "$build/CMakeCache.txt" && echo 'toolkit' || echo 'wheel only')"
+}
+
+stage_cuda_tests() {
+  timeout 180 "$build/kiln_tests" --gtest_filter='*Cuda*:*Gpu*' > "$out/tests_cuda.log" 2>&1
+  say "CUDA tests (exit $?): $(tail -n 1 "$out/tests_cuda.log")"
+  grep -E '^\[  (FAILED|SKIPPED) +\] [A-Za-z0-9_.]+$' "$out/tests_cuda.log" | sort -u | head -n 10 | sed 's/^/    /' | tee -a "$out/summary.txt"
+}
+
+stage_tests() {
+  local t0=$SECONDS
+  timeout 480 "$build/kiln_tests" --gtest_filter='-*Cuda*:*Gpu*' > "$out/tests.log" 2>&1
+  local rc=$?
+  say "tests without the CUDA ones (exit $rc, $((SECONDS - t0)) s): $(tail -n 1 "$out/tests.log")"
+  grep -E '^\[  FAILED  \] [A-Za-z0-9_./]+$' "$out/tests.log" | sort -u | head -n 20 | sed 's/^/    /' | tee -a "$out/summary.txt"
+}
+
+stage_loader() {
+  local epochs=3 ref=()
+  ((quick)) && { epochs=1; ref=(--epochs 1 --workers 0,2); }
+  local qs=()
+  ((quick)) && qs=(--set data.limit_train=4096)
+  step 180 kiln_loader "$build/kiln" bench loader --set "train.device=$device" "${qs[@]}" --epochs $epochs --json
+  step 180 kiln_loader_f32 "$build/kiln" bench loader --set "train.device=$device" --set loader.gpu_normalize=false \
+    "${qs[@]}" --epochs $epochs --json
+  # PyTorch's best over num_workers 0, 1, 2, 4, 8, 12, 16 (not every count: time on the device is short).
+  local w=0,1,2,4,8,12,16
+  ((quick)) || ref=(--workers "$w")
+  step 300 pytorch_loader $py bench/loader_reference.py "${ref[@]}"
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
 import json, sys
-out, rc = sys.argv[1], sys.argv[2]
-def last(p):
-    try:
-        return json.loads(open(p).read().strip().splitlines()[-1])
-    except Exception as e:
-        return {"error": f"{p}: {e}"}
-tests = open(f"{out}/tests.log").read().strip().splitlines()
-print("tests:", tests[-1] if tests else "no output", f"(exit {rc})")
-k, kf, t, c = (last(f"{out}/{n}") for n in ("kiln_loader_cuda.json", "kiln_loader_cuda_f32.json",
-                                            "pytorch_loader.json", "fashion_cnn.json"))
+out = sys.argv[1]
+def last(n):
+    try: return json.loads(open(f"{out}/{n}.json").read().strip().splitlines()[-1])
+    except Exception as e: return {"error": str(e)}
+k, kf, t = last("kiln_loader"), last("kiln_loader_f32"), last("pytorch_loader")
 for name, j in (("uint8 + GPU normalise", k), ("float32 over PCIe", kf)):
-    print(f"loader {name}: {j.get('samples_per_s', 0):,.0f} samples/s, H2D {j.get('h2d_gbps', 0):.1f} GB/s "
-          f"vs plain pinned {j.get('plain_h2d_gbps', 0):.1f} GB/s")
+    if "samples_per_s" not in j: print(f"loader {name}: {j}"); continue
+    print(f"loader {name}: {j['samples_per_s']:,.0f} samples/s, {j.get('h2d_copies', 0)} copies of "
+          f"{j.get('h2d_bytes_per_copy', 0) / 1e3:.0f} kB: H2D {j.get('h2d_gbps', 0):.2f} GB/s vs plain pinned copy "
+          f"{j.get('plain_h2d_gbps', 0):.2f} GB/s; memcpy ceiling share {100 * j.get('share_of_memcpy', 0):.0f}%")
 if "samples_per_s" in t and "samples_per_s" in k:
-    print(f"PyTorch DataLoader best: {t['samples_per_s']:,.0f} samples/s -> ratio {k['samples_per_s'] / t['samples_per_s']:.1f}x")
-wait = 0.0
-try:
-    for line in open(f"{out}/fashion_cnn/metrics.jsonl"):
-        r = json.loads(line)
-        if r.get("type") == "step":
-            wait += r.get("data_wait_ms", 0.0)
-except OSError:
-    pass
-if "train_seconds" in c:
-    print(f"fashion_cnn on GPU: acc {c['test_accuracy']:.4f}, train {c['train_seconds']:.1f} s, "
-          f"{c['samples_per_s']:,.0f} samples/s, data wait {100 * wait / 1000 / c['train_seconds']:.2f}% of train time")
-else:
-    print("fashion_cnn:", c)
-for bs in (128, 512, 2048):
-    p = last(f"{out}/profile_bs{bs}.json")
-    ph = p.get("phases", {})
-    share = lambda n: 100 * (ph.get(n, {}).get("share") or 0)
-    print(f"profile bs {bs}: step {p.get('step_ms', 0):.2f} ms, {p.get('samples_per_s', 0):,.0f} samples/s, "
-          f"data_wait {share('data_wait'):.1f}%, forward {share('forward'):.1f}%, backward {share('backward'):.1f}%, "
-          f"optimizer {share('optimizer'):.1f}% -> {p.get('verdict', p.get('error'))}")
+    print(f"PyTorch DataLoader best (num_workers={t['best_num_workers']}, pin_memory={t['pin_memory']}): "
+          f"{t['samples_per_s']:,.0f} samples/s -> kiln {k['samples_per_s'] / t['samples_per_s']:.1f}x")
 PY
+}
+
+stage_train() {
+  step 420 fashion_cnn "$build/kiln" train configs/fashion_cnn.toml "${sets[@]}" --run-dir "$out/fashion_cnn" --json
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+out = sys.argv[1]
+try:
+    c = json.loads(open(f"{out}/fashion_cnn.json").read().strip().splitlines()[-1])
+except Exception as e:
+    print("fashion_cnn:", e); sys.exit()
+wait = copy = 0.0
+steps = 0
+for line in open(f"{out}/fashion_cnn/metrics.jsonl"):
+    r = json.loads(line)
+    if r.get("type") == "step":
+        steps += 1
+        wait += r.get("data_wait_ms", 0.0)
+        copy += max(r.get("copy_ms", 0.0) or 0.0, 0.0)
+print(f"fashion_cnn on {c['device']}: test accuracy {c['test_accuracy']:.4f}, {c['steps']} steps in {c['train_seconds']:.1f} s "
+      f"({c['samples_per_s']:,.0f} samples/s); data wait {wait / steps:.3f} ms/step = "
+      f"{100 * wait / 1000 / c['train_seconds']:.2f}% of train time; copy {copy / steps:.3f} ms/step (device, overlapped)")
+PY
+  rm -rf "$out/fashion_cnn/checkpoints"  # large, and not a figure
+}
+
+stage_profile() {
+  local window=(--warmup 20 --steps 100)
+  ((quick)) && window=(--warmup 1 --steps 1)
+  for bs in 128 512 2048; do
+    step 240 "profile_bs$bs" "$build/kiln" profile configs/fashion_cnn.toml "${sets[@]}" --set "loader.batch_size=$bs" \
+      "${window[@]}" --out "$out/profile_bs$bs" --json
+  done
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+out = sys.argv[1]
+for bs in (128, 512, 2048):
+    try:
+        p = json.load(open(f"{out}/profile_bs{bs}/profile.json"))
+    except Exception as e:
+        print(f"profile bs {bs}: {e}"); continue
+    ph = {x["name"]: x for x in p["phases"]}
+    share = lambda n: 100 * (ph.get(n, {}).get("share") or 0)
+    t = p["telemetry"]
+    tel = (f"; GPU util {t.get('gpu_util_pct_mean')}%, power {t.get('power_w_mean')} / {t.get('power_limit_w')} W"
+           if t.get("available") else f"; telemetry: {t.get('note')}")
+    print(f"profile bs {bs} ({p['timing']}): step {p['step_mean_ms']:.3f} ms, {p['samples_per_s']:,.0f} samples/s, "
+          f"data_wait {share('data_wait'):.1f}%, h2d_copy {share('h2d_copy'):.1f}%, forward {share('forward'):.1f}%, "
+          f"backward {share('backward'):.1f}%, optimizer {share('optimizer'):.1f}%, peak {p['peak_memory']['bytes'] / 2**20:.0f} MiB"
+          f"{tel} -> {p['verdict']['kind']}: {p['verdict']['reason']}")
+PY
+}
+
+stage_overhead() {
+  local cuda_dev=$device
+  [ "$cuda_dev" = cuda ] && cuda_dev=cuda:0
+  step 120 scopes "$build/kiln" bench scopes --device "$cuda_dev"
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+out = sys.argv[1]
+try:
+    s = json.loads(open(f"{out}/scopes.json").read().strip().splitlines()[-1])
+    p = json.load(open(f"{out}/profile_bs128/profile.json"))
+except Exception as e:
+    print("overhead:", e, "(needs the profile stage first)"); sys.exit()
+per_step = sum(x["count"] for x in p["phases"] if x["name"] != "load_batch") / p["window"]["steps"]
+step_ns = p["step_mean_ms"] * 1e6
+print(f"overhead ({s['device']}): {per_step:.1f} scopes/step; a scope costs {s['off_ns']:.1f} ns outside a window, "
+      f"{s['window_ns']:.1f} ns inside a window{' (with CUDA events)' if s['device'] != 'cpu' else ''} -> {100 * per_step * s['off_ns'] / step_ns:.4f}% (NVTX, no window) and "
+      f"{100 * per_step * s['window_ns'] / step_ns:.4f}% (profiling) of the bs-128 step ({p['step_mean_ms']:.3f} ms)")
+PY
+}
+
+stage_sweep() {
+  KILN_BUILD_DIR=$build OUT=$out timeout 540 bench/gpu_sweep.sh "${GPU_SWEEP_TRIALS:-12}" | tee -a "$out/summary.txt"
+}
+
+for s in "${stages[@]}"; do "stage_$s"; done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sweep figure of docs/benchmarks.md on the GPU machine: configs/sweeps/fashion_cnn.toml
 # (lr, weight decay, hidden width, augmentation; TPE + median pruning) for a fixed budget,
-# best test accuracy against GPU-minutes. Run after bench/gpu_checks.sh (it reuses build-gpu).
+# best test accuracy against GPU-minutes. Run after bench/gpu_checks.sh's build stage (it
+# reuses $KILN_BUILD_DIR, default build-gpu); `bench/gpu_checks.sh build sweep` does both.
 #   on a device: bench/gpu_sweep.sh [TRIALS]     (carry .devdeps; default 12 trials)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,8 @@ out=${OUT:-gpu-out}
 mkdir -p "$out"
 trials=${1:-12}
 start=$(date +%s)
-build-gpu/kiln sweep configs/sweeps/fashion_cnn.toml --trials "$trials" --dir "$out/sweep" --json \
+build=${KILN_BUILD_DIR:-build-gpu}
+"$build/kiln" sweep configs/sweeps/fashion_cnn.toml --trials "$trials" --dir "$out/sweep" --json \
   > "$out/sweep.json" 2> "$out/sweep.err"
 end=$(date +%s)
 tail -n 30 "$out/sweep.err"

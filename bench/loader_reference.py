@@ -5,7 +5,7 @@ from the image zero-padded by 2, horizontal flip with p = 1/2, normalise with me
 batch 256, shuffled. It tries num_workers 0..cores (persistent workers, pin_memory when CUDA
 is present) and reports the best, as a user tuning it would. Prints one JSON line last.
 
-  python bench/loader_reference.py [--epochs 2] [--batch-size 256] [--no-augment]
+  python bench/loader_reference.py [--epochs 2] [--batch-size 256] [--no-augment] [--workers 0,4,8]
 """
 import argparse
 import gzip
@@ -80,11 +80,15 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--workers", default="",
+                    help="comma-separated num_workers to try (default: every count from 0 to the usable cores)")
     args = ap.parse_args()
     pin = torch.cuda.is_available()
     ds = FashionMNIST(augment=not args.no_augment)
     results = {}
-    for workers in range(0, (os.cpu_count() or 1) + 1):
+    cores = len(os.sched_getaffinity(0))  # the cores this process may use, not the host's
+    counts = [int(w) for w in args.workers.split(",")] if args.workers else range(0, cores + 1)
+    for workers in counts:
         results[workers] = measure(ds, workers, args.batch_size, args.epochs, pin)
         print(f"pytorch DataLoader num_workers={workers}: {results[workers]:.0f} samples/s", file=sys.stderr)
     best = max(results, key=results.get)

@@ -2,7 +2,9 @@
 // reference loader for every thread count and prefetch depth, every sample once per epoch,
 // exact resume, worker errors that surface in the caller, early stops that join cleanly,
 // and (on a GPU) the pinned ring, the copy stream and GPU-side normalisation.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <atomic>
 #include <set>
@@ -200,25 +202,33 @@ TEST(ThreadedLoader, ReportsWaitTimeAndNoCopyTimeOnCpu) {
 
 bool have_cuda() { return at::hasCUDA() && torch::cuda::is_available(); }
 
+// Also under deterministic algorithms, where LibTorch fills every new device buffer (NaN,
+// INT64_MAX): that fill must be ordered before the copy into it, not race it.
 TEST(ThreadedLoaderCuda, BatchesOnTheGpuEqualTheHostReference) {
   if (!have_cuda()) GTEST_SKIP() << "needs a CUDA device (none visible)";
   auto ds = std::make_shared<const HashDataset>(101);
   auto ref = make_simple_loader(ds, opts(1, 1, true));
-  for (bool gpu_normalize : {false, true}) {
-    auto o = opts(3, 4, true);
-    o.device = c10::Device("cuda:0");
-    o.gpu_normalize = gpu_normalize;
-    auto l = make_loader(ds, o);
-    for (int e = 0; e < 2; ++e) {
-      const auto got = epoch(*l, e);
-      for (const auto& b : got) {
-        EXPECT_TRUE(b.images.is_cuda());
-        EXPECT_EQ(b.images.scalar_type(), at::kFloat);
+  const bool was_deterministic = at::globalContext().deterministicAlgorithms();
+  for (bool deterministic : {false, true}) {
+    at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
+    for (bool gpu_normalize : {false, true}) {
+      auto o = opts(3, 4, true);
+      o.device = c10::Device("cuda:0");
+      o.gpu_normalize = gpu_normalize;
+      auto l = make_loader(ds, o);
+      for (int e = 0; e < 2; ++e) {
+        const auto got = epoch(*l, e);
+        for (const auto& b : got) {
+          EXPECT_TRUE(b.images.is_cuda());
+          EXPECT_EQ(b.images.scalar_type(), at::kFloat);
+        }
+        // Bit-identical: the GPU normalises through the same float32 table as the host.
+        expect_same(got, epoch(*ref, e),
+                    std::string("gpu_normalize ") + (gpu_normalize ? "on" : "off") + (deterministic ? ", deterministic" : ""));
       }
-      // Bit-identical: the GPU normalises through the same float32 table as the host.
-      expect_same(got, epoch(*ref, e), std::string("gpu_normalize ") + (gpu_normalize ? "on" : "off"));
     }
   }
+  at::globalContext().setDeterministicAlgorithms(was_deterministic, false);
 }
 
 TEST(ThreadedLoaderCuda, PinnedPoolIsAllocatedOnceAndCopyTimesAreReported) {
@@ -232,11 +242,22 @@ TEST(ThreadedLoaderCuda, PinnedPoolIsAllocatedOnceAndCopyTimesAreReported) {
   const int64_t after_warmup = pinned_pool_bytes();
   ASSERT_GT(after_warmup, 0);
   bool saw_copy_time = false;
+  int64_t batches = 16, bytes = 0;  // the warm-up epoch: 16 batches (4000 = 15 x 256 + 160)
+  bytes += 4000 * (int64_t(ds->shape().numel()) + 8);  // uint8 images (gpu_normalize) + int64 labels
   for (int e = 1; e < 4; ++e) {
-    for (const auto& b : epoch(*l, e)) saw_copy_time = saw_copy_time || b.copy_ms > 0;
+    for (const auto& b : epoch(*l, e)) {
+      saw_copy_time = saw_copy_time || b.copy_ms > 0;
+      ++batches;
+      bytes += b.labels.numel() * (int64_t(ds->shape().numel()) + 8);
+    }
     EXPECT_EQ(pinned_pool_bytes(), after_warmup) << "epoch " << e;
   }
   EXPECT_TRUE(saw_copy_time);
+  torch::cuda::synchronize();
+  const CopyTotals t = l->copy_totals();  // every copy counted once
+  EXPECT_EQ(t.copies, batches);
+  EXPECT_EQ(int64_t(t.bytes), bytes);
+  EXPECT_GT(t.ms, 0.0);
 }
 
 }  // namespace
