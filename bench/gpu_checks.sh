@@ -186,9 +186,12 @@ out = sys.argv[1]
 try:
     s = json.loads(open(f"{out}/scopes.json").read().strip().splitlines()[-1])
     p = json.load(open(f"{out}/profile_bs128/profile.json"))
+    trace = json.load(open(f"{out}/profile_bs128/trace.json"))
 except Exception as e:
     print("overhead:", e, "(needs the profile stage first)"); sys.exit()
-per_step = sum(x["count"] for x in p["phases"] if x["name"] != "load_batch") / p["window"]["steps"]
+events = trace["traceEvents"] if isinstance(trace, dict) else trace
+# The training thread's spans (tid 0) per step of the window: every KILN_SCOPE it opened.
+per_step = sum(1 for e in events if e.get("ph") == "X" and e.get("tid") == 0) / p["window"]["steps"]
 step_ns = p["step_mean_ms"] * 1e6
 print(f"overhead ({s['device']}): {per_step:.1f} scopes/step; a scope costs {s['off_ns']:.1f} ns outside a window, "
       f"{s['window_ns']:.1f} ns inside a window{' (with CUDA events)' if s['device'] != 'cpu' else ''} -> {100 * per_step * s['off_ns'] / step_ns:.4f}% (NVTX, no window) and "

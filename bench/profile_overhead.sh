@@ -119,6 +119,7 @@ run_one() {  # variant, run-dir name -> the --json line
   fi
   # (c)'s per-phase counts: how many scopes a step opens (for the direct estimate below).
   [ "$v" != c ] || cp "$tmp/$name/profile/profile.json" "$tmp/c_profile.json"
+  [ "$v" != c ] || cp "$tmp/$name/profile/trace.json" "$tmp/c_trace.json"
   rm -rf "${tmp:?}/$name" "$tmp/$name.err"
   echo "$line"
 }
@@ -148,9 +149,9 @@ log "kiln bench scopes --device $device"
 model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 || true)
 python3 - "$samples" "${model:-unknown CPU}" "$(nproc)" "$gpu" "$steps" "$rounds" "${config:-(defaults)}" "$build" "$nonvtx" \
-          "$tmp/scopes.json" "$tmp/c_profile.json" <<'PY'
+          "$tmp/scopes.json" "$tmp/c_profile.json" "$tmp/c_trace.json" <<'PY'
 import json, statistics as st, sys
-path, model, ncpu, gpu, steps, rounds, config, build, nonvtx, scopes_path, prof_path = sys.argv[1:12]
+path, model, ncpu, gpu, steps, rounds, config, build, nonvtx, scopes_path, prof_path, trace_path = sys.argv[1:13]
 rows = [json.loads(l) for l in open(path)]
 ms = {v: {} for v in "abc"}  # variant -> round -> ms/step
 sps = {v: [] for v in "abc"}
@@ -187,11 +188,14 @@ for v, base, what in (("a", "b", "NVTX ranges, no window   (a) vs (b)"),
           f"per-round paired {pct(m)} median, {pct(lo)}..{pct(hi)}; fastest runs {pct(best)}", file=err)
     out[f"overhead_{v}_vs_{base}"] = {"from_medians": med[v] / med[base] - 1, "paired_median": m,
                                       "paired_min": lo, "paired_max": hi, "from_fastest": best}
-# Direct estimate: training-thread scopes per step (every phase but the loader threads'
-# load_batch; per-step phases count once per step) x ns per scope / the step time of (a).
+# Direct estimate: the training thread's scopes per step (its spans in (c)'s trace.json, tid
+# 0, over the window's steps: every step, data wait, forward, backward, optimizer, copy,
+# checkpoint, eval and epoch span) x ns per scope / the step time of (a).
 scopes = json.loads(open(scopes_path).read().strip().splitlines()[-1])
 prof = json.load(open(prof_path))
-per_step = sum(p["count"] for p in prof["phases"] if p["name"] != "load_batch") / prof["window"]["steps"]
+trace = json.load(open(trace_path))
+events = trace["traceEvents"] if isinstance(trace, dict) else trace
+per_step = sum(1 for e in events if e.get("ph") == "X" and e.get("tid") == 0) / prof["window"]["steps"]
 step_ns = med["a"] * 1e6
 off, win = per_step * scopes["off_ns"], per_step * scopes["window_ns"]
 print(f"\n  direct: {per_step:.2f} scopes per step on the training thread; one scope costs "
