@@ -2,7 +2,7 @@
 # Every GPU check and GPU figure, in stages, on the lent GPU machine (../shared/device/README.md).
 #   here, once:  bench/gpu_pack.sh          (.devdeps: Debian C++ libraries, Fashion-MNIST, nvml.h)
 #   device run:  bench/gpu_checks.sh [STAGE...]      (carry [".devdeps"])
-# Stages (default: build cuda_tests loader train profile overhead, about 8 minutes):
+# Stages (default: build cuda_tests loader train profile overhead ncu, about 8 minutes):
 #   build    configure + build build-gpu/ (seconds when it is already there and current)
 #   cuda_tests  the CUDA-specific tests (pinned ring, copy stream, CUDA determinism)
 #   tests    the rest of the suite (on the GPU machine the CLI tests train on CUDA)
@@ -11,6 +11,10 @@
 #   train    configs/fashion_cnn.toml on the GPU: accuracy, samples/s, data-wait share of the step
 #   profile  kiln profile of fashion_cnn at batch 128, 512, 2048, with the verdict
 #   overhead kiln bench scopes on CUDA: the instrumentation's cost per step (NVTX, window)
+#   ncu      Nsight Compute over one step, picked by kiln's NVTX range "step 8": its kernels'
+#            summed time against the step's CUDA-event time in kiln profile (bs 512) - a
+#            cross-check of the phase timing and of the verdict's "GPU busy" (nsys is not
+#            on the lent machines; ncu is)
 #   sweep    bench/gpu_sweep.sh (best accuracy against GPU-minutes)
 # Device calls, 10 minutes each at most, issued back to back (a machine stays warm 30 s, and
 # build-gpu/ with it): 1. bench/gpu_checks.sh  2. bench/gpu_checks.sh build tests
@@ -28,11 +32,11 @@ build=${KILN_BUILD_DIR:-build-gpu}
 device=${KILN_DEVICE:-cuda}
 quick=${GPU_CHECKS_QUICK:-0}  # 1: tiny data and runs, to check this script on a CPU
 stages=("$@")
-((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead)
+((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|sweep) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead sweep)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -196,6 +200,33 @@ step_ns = p["step_mean_ms"] * 1e6
 print(f"overhead ({s['device']}): {per_step:.1f} scopes/step; a scope costs {s['off_ns']:.1f} ns outside a window, "
       f"{s['window_ns']:.1f} ns inside a window{' (with CUDA events)' if s['device'] != 'cpu' else ''} -> {100 * per_step * s['off_ns'] / step_ns:.4f}% (NVTX, no window) and "
       f"{100 * per_step * s['window_ns'] / step_ns:.4f}% (profiling) of the bs-128 step ({p['step_mean_ms']:.3f} ms)")
+PY
+}
+
+stage_ncu() {
+  local ncu
+  ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+  [ -n "$ncu" ] || { say "ncu: not found"; return; }
+  # One kernel-duration metric (one replay pass), clocks as they are, kernels of step 8 only.
+  step 300 ncu_step8 "$ncu" --nvtx --nvtx-include "kiln@step 8/" --metrics gpu__time_duration.sum --clock-control none \
+    --csv --target-processes all "$build/kiln" profile configs/fashion_cnn.toml "${sets[@]}" \
+    --set loader.batch_size=512 --warmup 5 --steps 5 --out "$out/ncu_profile"
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import csv, io, json, sys
+out = sys.argv[1]
+text = open(f"{out}/ncu_step8.json").read()
+rows = [r for r in csv.DictReader(io.StringIO(text[text.find('"ID"'):])) if r.get("Metric Name") == "gpu__time_duration.sum"]
+if not rows:
+    print("ncu: no kernels captured (see ncu_step8.err)"); sys.exit()
+scale = {"nsecond": 1e-6, "usecond": 1e-3, "msecond": 1.0, "second": 1e3}
+total_ms = sum(float(r["Metric Value"].replace(",", "")) * scale.get(r["Metric Unit"], float("nan")) for r in rows)
+try:
+    p = json.load(open(f"{out}/profile_bs512/profile.json"))
+    step = p["step_mean_ms"]
+    print(f"ncu: step 8 at bs 512 ran {len(rows)} kernels, {total_ms:.3f} ms of kernel time (serialised by ncu); "
+          f"kiln profile bs 512 step {step:.3f} ms (CUDA events, separate run) -> kernels fill {100 * total_ms / step:.0f}% of it")
+except Exception as e:
+    print(f"ncu: step 8 at bs 512 ran {len(rows)} kernels, {total_ms:.3f} ms of kernel time ({e})")
 PY
 }
 
