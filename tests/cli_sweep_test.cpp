@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
+#include "sweep/journal.h"
 #include "sweep/remote_test_util.h"
 
 namespace {
@@ -137,14 +138,35 @@ TEST(CliSweep, MedianPrunerStopsAClearlyWorseTrial) {
   EXPECT_NE(r.err.find("pruned after epoch 1"), std::string::npos) << r.err;
 }
 
+// Every trial that failed as "interrupted" was run again with the same params, by a trial
+// that names it in failed_trial (Optuna's RetryFailedTrialCallback attrs), and completed.
+void expect_interrupted_trials_retried(const fs::path& sweep_dir, int at_least) {
+  const auto study = kiln::sweep::Journal(sweep_dir / "study.journal").load("t");
+  ASSERT_TRUE(study);
+  int interrupted = 0;
+  for (const auto& t : study->trials) {
+    if (t.state != kiln::sweep::TrialState::kFail || t.user_attrs.value("fail_reason", "") != "interrupted") continue;
+    ++interrupted;
+    bool retried = false;
+    for (const auto& r : study->trials) {
+      if (r.system_attrs.value("failed_trial", -1) != t.number) continue;
+      retried = true;
+      EXPECT_EQ(r.state, kiln::sweep::TrialState::kComplete) << "retry of trial " << t.number;
+      EXPECT_EQ(r.params, t.params) << "retry of trial " << t.number;
+    }
+    EXPECT_TRUE(retried) << "trial " << t.number << " was interrupted and never run again";
+  }
+  EXPECT_GE(interrupted, at_least);
+}
+
 TEST(CliSweep, InterruptedSweepResumesWithoutLosingFinishedTrials) {
   TempDir tmp("sweep");
   write_file(tmp / "s.toml", spec(kLrSpace));
   {
     kiln_test::Child c(kiln({"sweep", "s.toml", "--trials", "3", "--dir", "sw"}), {tmp.path()});
-    // Stop it while its second trial runs: after the first result line.
-    ASSERT_TRUE(c.wait_for_output([](const std::string&, const std::string& err) {
-      return err.find("COMPLETE") != std::string::npos;
+    // Stop it while its second trial runs: after the first result line, once trial 1 trains.
+    ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string& err) {
+      return err.find("COMPLETE") != std::string::npos && fs::exists(tmp / "sw" / "trials" / "0001" / "run" / "metrics.jsonl");
     }, 120s)) << c.err_so_far();
     c.signal(SIGINT);
     const RunResult r = c.wait(60s);
@@ -156,6 +178,8 @@ TEST(CliSweep, InterruptedSweepResumesWithoutLosingFinishedTrials) {
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["complete"], 3) << "the budget counts finished trials; the interrupted one is run again";
   EXPECT_LE((*j)["failed"].get<int>(), 1);
+  // (The signal can fall between two trials, when none runs: then nothing was interrupted.)
+  expect_interrupted_trials_retried(tmp / "sw", 0);
 }
 
 // The server is killed (SIGKILL) while the first trial trains and restarted a second later on
@@ -194,6 +218,7 @@ TEST(CliSweep, SigkilledSweepResumes) {
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["complete"], 2);
   EXPECT_EQ((*j)["failed"], 1);
+  expect_interrupted_trials_retried(tmp / "sw", 1);
 }
 
 TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {

@@ -83,6 +83,8 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
                                             : how + ": " + r.proc->last_error_line();
     }
     backend.tell(r.asked, res.state, res.value, res.state == TrialState::kFail ? res.reason : "");
+    // A trial stopped by the user is not a result: the next run tries the same params again.
+    if (res.state == TrialState::kFail && res.reason == "interrupted") backend.requeue(res.number);
     if (res.state == TrialState::kPruned) {
       const Study s = backend.snapshot();
       for (const auto& t : s.trials) {
@@ -176,7 +178,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
   }
   if (interrupted) {
     throw Error(o.stop->load() == SIGTERM ? ExitCode::kTerminated : ExitCode::kInterrupted,
-                "sweep interrupted: running trials were stopped and marked FAIL (interrupted)",
+                "sweep interrupted: running trials were stopped, marked FAIL (interrupted) and queued again",
                 "run the same `kiln sweep` command again to continue the study");
   }
   return done;

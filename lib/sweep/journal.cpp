@@ -216,6 +216,32 @@ bool Journal::finish(int trial_id, TrialState state, std::optional<double> value
   return update_trial(trial_id, r);
 }
 
+int Journal::enqueue(int study_id, const nlohmann::json& fixed_params, const nlohmann::json& system_attrs) {
+  std::lock_guard<std::mutex> guard(mu_);
+  sync();
+  JournalLockGuard lock(lock_);
+  sync();
+  const std::optional<Study> study = replay_.study(study_id);
+  if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  ordered_json attrs = ordered_json::object();
+  attrs["fixed_params"] = ordered_json(fixed_params);
+  for (auto it = system_attrs.begin(); it != system_attrs.end(); ++it) attrs[it.key()] = ordered_json(it.value());
+  ordered_json r = record(JournalOp::kCreateTrial);
+  r["study_id"] = study_id;
+  r["datetime_start"] = nullptr;  // no datetime_complete key: Optuna parses one if present
+  r["state"] = static_cast<int>(TrialState::kWaiting);
+  r["value"] = nullptr;
+  r["values"] = nullptr;
+  r["distributions"] = ordered_json::object();
+  r["params"] = ordered_json::object();
+  r["user_attrs"] = ordered_json::object();
+  r["system_attrs"] = attrs;
+  r["intermediate_values"] = ordered_json::object();
+  append({r});
+  sync();
+  return static_cast<int>(study->trials.size());
+}
+
 std::vector<int> Journal::fail_running(int study_id, const std::string& reason) {
   std::lock_guard<std::mutex> guard(mu_);
   sync();

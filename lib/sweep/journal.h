@@ -64,6 +64,10 @@ class Journal {
   // Op 6 with datetime_complete; state must be COMPLETE (needs a value), PRUNED or FAIL.
   // A finished trial is never updated again: returns false and writes nothing.
   bool finish(int trial_id, TrialState state, std::optional<double> value);
+  // Op 4 with state WAITING, as Optuna's enqueue_trial writes it: the next create_trial of
+  // any worker (kiln or Optuna) pops it and takes `fixed_params` ({name: external value});
+  // `system_attrs` are added beside "fixed_params". Returns the new trial's number.
+  int enqueue(int study_id, const nlohmann::json& fixed_params, const nlohmann::json& system_attrs);
   // Every RUNNING trial of the study -> FAIL, with user attr "fail_reason" = reason (for a
   // sweep resumed after a kill). Returns their numbers.
   std::vector<int> fail_running(int study_id, const std::string& reason);

@@ -138,6 +138,25 @@ TEST(SweepJournalInterop, OptunaOpensAndContinuesWhatKilnWrote) {
   EXPECT_EQ(after.trials.back().user_attrs.value("owner", ""), "python");
 }
 
+// A retry kiln queues (an interrupted trial's params) is an enqueued trial to Optuna: WAITING,
+// fixed_params, and RetryFailedTrialCallback's failed_trial / retry_history attrs.
+TEST(SweepJournalInterop, OptunaSeesKilnsRetryAsAnEnqueuedTrial) {
+  KILN_REQUIRE_OPTUNA();
+  TempDir dir;
+  const auto path = dir / "study.journal";
+  Journal j(path);
+  const Study created = j.open_or_create("demo", Direction::kMaximize, "val_acc", json::object());
+  const auto plan = journal_test::planned_trials();
+  journal_test::write_plan(j, created.id, plan);
+  const json fixed = {{"lr", 0.001}, {"act", "relu"}};
+  j.enqueue(created.id, fixed, {{"failed_trial", 1}, {"retry_history", {1}}});
+  const json py = read_with_optuna(path, "demo");
+  const json& last = py.at("trials").back();
+  EXPECT_EQ(last.at("state"), "WAITING");
+  EXPECT_EQ(last.at("system_attrs"), json({{"fixed_params", fixed}, {"failed_trial", 1}, {"retry_history", {1}}}));
+  expect_matches_python(py, *Journal(path).load("demo"));
+}
+
 TEST(SweepJournalInterop, KilnReadsWhatOptunaWroteAndPopsItsQueue) {
   KILN_REQUIRE_OPTUNA();
   TempDir dir;

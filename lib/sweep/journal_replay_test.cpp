@@ -144,5 +144,28 @@ TEST(SweepJournalReplay, KilnPopsAWaitingTrialWithItsFixedParams) {
   EXPECT_EQ(b.trial_id, 6);
 }
 
+// enqueue writes what Optuna's enqueue_trial writes (a WAITING trial with fixed_params), and
+// the next create_trial pops it with those params and the retry attrs beside them.
+TEST(SweepJournalReplay, EnqueuedTrialIsPoppedWithItsParams) {
+  TempDir dir;
+  const auto path = dir / "study.journal";
+  journal_test::write_text(path, journal_test::hand_written_journal());
+  Journal j(path);
+  const int n = j.enqueue(0, {{"x", 0.75}, {"c", "b"}}, {{"failed_trial", 2}, {"retry_history", {2}}});
+  EXPECT_EQ(n, 4);
+  const Trial w = Journal(path).load("s")->trials.at(4);
+  EXPECT_EQ(w.state, TrialState::kWaiting);
+  EXPECT_EQ(w.system_attrs,
+            json({{"fixed_params", {{"x", 0.75}, {"c", "b"}}}, {"failed_trial", 2}, {"retry_history", {2}}}));
+  const Space space = {{"x", distribution_from_json(std::string(R"({"type": "float", "low": 0, "high": 1})"))},
+                       {"c", distribution_from_json(std::string(R"({"type": "categorical", "choices": ["a", "b"]})"))}};
+  const Asked a = j.create_trial(0, space, [](const Study&, int) {
+    return std::map<std::string, double>{{"x", 0.1}, {"c", 0}};
+  });
+  EXPECT_EQ(a.number, 4);
+  EXPECT_EQ(a.params, (std::map<std::string, double>{{"x", 0.75}, {"c", 1}}));
+  EXPECT_EQ(Journal(path).load("s")->trials.at(4).state, TrialState::kRunning);
+}
+
 }  // namespace
 }  // namespace kiln::sweep

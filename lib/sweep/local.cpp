@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "sweep/distribution_json.h"
 #include "sweep/pruner.h"
 #include "sweep/sampler.h"
 #include "util/error.h"
@@ -71,7 +72,26 @@ class LocalBackend : public Backend {
       journal_.set_user_attr(t.id, "fail_reason", "interrupted");
       journal_.finish(t.id, TrialState::kFail, std::nullopt);
       log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
+      requeue(t.number);
     }
+  }
+
+  int requeue(int number) override {
+    for (const auto& t : snapshot().trials) {
+      if (t.number != number) continue;
+      nlohmann::json fixed = nlohmann::json::object();
+      for (const auto& [name, v] : t.params) fixed[name] = to_external(t.distributions.at(name), v);
+      // Optuna's RetryFailedTrialCallback attrs: the first failed trial, and every retry's.
+      nlohmann::json history = t.system_attrs.value("retry_history", nlohmann::json::array());
+      history.push_back(number);
+      const nlohmann::json attrs = {{"failed_trial", t.system_attrs.value("failed_trial", number)},
+                                    {"retry_history", history}};
+      const int n = journal_.enqueue(study_id_, fixed, attrs);
+      log::info("trial " + std::to_string(number) + " (interrupted) is queued again as trial " + std::to_string(n) +
+                " with the same params");
+      return n;
+    }
+    return -1;
   }
 
   Study snapshot() override {

@@ -115,6 +115,11 @@ class Backend {
                     const std::string& reason = {}) = 0;
   // The study as it stands (for the leaderboard and best.toml).
   virtual Study snapshot() = 0;
+  // Queues a trial with the same params as finished trial `number` (one that was
+  // interrupted, not one that failed on its own), as Optuna's RetryFailedTrialCallback
+  // does: the next ask pops it. Returns the new trial's number, or -1 when this backend
+  // cannot queue trials.
+  virtual int requeue(int number) { return -1; }
 };
 
 }  // namespace kiln::sweep
