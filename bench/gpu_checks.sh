@@ -64,7 +64,8 @@ if [ -f .devdeps/env.sh ]; then
   data=/usr/share/datasets/fashion-mnist
   if [ ! -d "$data" ]; then  # the GPU machine has no apt: use the packed dataset
     if [ -d "$DEVDEPS/share/datasets/fashion-mnist" ]; then
-      mkdir -p /usr/share/datasets && ln -sfn "$DEVDEPS/share/datasets/fashion-mnist" "$data"
+      { mkdir -p /usr/share/datasets && ln -sfn "$DEVDEPS/share/datasets/fashion-mnist" "$data"; } ||
+        { say "gpu_checks: cannot link $data to the packed dataset (run as root)"; exit 1; }
     else
       say "gpu_checks: no Fashion-MNIST in .devdeps: run bench/gpu_pack.sh here first"; exit 1
     fi

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 mkdir -p "$(git rev-parse --git-dir)/info"  # pack-deps.sh adds .devdeps to info/exclude
 ../shared/device/pack-deps.sh dataset-fashion-mnist
 python=$(tools/bootstrap.sh)
-nvml=$("$python" -c 'import glob, os, nvidia; print(next(iter(sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "include", "nvml.h")))), ""))')
+nvml=$("$python" -c 'import glob, os, nvidia; print((sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "include", "nvml.h"))) or [""])[-1])')
 [ -n "$nvml" ] || { echo "gpu_pack: nvml.h not found in $python's nvidia packages" >&2; exit 1; }
 cp "$nvml" .devdeps/root/usr/include/nvml.h
 [ -d .devdeps/root/usr/share/datasets/fashion-mnist ] || { echo "gpu_pack: Fashion-MNIST missing from .devdeps" >&2; exit 1; }

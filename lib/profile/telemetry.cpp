@@ -40,7 +40,7 @@ nlohmann::json TelemetrySummary::to_json() const {
   j["mem_util_pct_mean"] = value(mean(&TelemetrySample::mem_util_pct));
   j["power_w_mean"] = value(mean(&TelemetrySample::power_w));
   j["power_w_max"] = value(max(&TelemetrySample::power_w));
-  j["power_limit_w"] = power_limit_w;
+  j["power_limit_w"] = value(power_limit_w);
   j["sm_clock_mhz_mean"] = value(mean(&TelemetrySample::sm_clock_mhz));
   j["mem_used_mib_max"] = value(max(&TelemetrySample::mem_used_mib));
   j["temp_c_max"] = value(max(&TelemetrySample::temp_c));
@@ -60,9 +60,12 @@ struct Telemetry::Nvml {
   decltype(&nvmlDeviceGetEnforcedPowerLimit) power_limit = nullptr;  // milliwatts
   decltype(&nvmlDeviceGetClockInfo) clock = nullptr;                // MHz
   decltype(&nvmlDeviceGetMemoryInfo) memory = nullptr;              // bytes
-  // Degrees C: nvmlDeviceGetTemperatureV (NVML 13), else the older call it replaces (typed
-  // here, since nvml.h marks it deprecated); a driver with neither reads no temperature.
+  // Degrees C: nvmlDeviceGetTemperatureV (NVML 12.7 and later: its header defines
+  // nvmlTemperature_v1), else the older call it replaces (typed here, since newer headers
+  // mark it deprecated); a driver with neither reads no temperature.
+#ifdef nvmlTemperature_v1
   decltype(&nvmlDeviceGetTemperatureV) temperature_v = nullptr;
+#endif
   nvmlReturn_t (*temperature_old)(nvmlDevice_t, nvmlTemperatureSensors_t, unsigned int*) = nullptr;
   bool initialised = false;
 
@@ -88,7 +91,10 @@ struct Telemetry::Nvml {
         !sym(memory, "nvmlDeviceGetMemoryInfo")) {
       return path + " lacks an NVML function kiln needs: no GPU telemetry";
     }
-    if (!sym(temperature_v, "nvmlDeviceGetTemperatureV")) sym(temperature_old, "nvmlDeviceGetTemperature");
+#ifdef nvmlTemperature_v1
+    if (!sym(temperature_v, "nvmlDeviceGetTemperatureV"))
+#endif
+      sym(temperature_old, "nvmlDeviceGetTemperature");
     if (init() != NVML_SUCCESS) return "nvmlInit failed: no GPU telemetry";
     initialised = true;
     // NVML numbers devices differently from CUDA (CUDA_VISIBLE_DEVICES, ordering): match
@@ -109,14 +115,13 @@ struct Telemetry::Nvml {
     if (clock(dev, NVML_CLOCK_SM, &v) == NVML_SUCCESS) s.sm_clock_mhz = v;
     nvmlMemory_t m{};
     if (memory(dev, &m) == NVML_SUCCESS) s.mem_used_mib = double(m.used) / (1024.0 * 1024.0);
+#ifdef nvmlTemperature_v1
     nvmlTemperature_t temp{};
     temp.version = nvmlTemperature_v1;
     temp.sensorType = NVML_TEMPERATURE_GPU;
-    if (temperature_v && temperature_v(dev, &temp) == NVML_SUCCESS) {
-      s.temp_c = temp.temperature;
-    } else if (temperature_old && temperature_old(dev, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) {
-      s.temp_c = v;
-    }
+    if (temperature_v && temperature_v(dev, &temp) == NVML_SUCCESS) s.temp_c = temp.temperature;
+#endif
+    if (s.temp_c < 0 && temperature_old && temperature_old(dev, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) s.temp_c = v;
     return s;
   }
 };

@@ -60,6 +60,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   bool interrupted = false;
+  bool requeue_missed = false;  // a backend that cannot queue retries (remote mode)
 
   auto finish = [&](Running& r) {
     TrialResult res;
@@ -84,7 +85,9 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
     }
     backend.tell(r.asked, res.state, res.value, res.state == TrialState::kFail ? res.reason : "");
     // A trial stopped by the user is not a result: the next run tries the same params again.
-    if (res.state == TrialState::kFail && res.reason == "interrupted") backend.requeue(res.number);
+    if (res.state == TrialState::kFail && res.reason == "interrupted" && backend.requeue(res.number) < 0) {
+      requeue_missed = true;
+    }
     if (res.state == TrialState::kPruned) {
       const Study s = backend.snapshot();
       for (const auto& t : s.trials) {
@@ -107,6 +110,8 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
     if (sig != 0 && !interrupted) {
       interrupted = true;
       for (auto& r : running) {
+        // A trial already decided (pruned, timed out) or already exited keeps its own result.
+        if (r.verdict != TrialState::kRunning || !r.proc->running()) continue;
         r.verdict = TrialState::kFail;
         r.reason = "interrupted";
         r.proc->terminate();
@@ -178,7 +183,8 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
   }
   if (interrupted) {
     throw Error(o.stop->load() == SIGTERM ? ExitCode::kTerminated : ExitCode::kInterrupted,
-                "sweep interrupted: running trials were stopped, marked FAIL (interrupted) and queued again",
+                requeue_missed ? "sweep interrupted: running trials were stopped and marked FAIL (interrupted)"
+                               : "sweep interrupted: running trials were stopped, marked FAIL (interrupted) and queued again",
                 "run the same `kiln sweep` command again to continue the study");
   }
   return done;

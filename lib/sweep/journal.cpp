@@ -6,6 +6,7 @@
 
 #include "sweep/distribution_json.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace kiln::sweep {
 
@@ -101,12 +102,41 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
                          "keep the kind, log and choices of a param within a study, or use a new study name");
     }
   }
+  // The first WAITING trial whose fixed params all fit the space. One that does not (the
+  // space was narrowed after it was queued) would block the study for good: it is failed
+  // with the reason, in the same write as this trial.
+  std::vector<ordered_json> records;
   const Trial* waiting = nullptr;
   for (const Trial& t : study->trials) {
-    if (t.state == TrialState::kWaiting) {
+    if (t.state != TrialState::kWaiting) continue;
+    std::string misfit;
+    const auto it = t.system_attrs.find("fixed_params");
+    if (it != t.system_attrs.end() && it->is_object()) {
+      for (const auto& [name, dist] : space) {
+        if (!it->contains(name)) continue;
+        try {
+          to_internal(dist, it->at(name));
+        } catch (const Error& e) {
+          misfit = "fixed param '" + name + "' is outside the search space: " + e.what();
+          break;
+        }
+      }
+    }
+    if (misfit.empty()) {
       waiting = &t;
       break;
     }
+    ordered_json attr = record(JournalOp::kSetTrialUserAttr);
+    attr["trial_id"] = t.id;
+    attr["user_attr"] = {{"fail_reason", misfit}};
+    ordered_json fail = record(JournalOp::kSetTrialStateValues);
+    fail["trial_id"] = t.id;
+    fail["state"] = static_cast<int>(TrialState::kFail);
+    fail["values"] = nullptr;
+    fail["datetime_complete"] = journal_datetime_now();
+    records.push_back(attr);
+    records.push_back(fail);
+    log::warn("queued trial " + std::to_string(t.number) + " failed without running: its " + misfit);
   }
   Asked asked;
   asked.trial_id = waiting ? waiting->id : replay_.next_trial_id();
@@ -117,7 +147,6 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
     const auto it = waiting->system_attrs.find("fixed_params");
     if (it != waiting->system_attrs.end() && it->is_object()) fixed = &*it;
   }
-  std::vector<ordered_json> records;
   ordered_json head = record(waiting ? JournalOp::kSetTrialStateValues : JournalOp::kCreateTrial);
   if (waiting) {
     head["trial_id"] = asked.trial_id;
@@ -131,12 +160,7 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
   for (const auto& [name, dist] : space) {
     double value = 0.0;
     if (fixed != nullptr && fixed->contains(name)) {
-      try {
-        value = to_internal(dist, fixed->at(name));
-      } catch (const Error& e) {
-        throw Error::usage("enqueued trial #" + std::to_string(asked.number) + " fixes param '" + name + "': " + e.what(),
-                           "enqueue values inside the search space, or fail that trial");
-      }
+      value = to_internal(dist, fixed->at(name));  // checked to fit above
     } else {
       const auto it = chosen.find(name);
       if (it == chosen.end()) throw Error::runtime("the sampler chose no value for param '" + name + "'");
@@ -223,6 +247,15 @@ int Journal::enqueue(int study_id, const nlohmann::json& fixed_params, const nlo
   sync();
   const std::optional<Study> study = replay_.study(study_id);
   if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  // Queued once per failed trial: a second request for the same retry (two sweeps
+  // recovering the same interrupted trial) finds the first and writes nothing.
+  const auto history = system_attrs.find("retry_history");
+  if (history != system_attrs.end() && history->is_array() && !history->empty()) {
+    for (const Trial& t : study->trials) {
+      const auto h = t.system_attrs.find("retry_history");
+      if (h != t.system_attrs.end() && h->is_array() && !h->empty() && h->back() == history->back()) return t.number;
+    }
+  }
   ordered_json attrs = ordered_json::object();
   attrs["fixed_params"] = ordered_json(fixed_params);
   for (auto it = system_attrs.begin(); it != system_attrs.end(); ++it) attrs[it.key()] = ordered_json(it.value());

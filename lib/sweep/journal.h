@@ -48,7 +48,8 @@ class Journal {
   Study open_or_create(const std::string& name, Direction direction, const std::string& metric_name,
                        const nlohmann::json& user_attrs);
 
-  // Under the lock: replay, pop the study's first WAITING trial (enqueued by Python) or
+  // Under the lock: replay, pop the study's first WAITING trial (enqueued by Python or by a
+  // retry; one whose fixed params no longer fit `space` is failed with the reason instead) or
   // create a trial, let `suggest` choose the params (a popped trial's
   // system_attrs["fixed_params"] override it for those names), append the trial record and
   // one SET_TRIAL_PARAM per param of `space` (space order) in one write. A param whose
@@ -66,7 +67,9 @@ class Journal {
   bool finish(int trial_id, TrialState state, std::optional<double> value);
   // Op 4 with state WAITING, as Optuna's enqueue_trial writes it: the next create_trial of
   // any worker (kiln or Optuna) pops it and takes `fixed_params` ({name: external value});
-  // `system_attrs` are added beside "fixed_params". Returns the new trial's number.
+  // `system_attrs` are added beside "fixed_params". Returns the new trial's number; when
+  // system_attrs has a "retry_history" whose last entry some trial's already ends with, that
+  // trial's number, and nothing is written (a retry is queued once).
   int enqueue(int study_id, const nlohmann::json& fixed_params, const nlohmann::json& system_attrs);
   // Every RUNNING trial of the study -> FAIL, with user attr "fail_reason" = reason (for a
   // sweep resumed after a kill). Returns their numbers.

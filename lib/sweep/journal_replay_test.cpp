@@ -167,5 +167,38 @@ TEST(SweepJournalReplay, EnqueuedTrialIsPoppedWithItsParams) {
   EXPECT_EQ(Journal(path).load("s")->trials.at(4).state, TrialState::kRunning);
 }
 
+// A retry is queued once: asking again for the retry of the same trial writes nothing.
+TEST(SweepJournalReplay, SameRetryIsQueuedOnce) {
+  TempDir dir;
+  const auto path = dir / "study.journal";
+  journal_test::write_text(path, journal_test::hand_written_journal());
+  Journal j(path);
+  EXPECT_EQ(j.enqueue(0, {{"x", 0.5}}, {{"failed_trial", 2}, {"retry_history", {2}}}), 4);
+  const auto size = std::filesystem::file_size(path);
+  EXPECT_EQ(Journal(path).enqueue(0, {{"x", 0.5}}, {{"failed_trial", 2}, {"retry_history", {2}}}), 4);
+  EXPECT_EQ(std::filesystem::file_size(path), size);
+  // The retry of that retry is another trial.
+  EXPECT_EQ(j.enqueue(0, {{"x", 0.5}}, {{"failed_trial", 2}, {"retry_history", {2, 4}}}), 5);
+}
+
+// A queued trial whose fixed value no longer fits the space (a choice was dropped) is failed
+// with the reason instead of blocking every later ask; the sampler's trial goes on. (A float
+// outside a narrowed range is used as it is, with Optuna's semantics for fixed params.)
+TEST(SweepJournalReplay, QueuedTrialOutsideTheSpaceIsFailedNotPopped) {
+  TempDir dir;
+  const auto path = dir / "study.journal";
+  journal_test::write_text(path, journal_test::hand_written_journal());
+  Journal j(path);
+  j.enqueue(0, {{"c", "z"}}, json::object());
+  const Space space = {{"c", distribution_from_json(std::string(R"({"type": "categorical", "choices": ["a", "b"]})"))}};
+  const Asked a = j.create_trial(0, space, [](const Study&, int) { return std::map<std::string, double>{{"c", 1}}; });
+  EXPECT_EQ(a.number, 5);
+  EXPECT_EQ(a.params.at("c"), 1);
+  const Study st = *Journal(path).load("s");
+  EXPECT_EQ(st.trials.at(4).state, TrialState::kFail);
+  EXPECT_NE(st.trials.at(4).user_attrs.value("fail_reason", "").find("outside the search space"), std::string::npos);
+  EXPECT_EQ(st.trials.at(5).state, TrialState::kRunning);
+}
+
 }  // namespace
 }  // namespace kiln::sweep

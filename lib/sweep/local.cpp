@@ -60,9 +60,16 @@ class LocalBackend : public Backend {
     journal_.finish(t.trial_id, state, value);
   }
 
-  // RUNNING trials of kiln sweeps on this host whose process is gone -> FAIL "interrupted".
+  // RUNNING trials of kiln sweeps on this host whose process is gone -> FAIL "interrupted",
+  // and every interrupted kiln trial without a retry gets one (also one whose sweep was
+  // killed between failing it and queueing the retry; enqueue writes a retry only once).
   void recover() {
     for (const auto& t : snapshot().trials) {
+      if (t.state == TrialState::kFail && t.user_attrs.value("fail_reason", "") == "interrupted" &&
+          t.user_attrs.contains("kiln_worker")) {
+        requeue(t.number);
+        continue;
+      }
       if (t.state != TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) continue;
       const std::string w = t.user_attrs["kiln_worker"].get<std::string>();
       const auto colon = w.rfind(':');
@@ -70,7 +77,7 @@ class LocalBackend : public Backend {
       const pid_t pid = static_cast<pid_t>(std::stol(w.substr(colon + 1)));
       if (pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) continue;  // that sweep still runs
       journal_.set_user_attr(t.id, "fail_reason", "interrupted");
-      journal_.finish(t.id, TrialState::kFail, std::nullopt);
+      if (!journal_.finish(t.id, TrialState::kFail, std::nullopt)) continue;  // another sweep got there first
       log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
       requeue(t.number);
     }
@@ -86,9 +93,12 @@ class LocalBackend : public Backend {
       history.push_back(number);
       const nlohmann::json attrs = {{"failed_trial", t.system_attrs.value("failed_trial", number)},
                                     {"retry_history", history}};
+      const int before = int(snapshot().trials.size());
       const int n = journal_.enqueue(study_id_, fixed, attrs);
-      log::info("trial " + std::to_string(number) + " (interrupted) is queued again as trial " + std::to_string(n) +
-                " with the same params");
+      if (n >= before) {  // not a retry that was already queued
+        log::info("trial " + std::to_string(number) + " (interrupted) is queued again as trial " + std::to_string(n) +
+                  " with the same params");
+      }
       return n;
     }
     return -1;

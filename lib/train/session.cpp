@@ -94,8 +94,10 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
       const auto& w = opts.window->options();
       throw Error::usage("the profile window " + std::to_string(w.first_step) + ":" + std::to_string(w.last_step) +
                              " is behind the resumed run, which continues after step " + std::to_string(state.step),
-                         "profile steps still ahead, e.g. --profile-steps " + std::to_string(state.step + 1) + ":" +
-                             std::to_string(std::min(last_step, state.step + 20)));
+                         state.step < last_step ? "profile steps still ahead, e.g. --profile-steps " +
+                                                      std::to_string(state.step + 1) + ":" +
+                                                      std::to_string(std::min(last_step, state.step + 20))
+                                                : "this run has no steps left to profile");
     }
     log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
               std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
