@@ -20,14 +20,16 @@
 # build-gpu/ with it): 1. bench/gpu_checks.sh  2. bench/gpu_checks.sh build tests
 # 3. bench/gpu_checks.sh build sweep.
 # Every stage has a time limit and prints its figures as soon as it ends (also appended to
-# $OUT/summary.txt), so a call cut short still returns what finished. Logs and JSON: $OUT
-# (default gpu-out/).
+# $OUT/summary.txt), so a call cut short still returns what finished. Logs, JSON and run
+# dirs go to gpu-work/ (git-ignored; $GPU_CHECKS_WORK); after every stage they are packed
+# into $OUT/gpu_checks.tar.gz, since the device tool brings back at most 8 files from $OUT.
 # A CPU dry run of the script itself (no GPU): KILN_BUILD_DIR=build KILN_DEVICE=cpu GPU_CHECKS_QUICK=1
 #   GPU_CHECKS_PYTHON=$(tools/bootstrap.sh) OUT=/tmp/gc bench/gpu_checks.sh loader train profile overhead
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-gpu-out}
-mkdir -p "$out"
+ret=${OUT:-gpu-out}              # what comes back: summary.txt and gpu_checks.tar.gz
+out=${GPU_CHECKS_WORK:-gpu-work}  # everything else
+mkdir -p "$ret" "$out"
 build=${KILN_BUILD_DIR:-build-gpu}
 device=${KILN_DEVICE:-cuda}
 quick=${GPU_CHECKS_QUICK:-0}  # 1: tiny data and runs, to check this script on a CPU
@@ -44,6 +46,11 @@ sets=(--set "train.device=$device" --set log.progress=off)
 ((quick)) && sets+=(--set data.limit_train=4096 --set data.limit_test=512 --set train.epochs=1)
 
 say() { echo "$*" | tee -a "$out/summary.txt"; }
+pack() {  # $OUT gets the summary and one archive of the work dir (checkpoints left out)
+  cp "$out/summary.txt" "$ret/summary.txt" 2>/dev/null
+  tar -czf "$ret/gpu_checks.tar.gz" --exclude='*/checkpoints' -C "$(dirname "$out")" "$(basename "$out")" 2>/dev/null
+}
+trap pack EXIT  # also when a stage exits early (a failed build)
 # Runs "$@" under `timeout LIMIT`, stdout to $out/NAME.json (or .log), stderr to $out/NAME.err.
 step() {
   local limit=$1 name=$2 rc
@@ -235,4 +242,7 @@ stage_sweep() {
   KILN_BUILD_DIR=$build OUT=$out timeout 540 bench/gpu_sweep.sh "${GPU_SWEEP_TRIALS:-12}" | tee -a "$out/summary.txt"
 }
 
-for s in "${stages[@]}"; do "stage_$s"; done
+for s in "${stages[@]}"; do
+  "stage_$s"
+  pack
+done

@@ -133,7 +133,7 @@ void add_profile_command(CLI::App& app, const Globals& g, Runner& run) {
   cmd->add_option("--steps", args->steps, "steps to measure")->capture_default_str();
   cmd->add_option("--out", args->out, "output directory (default profiles/<train.name>-<timestamp>)");
   cmd->add_flag("--torch-trace", args->torch_trace, "also write LibTorch's Kineto trace (ops, CUDA kernels) to torch_trace.json");
-  cmd->add_flag("--nvtx-ops", args->nvtx_ops, "one NVTX range per LibTorch operator (like PyTorch's emit_nvtx), for nsys");
+  cmd->add_flag("--nvtx-ops", args->nvtx_ops, "one NVTX range per LibTorch operator (like PyTorch's emit_nvtx), for nsys; not with --torch-trace");
   cmd->add_option("--nsys", args->nsys, "print the nsys command capturing only the window; --nsys=run executes it")
       ->expected(0, 1)
       ->default_str("print")
