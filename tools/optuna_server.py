@@ -340,6 +340,26 @@ class Service:
             self.storage.set_trial_user_attr(trial_id, k, v)
         return 204, None
 
+    def requeue(self, trial_id, body):
+        """Queues a FAIL trial's params again as a WAITING trial, as Optuna's
+        RetryFailedTrialCallback does (failed_trial, retry_history); the next ask pops it.
+        Idempotent: a retry of that trial already queued is returned, not queued twice."""
+        s = self.study(self.study_of_trial(trial_id))
+        t = self.storage.get_trial(trial_id)
+        if t.state != TrialState.FAIL:
+            raise ApiError(409, f"trial {t.number} is {t.state.name}: only a FAIL trial is queued again")
+        for other in s.get_trials(deepcopy=False):
+            h = other.system_attrs.get("retry_history")
+            if isinstance(h, list) and h and h[-1] == t.number:
+                return 200, {"trial_id": other._trial_id, "number": other.number, "created": False}
+        attrs = {"failed_trial": t.number, "retry_history": [],
+                 **{k: v for k, v in t.system_attrs.items() if k != REQUEST_ID_ATTR}}
+        attrs["retry_history"] = list(attrs["retry_history"]) + [t.number]
+        s.add_trial(optuna.trial.create_trial(state=TrialState.WAITING, params=t.params,
+                                              distributions=t.distributions, system_attrs=attrs))
+        new = s.get_trials(deepcopy=False)[-1]
+        return 201, {"trial_id": new._trial_id, "number": new.number, "created": True}
+
 
 ROUTES = [  # (method, path regex, handler(service, match, body, query))
     ("GET", r"/api/health", lambda sv, m, b, q: (200, {"ok": True, "optuna_version": optuna.__version__})),
@@ -351,6 +371,7 @@ ROUTES = [  # (method, path regex, handler(service, match, body, query))
     ("POST", r"/api/trials/(\d+)/report", lambda sv, m, b, q: sv.report(int(m[1]), b)),
     ("POST", r"/api/trials/(\d+)/tell", lambda sv, m, b, q: sv.tell(int(m[1]), b)),
     ("POST", r"/api/trials/(\d+)/user-attrs", lambda sv, m, b, q: sv.set_user_attrs(int(m[1]), b)),
+    ("POST", r"/api/trials/(\d+)/requeue", lambda sv, m, b, q: sv.requeue(int(m[1]), b)),
 ]
 
 

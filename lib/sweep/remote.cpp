@@ -155,6 +155,27 @@ class RemoteBackend final : public Backend {
     pending_.remove(rec["id"].get<std::string>());
   }
 
+  // POST /api/trials/<id>/requeue: the server queues the FAIL trial's params again
+  // (idempotently). Kept in the pending file like a tell, so a server that is down gets it
+  // at the next run's start, before that run asks.
+  int requeue(int number) override {
+    int trial_id = -1;
+    for (const auto& t : snapshot().trials) {
+      if (t.number == number) trial_id = t.id;
+    }
+    if (trial_id < 0) return -1;
+    json rec{{"op", "requeue"}, {"study", opts_.study_name}, {"trial_id", trial_id}, {"number", number}};
+    rec = pending_.add(std::move(rec));
+    try {
+      const HttpReply r = deliver(rec, /*from_earlier_run=*/false);
+      pending_.remove(rec["id"].get<std::string>());
+      return r.body.value("number", -1);
+    } catch (const Error& e) {  // refused (set aside), or not delivered yet (stays pending)
+      std::cerr << "kiln: warning: trial " << number << " was not queued again: " << e.what() << "\n";
+      return -1;
+    }
+  }
+
   Study snapshot() override {
     const std::string path = "/api/studies/" + std::to_string(study_id_);
     const HttpReply r = http_.call("GET", path);
@@ -210,6 +231,8 @@ class RemoteBackend final : public Backend {
       body = json{{"state", rec.at("state")}, {"skip_if_finished", true}};
       if (rec.contains("values")) body["values"] = rec["values"];
       if (rec.contains("user_attrs")) body["user_attrs"] = rec["user_attrs"];
+    } else if (op == "requeue") {
+      body = json::object();
     } else {
       pending_.reject(rec, "unknown op");
       return HttpReply{};

@@ -124,6 +124,30 @@ TEST(SweepRemote, AskReportTellEndToEnd) {
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
+// An interrupted trial queued again through the server: once (a second request returns the
+// same retry), with RetryFailedTrialCallback's attrs, and the next ask gets its params.
+TEST(SweepRemote, RequeuedTrialIsAskedNextWithTheSameParams) {
+  KILN_REQUIRE_OPTUNA();
+  TempDir dir("remote");
+  OptunaServer server(dir / "study.journal", {"--sampler", "random", "--seed", "5", "--pruner", "none"});
+  auto backend = make_remote_backend(options(server, dir));
+  const Space space = demo_space();
+  const Asked a = backend->ask(space);
+  backend->tell(a, TrialState::kFail, std::nullopt, "interrupted");
+  const int n = backend->requeue(a.number);
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(backend->requeue(a.number), n) << "a retry is queued once";
+  const Asked b = backend->ask(space);
+  EXPECT_EQ(b.number, n);
+  EXPECT_EQ(b.params, a.params);
+  const Study s = backend->snapshot();
+  ASSERT_EQ(s.trials.size(), 2u);
+  EXPECT_EQ(s.trials[1].system_attrs.value("failed_trial", -1), a.number);
+  EXPECT_EQ(s.trials[1].system_attrs.value("retry_history", json()), json::array({a.number}));
+  EXPECT_EQ(backend->requeue(b.number), -1) << "a RUNNING trial is not queued (409)";
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
 TEST(SweepRemote, MedianPrunerPrunesABadCurveAfterStartupTrials) {
   KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
