@@ -140,8 +140,8 @@ TEST(CliSweep, MedianPrunerStopsAClearlyWorseTrial) {
 
 // Every trial that failed as "interrupted" was run again with the same params, by a trial
 // whose retry_history ends with it (Optuna's RetryFailedTrialCallback attrs), and completed.
-void expect_interrupted_trials_retried(const fs::path& sweep_dir, int at_least) {
-  const auto study = kiln::sweep::Journal(sweep_dir / "study.journal").load("t");
+void expect_interrupted_trials_retried(const fs::path& journal, int at_least) {
+  const auto study = kiln::sweep::Journal(journal).load("t");
   ASSERT_TRUE(study);
   int interrupted = 0;
   for (const auto& t : study->trials) {
@@ -181,7 +181,7 @@ TEST(CliSweep, InterruptedSweepResumesWithoutLosingFinishedTrials) {
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["complete"], 3) << "the budget counts finished trials; the interrupted one is run again";
   EXPECT_LE((*j)["failed"].get<int>(), 1);
-  expect_interrupted_trials_retried(tmp / "sw", 1);
+  expect_interrupted_trials_retried(tmp / "sw" / "study.journal", 1);
 }
 
 // The server is killed (SIGKILL) while the first trial trains and restarted a second later on
@@ -220,7 +220,7 @@ TEST(CliSweep, SigkilledSweepResumes) {
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["complete"], 2);
   EXPECT_EQ((*j)["failed"], 1);
-  expect_interrupted_trials_retried(tmp / "sw", 1);
+  expect_interrupted_trials_retried(tmp / "sw" / "study.journal", 1);
 }
 
 TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {
@@ -248,6 +248,32 @@ TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {
   const json o = optuna_view(tmp / "remote.journal");
   ASSERT_EQ(o["trials"].size(), 2u);
   for (const auto& t : o["trials"]) EXPECT_EQ(t["state"], "COMPLETE");
+}
+
+// Remote mode after SIGKILL: the trial the killed sweep left RUNNING on the server is found
+// by its kiln_worker (this host, a dead pid), failed as interrupted and queued again.
+TEST(CliSweep, RemoteSigkilledSweepResumes) {
+  KILN_REQUIRE_OPTUNA();
+  TempDir tmp("sweep");
+  write_file(tmp / "s.toml", spec(kLrSpace));
+  const std::vector<std::string> flags = {"--sampler", "random", "--pruner", "none"};
+  kiln::sweep::remote_test::OptunaServer server(tmp / "remote.journal", flags);
+  const std::vector<std::string> args = {"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--optuna-url", server.url(), "--json"};
+  {
+    kiln_test::Child c(kiln(args), {tmp.path()});
+    ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string&) {
+      return fs::exists(tmp / "sw" / "trials" / "0000" / "run" / "metrics.jsonl");
+    }, 60s)) << c.err_so_far();
+    c.signal(SIGKILL);
+    c.wait(10s);
+  }
+  const RunResult r = kiln_test::run(kiln(args), {tmp.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << server.log();
+  EXPECT_NE(r.err.find("marked FAIL (interrupted)"), std::string::npos) << r.err;
+  const auto j = kiln_test::last_json_line(r.out);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["complete"], 2);
+  expect_interrupted_trials_retried(tmp / "remote.journal", 1);
 }
 
 void expect_bad_spec(const std::string& text, const std::string& needle) {

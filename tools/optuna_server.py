@@ -229,6 +229,9 @@ class Service:
             except Exception as e:  # Optuna raises ValueError, KeyError or TypeError here
                 raise ApiError(400, f"search_space[{name!r}]: {type(e).__name__}: {e}") from None
         request_id = body.get("request_id")
+        user_attrs = body.get("user_attrs") or {}
+        if not isinstance(user_attrs, dict):
+            raise ApiError(400, "user_attrs must be an object {key: value}")
         s = self.study(study_id)
         trials = s.get_trials(deepcopy=False)
         if request_id:
@@ -251,6 +254,8 @@ class Service:
             raise ApiError(400, f"ask failed: {e}") from None
         if request_id:
             self.storage.set_trial_system_attr(trial._trial_id, REQUEST_ID_ATTR, request_id)
+        for k, v in user_attrs.items():  # e.g. kiln_worker = host:pid, for recovery after a kill
+            trial.set_user_attr(k, v)
         self.trial_study[trial._trial_id] = study_id
         return 200, self.asked(trial, trial.params, dists)
 

@@ -4,7 +4,11 @@
 // is ignored by Optuna, and tells go with skip_if_finished.
 #include "sweep/remote.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <iostream>
 #include <random>
@@ -14,6 +18,7 @@
 #include "sweep/remote_http.h"
 #include "sweep/remote_pending.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace kiln::sweep {
 
@@ -90,8 +95,13 @@ class RemoteBackend final : public Backend {
     if (o.study_name.empty()) {
       throw Error::usage("remote mode needs a study name", "set the sweep spec's study name");
     }
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    host_ = host;
+    worker_ = host_ + ":" + std::to_string(getpid());
     open_study();
     send_pending();
+    recover();
   }
 
   Asked ask(const Space& space) override {
@@ -100,7 +110,8 @@ class RemoteBackend final : public Backend {
       search_space[name] = nlohmann::ordered_json::parse(distribution_to_json(dist));
     }
     nlohmann::ordered_json body{{"search_space", search_space},
-                                {"request_id", random_request_id()}};
+                                {"request_id", random_request_id()},
+                                {"user_attrs", {{"kiln_worker", worker_}}}};
     const std::string path = "/api/studies/" + std::to_string(study_id_) + "/ask";
     const HttpReply r = http_.call("POST", path, body.dump());
     if (r.status >= 300) {
@@ -253,10 +264,30 @@ class RemoteBackend final : public Backend {
     return r;
   }
 
+  // RUNNING trials that a kiln sweep on this host left behind when it was killed (its
+  // process is gone) -> FAIL "interrupted", and queued again, as the local backend does.
+  void recover() {
+    for (const auto& t : snapshot().trials) {
+      if (t.state != TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) continue;
+      const std::string w = t.user_attrs["kiln_worker"].get<std::string>();
+      const auto colon = w.rfind(':');
+      if (colon == std::string::npos || w.substr(0, colon) != host_) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(w.substr(colon + 1)));
+      if (pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) continue;  // that sweep still runs
+      Asked a;
+      a.trial_id = t.id;
+      a.number = t.number;
+      tell(a, TrialState::kFail, std::nullopt, "interrupted");
+      log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
+      requeue(t.number);
+    }
+  }
+
   RemoteOptions opts_;
   RemoteHttp http_;
   PendingLog pending_;
   int study_id_ = -1;
+  std::string host_, worker_;  // this host, and "host:pid" of this sweep
 };
 
 }  // namespace
