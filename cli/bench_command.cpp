@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "config/load.h"
 #include "data/loader_bench.h"
+#include "profile/device_timer.h"
 #include "profile/scope_bench.h"
 #include "sweep/sampler_bench.h"
 #include "train/trainer.h"
@@ -65,9 +66,7 @@ int run_scopes_bench(const ScopesBenchArgs& a) {
     throw Error::usage("--device " + a.device + " but no CUDA device is available", "use --device cpu (or auto)");
   }
   const std::string device = train::resolve_device(a.device);  // "cpu" or "cuda:N"
-  const auto colon = device.find(':');
-  const int index = device == "cpu" ? -1 : colon == std::string::npos ? 0 : std::stoi(device.substr(colon + 1));
-  std::cout << profile::bench_scopes(a.calls, index).dump() << std::endl;
+  std::cout << profile::bench_scopes(a.calls, profile::cuda_index(device)).dump() << std::endl;
   return 0;
 }
 

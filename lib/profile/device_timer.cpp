@@ -18,6 +18,12 @@
 
 namespace kiln::profile {
 
+int cuda_index(const std::string& device) {
+  if (device.rfind("cuda", 0) != 0) return -1;
+  const auto colon = device.find(':');
+  return colon == std::string::npos ? 0 : std::stoi(device.substr(colon + 1));
+}
+
 #ifdef KILN_HAVE_CUDA
 namespace {
 

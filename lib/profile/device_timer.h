@@ -18,6 +18,10 @@ class DeviceTimer {
   virtual double elapsed_ms(int from, int to) = 0;
 };
 
+// The CUDA device index of a resolved device string: N for "cuda:N" (0 for "cuda"), -1 for
+// "cpu". The profiling pieces take this index (-1: the CPU).
+int cuda_index(const std::string& device);
+
 // A timer for CUDA device `index`, or null when kiln has no CUDA or the device is the CPU.
 std::unique_ptr<DeviceTimer> make_cuda_timer(int index);
 

@@ -41,12 +41,7 @@ VerdictInput verdict_input(const Report& r) {
 
 }  // namespace
 
-Window::Window(WindowOptions opts) : opts_(std::move(opts)) {
-  if (opts_.device.rfind("cuda", 0) == 0) {
-    const auto colon = opts_.device.find(':');
-    device_index_ = colon == std::string::npos ? 0 : std::stoi(opts_.device.substr(colon + 1));
-  }
-}
+Window::Window(WindowOptions opts) : opts_(std::move(opts)), device_index_(cuda_index(opts_.device)) {}
 
 Window::~Window() {
   if (active_recorder() == recorder_.get()) set_active_recorder(nullptr);

@@ -13,6 +13,26 @@ namespace kiln::sweep {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
+namespace {
+
+// Why a queued trial's fixed params cannot be used with `space` ("" when they can): a
+// categorical value that is not among the choices, a value of the wrong kind.
+std::string misfit(const Trial& t, const Space& space) {
+  const auto it = t.system_attrs.find("fixed_params");
+  if (it == t.system_attrs.end() || !it->is_object()) return "";
+  for (const auto& [name, dist] : space) {
+    if (!it->contains(name)) continue;
+    try {
+      to_internal(dist, it->at(name));
+    } catch (const Error& e) {
+      return "fixed param '" + name + "' is outside the search space: " + e.what();
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 Journal::Journal(std::filesystem::path path, std::chrono::milliseconds lock_grace)
     : path_(std::move(path)), worker_id_(random_uuid() + "-kiln"), lock_(path_, lock_grace) {}
 
@@ -92,12 +112,11 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
   sync();  // the bulk of the catching up, before others have to wait for our lock
   JournalLockGuard lock(lock_);
   sync();
-  const std::optional<Study> study = replay_.study(study_id);
-  if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  const Study study = existing_study(study_id);
   for (const auto& [name, dist] : space) {
     const Distribution* earlier = replay_.param_distribution(study_id, name);
     if (earlier != nullptr && !compatible(*earlier, dist)) {
-      throw Error::usage("param '" + name + "' of study '" + study->name + "' was sampled from " +
+      throw Error::usage("param '" + name + "' of study '" + study.name + "' was sampled from " +
                              distribution_to_json(*earlier) + ", which Optuna cannot mix with " + distribution_to_json(dist),
                          "keep the kind, log and choices of a param within a study, or use a new study name");
     }
@@ -107,41 +126,20 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
   // with the reason, in the same write as this trial.
   std::vector<ordered_json> records;
   const Trial* waiting = nullptr;
-  for (const Trial& t : study->trials) {
+  for (const Trial& t : study.trials) {
     if (t.state != TrialState::kWaiting) continue;
-    std::string misfit;
-    const auto it = t.system_attrs.find("fixed_params");
-    if (it != t.system_attrs.end() && it->is_object()) {
-      for (const auto& [name, dist] : space) {
-        if (!it->contains(name)) continue;
-        try {
-          to_internal(dist, it->at(name));
-        } catch (const Error& e) {
-          misfit = "fixed param '" + name + "' is outside the search space: " + e.what();
-          break;
-        }
-      }
-    }
-    if (misfit.empty()) {
+    const std::string why = misfit(t, space);
+    if (why.empty()) {
       waiting = &t;
       break;
     }
-    ordered_json attr = record(JournalOp::kSetTrialUserAttr);
-    attr["trial_id"] = t.id;
-    attr["user_attr"] = {{"fail_reason", misfit}};
-    ordered_json fail = record(JournalOp::kSetTrialStateValues);
-    fail["trial_id"] = t.id;
-    fail["state"] = static_cast<int>(TrialState::kFail);
-    fail["values"] = nullptr;
-    fail["datetime_complete"] = journal_datetime_now();
-    records.push_back(attr);
-    records.push_back(fail);
-    log::warn("queued trial " + std::to_string(t.number) + " failed without running: its " + misfit);
+    add_fail_records(records, t.id, why);
+    log::warn("queued trial " + std::to_string(t.number) + " failed without running: its " + why);
   }
   Asked asked;
   asked.trial_id = waiting ? waiting->id : replay_.next_trial_id();
-  asked.number = waiting ? waiting->number : static_cast<int>(study->trials.size());
-  std::map<std::string, double> chosen = suggest(*study, asked.number);
+  asked.number = waiting ? waiting->number : static_cast<int>(study.trials.size());
+  std::map<std::string, double> chosen = suggest(study, asked.number);
   const json* fixed = nullptr;
   if (waiting) {
     const auto it = waiting->system_attrs.find("fixed_params");
@@ -183,6 +181,25 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
   append(records);
   sync();
   return asked;
+}
+
+Study Journal::existing_study(int study_id) const {
+  std::optional<Study> study = replay_.study(study_id);
+  if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  return std::move(*study);
+}
+
+void Journal::add_fail_records(std::vector<ordered_json>& records, int trial_id, const std::string& reason) const {
+  ordered_json attr = record(JournalOp::kSetTrialUserAttr);
+  attr["trial_id"] = trial_id;
+  attr["user_attr"] = {{"fail_reason", reason}};
+  records.push_back(std::move(attr));
+  ordered_json fail = record(JournalOp::kSetTrialStateValues);
+  fail["trial_id"] = trial_id;
+  fail["state"] = static_cast<int>(TrialState::kFail);
+  fail["values"] = nullptr;
+  fail["datetime_complete"] = journal_datetime_now();
+  records.push_back(std::move(fail));
 }
 
 const Trial& Journal::existing_trial(int trial_id) const {
@@ -245,13 +262,12 @@ int Journal::enqueue(int study_id, const nlohmann::json& fixed_params, const nlo
   sync();
   JournalLockGuard lock(lock_);
   sync();
-  const std::optional<Study> study = replay_.study(study_id);
-  if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  const Study study = existing_study(study_id);
   // Queued once per failed trial: a second request for the same retry (two sweeps
   // recovering the same interrupted trial) finds the first and writes nothing.
   const auto history = system_attrs.find("retry_history");
   if (history != system_attrs.end() && history->is_array() && !history->empty()) {
-    for (const Trial& t : study->trials) {
+    for (const Trial& t : study.trials) {
       const auto h = t.system_attrs.find("retry_history");
       if (h != t.system_attrs.end() && h->is_array() && !h->empty() && h->back() == history->back()) return t.number;
     }
@@ -272,7 +288,7 @@ int Journal::enqueue(int study_id, const nlohmann::json& fixed_params, const nlo
   r["intermediate_values"] = ordered_json::object();
   append({r});
   sync();
-  return static_cast<int>(study->trials.size());
+  return static_cast<int>(study.trials.size());
 }
 
 std::vector<int> Journal::fail_running(int study_id, const std::string& reason) {
@@ -280,23 +296,12 @@ std::vector<int> Journal::fail_running(int study_id, const std::string& reason) 
   sync();
   JournalLockGuard lock(lock_);
   sync();
-  const std::optional<Study> study = replay_.study(study_id);
-  if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  const Study study = existing_study(study_id);
   std::vector<ordered_json> records;
   std::vector<int> numbers;
-  const std::string now = journal_datetime_now();
-  for (const Trial& t : study->trials) {
+  for (const Trial& t : study.trials) {
     if (t.state != TrialState::kRunning) continue;
-    ordered_json attr = record(JournalOp::kSetTrialUserAttr);
-    attr["trial_id"] = t.id;
-    attr["user_attr"] = {{"fail_reason", reason}};
-    records.push_back(attr);
-    ordered_json fail = record(JournalOp::kSetTrialStateValues);
-    fail["trial_id"] = t.id;
-    fail["state"] = static_cast<int>(TrialState::kFail);
-    fail["values"] = nullptr;
-    fail["datetime_complete"] = now;
-    records.push_back(fail);
+    add_fail_records(records, t.id, reason);
     numbers.push_back(t.number);
   }
   if (!records.empty()) {

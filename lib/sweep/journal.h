@@ -82,6 +82,11 @@ class Journal {
   void append(const std::vector<nlohmann::ordered_json>& records);
   // The trial as replayed, or kiln::Error when the file has no such trial.
   const Trial& existing_trial(int trial_id) const;
+  // The study as replayed, or kiln::Error when the file has no study with that id.
+  Study existing_study(int study_id) const;
+  // Appends to `records` the two that fail trial `trial_id`: user attr fail_reason, then
+  // state FAIL with datetime_complete.
+  void add_fail_records(std::vector<nlohmann::ordered_json>& records, int trial_id, const std::string& reason) const;
   // Appends one trial-update record unless the trial is finished (all under the lock).
   bool update_trial(int trial_id, nlohmann::ordered_json record,
                     const std::function<bool(const Trial&)>& skip = nullptr);

@@ -1,14 +1,10 @@
 // LocalBackend: Journal + Sampler + Pruner.
 #include "sweep/local.h"
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "sweep/distribution_json.h"
 #include "sweep/pruner.h"
 #include "sweep/sampler.h"
+#include "sweep/worker.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -20,9 +16,6 @@ class LocalBackend : public Backend {
   LocalBackend(const std::filesystem::path& file, const SweepSpec& spec, const nlohmann::json& user_attrs)
       : journal_(file), sampler_(make_sampler(spec)), pruner_(make_pruner(spec)) {
     study_id_ = journal_.open_or_create(spec.name, spec.direction, spec.metric, user_attrs).id;
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    host_ = host;
     recover();
   }
 
@@ -30,7 +23,7 @@ class LocalBackend : public Backend {
     Asked a = journal_.create_trial(study_id_, space, [&](const Study& study, int number) {
       return sampler_->sample(space, study, number);
     });
-    journal_.set_user_attr(a.trial_id, "kiln_worker", host_ + ":" + std::to_string(getpid()));
+    journal_.set_user_attr(a.trial_id, "kiln_worker", worker_);
     return a;
   }
 
@@ -70,12 +63,7 @@ class LocalBackend : public Backend {
         requeue(t.number);
         continue;
       }
-      if (t.state != TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) continue;
-      const std::string w = t.user_attrs["kiln_worker"].get<std::string>();
-      const auto colon = w.rfind(':');
-      if (colon == std::string::npos || w.substr(0, colon) != host_) continue;
-      const pid_t pid = static_cast<pid_t>(std::stol(w.substr(colon + 1)));
-      if (pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) continue;  // that sweep still runs
+      if (!orphaned(t)) continue;
       journal_.set_user_attr(t.id, "fail_reason", "interrupted");
       if (!journal_.finish(t.id, TrialState::kFail, std::nullopt)) continue;  // another sweep got there first
       log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
@@ -84,7 +72,8 @@ class LocalBackend : public Backend {
   }
 
   int requeue(int number) override {
-    for (const auto& t : snapshot().trials) {
+    const Study study = snapshot();
+    for (const auto& t : study.trials) {
       if (t.number != number) continue;
       nlohmann::json fixed = nlohmann::json::object();
       for (const auto& [name, v] : t.params) fixed[name] = to_external(t.distributions.at(name), v);
@@ -93,9 +82,8 @@ class LocalBackend : public Backend {
       history.push_back(number);
       const nlohmann::json attrs = {{"failed_trial", t.system_attrs.value("failed_trial", number)},
                                     {"retry_history", history}};
-      const int before = int(snapshot().trials.size());
       const int n = journal_.enqueue(study_id_, fixed, attrs);
-      if (n >= before) {  // not a retry that was already queued
+      if (n >= int(study.trials.size())) {  // a new trial, not a retry already queued
         log::info("trial " + std::to_string(number) + " (interrupted) is queued again as trial " + std::to_string(n) +
                   " with the same params");
       }
@@ -115,7 +103,7 @@ class LocalBackend : public Backend {
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Pruner> pruner_;
   int study_id_ = -1;
-  std::string host_;
+  const std::string worker_ = this_worker();  // kiln_worker of the trials this sweep asks for
 };
 
 }  // namespace

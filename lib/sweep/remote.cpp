@@ -4,11 +4,7 @@
 // is ignored by Optuna, and tells go with skip_if_finished.
 #include "sweep/remote.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <iostream>
 #include <random>
@@ -17,6 +13,7 @@
 #include "sweep/distribution_json.h"
 #include "sweep/remote_http.h"
 #include "sweep/remote_pending.h"
+#include "sweep/worker.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -95,10 +92,6 @@ class RemoteBackend final : public Backend {
     if (o.study_name.empty()) {
       throw Error::usage("remote mode needs a study name", "set the sweep spec's study name");
     }
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    host_ = host;
-    worker_ = host_ + ":" + std::to_string(getpid());
     open_study();
     send_pending();
     recover();
@@ -268,12 +261,7 @@ class RemoteBackend final : public Backend {
   // process is gone) -> FAIL "interrupted", and queued again, as the local backend does.
   void recover() {
     for (const auto& t : snapshot().trials) {
-      if (t.state != TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) continue;
-      const std::string w = t.user_attrs["kiln_worker"].get<std::string>();
-      const auto colon = w.rfind(':');
-      if (colon == std::string::npos || w.substr(0, colon) != host_) continue;
-      const pid_t pid = static_cast<pid_t>(std::stol(w.substr(colon + 1)));
-      if (pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) continue;  // that sweep still runs
+      if (!orphaned(t)) continue;
       Asked a;
       a.trial_id = t.id;
       a.number = t.number;
@@ -287,7 +275,7 @@ class RemoteBackend final : public Backend {
   RemoteHttp http_;
   PendingLog pending_;
   int study_id_ = -1;
-  std::string host_, worker_;  // this host, and "host:pid" of this sweep
+  const std::string worker_ = this_worker();  // kiln_worker of the trials this sweep asks for
 };
 
 }  // namespace
