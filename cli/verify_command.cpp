@@ -1,28 +1,68 @@
 // `kiln verify RUN_DIR [--steps N] [--json]`: exit 0 when the replay matches, 3 when not.
+// `kiln verify --selftest [CONFIG.toml ...]`: fresh runs of each config compared bit for bit.
 #include <cstdio>
 #include <iostream>
 
 #include "commands.h"
+#include "repro/selftest.h"
 #include "repro/verify.h"
+#include "util/fs.h"
 #include "util/error.h"
 
 namespace kiln::cli {
 namespace {
 
 struct VerifyArgs {
-  std::string run_dir;
+  std::vector<std::string> paths;  // RUN_DIR, or with --selftest the configs to check
   int64_t steps = 0;
   bool json = false;
+  bool selftest = false;
+  int processes = 4;
+  std::vector<std::string> sets;
 };
 
+int run_selftest(const VerifyArgs& a, const Globals& g) {
+  repro::SelftestOptions o;
+  o.processes = a.processes;
+  o.steps = a.steps;
+  o.sets = a.sets;
+  o.progress = !g.quiet;
+  for (const auto& p : a.paths) {
+    if (!std::filesystem::is_regular_file(p)) throw Error::usage("config file not found: " + p);
+    o.configs.push_back({p, util::read_file(p), 30});
+  }
+  const nlohmann::json j = repro::selftest(o);
+  if (!g.quiet) {
+    for (const auto& c : j["configs"]) {
+      std::fprintf(stderr, "selftest %-12s %s  (%zu fresh processes, %lld steps)\n", c["name"].get<std::string>().c_str(),
+                   c["match"].get<bool>() ? "MATCH" : "MISMATCH", c["runs"].size(), c["steps"].get<long long>());
+      if (!c["first_divergent_step"].is_null()) {
+        std::fprintf(stderr, "  first divergent step %lld: losses %s\n", c["first_divergent_step"].get<long long>(),
+                     c["losses_at_divergence"].dump().c_str());
+      }
+    }
+    if (!j["match"].get<bool>()) {
+      std::fprintf(stderr,
+                   "  same seed, different results on this machine: see docs/reproducibility.md (MKL_CBWR, "
+                   "OMP_DYNAMIC, repro.deterministic)\n");
+    }
+  }
+  if (a.json) std::cout << j.dump() << std::endl;
+  return j["match"].get<bool>() ? 0 : static_cast<int>(ExitCode::kMismatch);
+}
+
 int run_verify(const VerifyArgs& a, const Globals& g) {
+  if (a.selftest) return run_selftest(a, g);
+  if (a.paths.size() != 1) throw Error::usage("kiln verify takes one RUN_DIR", "or --selftest [CONFIG.toml ...]");
+  if (!a.sets.empty() || a.processes != 4) throw Error::usage("--set and --processes go with --selftest");
+  const std::string& run_dir = a.paths[0];
   repro::VerifyOptions o;
   o.steps = a.steps;
   o.progress = g.verbose;
-  const nlohmann::json j = repro::verify_run(a.run_dir, o);
+  const nlohmann::json j = repro::verify_run(run_dir, o);
   const bool match = j["match"].get<bool>();
   if (!g.quiet) {
-    std::fprintf(stderr, "kiln verify %s: %s\n  steps compared  %lld of %lld recorded\n", a.run_dir.c_str(),
+    std::fprintf(stderr, "kiln verify %s: %s\n  steps compared  %lld of %lld recorded\n", run_dir.c_str(),
                  match ? "MATCH" : "MISMATCH", j["steps_compared"].get<long long>(),
                  j["steps_recorded"].get<long long>());
     if (!j["first_divergent_step"].is_null()) {
@@ -54,10 +94,20 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run) {
       "Replays RUN_DIR's config.toml (same seed) in a temporary directory and compares every\n"
       "step's training loss with RUN_DIR/metrics.jsonl, then the final weights SHA-256 with\n"
       "summary.json. Exit codes: 0 match, 3 mismatch (the first divergent step is printed), 2 bad\n"
-      "input. Environment differences (versions, device, host) are listed either way.");
-  cmd->add_option("run_dir", args->run_dir, "a run directory written by `kiln train`")->required();
-  cmd->add_option("--steps", args->steps, "compare only the first N steps (faster; no weights check)")
+      "input. Environment differences (versions, device, host) are listed either way.\n"
+      "\n"
+      "kiln verify --selftest [CONFIG.toml ...] checks this machine instead: --processes fresh\n"
+      "`kiln train` runs of each config (the shipped configs/ by default: default for 120 steps,\n"
+      "the others for 30; --steps N for all), loader.threads varied between them, compared bit\n"
+      "for bit (weights SHA-256 and every step's loss). Exit 0 when all agree, 3 when not.");
+  cmd->add_option("run_dir", args->paths, "a run directory written by `kiln train` (with --selftest: configs)");
+  cmd->add_option("--steps", args->steps,
+                  "compare only the first N steps (faster; no weights check); --selftest: steps per run")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
+  cmd->add_flag("--selftest", args->selftest, "check same seed -> same weights on this machine (fresh processes)");
+  cmd->add_option("--processes", args->processes, "--selftest: fresh processes per config (default 4)")
+      ->check(CLI::Range(2, 64));
+  cmd->add_option("-s,--set", args->sets, "--selftest: override a key in every run (repeatable)")->take_all();
   cmd->add_flag("--json", args->json, "print the result as one JSON object on the last stdout line");
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_verify(*args, g); }; });
 }

@@ -73,6 +73,7 @@ struct TrainConfig {
   int64_t grad_accum = 1;         // micro-batches per optimizer step
   std::string device = "auto";    // auto | cpu | cuda | cuda:N
   int64_t threads = 0;            // LibTorch intra-op threads (0 = its default)
+  std::string on_nonfinite = "stop";  // a nan/inf loss: stop | skip (the update) | ignore
 };
 
 struct ReproConfig {

@@ -75,6 +75,10 @@ std::vector<Field> fields(RunConfig& c) {
       num("train.grad_accum", &c.train.grad_accum, "micro-batches accumulated per optimizer step", 1),
       str("train.device", &c.train.device, "auto (CUDA if available) | cpu | cuda | cuda:N"),
       num("train.threads", &c.train.threads, "LibTorch intra-op threads (0 = LibTorch's default)", 0, 1024),
+      str("train.on_nonfinite", &c.train.on_nonfinite,
+          "a nan/inf training loss: stop (exit 4, last good checkpoint kept) | skip (that step's update; "
+          "checks every step, a host sync on GPUs) | ignore",
+          {"stop", "skip", "ignore"}),
 
       num("repro.seed", &c.repro.seed, "the one seed every random stream derives from"),
       num("repro.deterministic", &c.repro.deterministic, "use deterministic algorithms only"),

@@ -15,6 +15,7 @@
 #include "data/copy_ring.h"
 #include "data/loader.h"
 #include "profile/scope.h"
+#include "util/aligned.h"
 #include "util/error.h"
 
 namespace kiln::data {
@@ -25,8 +26,9 @@ namespace {
 // plain std::shared_ptr (visible to ThreadSanitizer, unlike LibTorch's internal refcounts).
 struct CpuBuffer {
   CpuBuffer(size_t pixels, size_t rows) : images(pixels), labels(rows) {}
-  std::vector<float> images;
-  std::vector<int64_t> labels;
+  // 64-byte aligned: the images are the first layer's GEMM input (util/aligned.h says why).
+  std::vector<float, util::AlignedAllocator<float>> images;
+  std::vector<int64_t, util::AlignedAllocator<int64_t>> labels;
   std::atomic<int> lent{0};  // views still held by the caller; the slot is refilled at 0
 };
 

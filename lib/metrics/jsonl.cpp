@@ -18,6 +18,7 @@ class JsonlSink : public Sink {
                         {"data_wait_ms", r.data_wait_ms},          {"time_s", r.time_s}};
     if (r.grad_norm >= 0) j["grad_norm"] = r.grad_norm;
     if (r.copy_ms >= 0) j["copy_ms"] = r.copy_ms;
+    if (r.skipped) j["skipped"] = true;
     out_ << j.dump() << '\n';
     out_.flush();
   }

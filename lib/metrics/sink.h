@@ -21,6 +21,7 @@ struct StepRecord {
   double copy_ms = -1.0;     // CUDA: device time of the newest finished host-to-device copy; -1 on the CPU
   int64_t samples = 0;       // samples in the step
   double time_s = 0.0;       // seconds since training started
+  bool skipped = false;      // train.on_nonfinite = "skip" dropped this step's update
 };
 
 struct EvalRecord {

@@ -2,6 +2,7 @@
 #include "repro/repro.h"
 
 #include <ATen/Context.h>
+#include <ATen/Version.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
 #include <torch/version.h>
@@ -15,13 +16,31 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "repro/cpu_libs.h"
 #include "repro/rng.h"
 #include "util/sha256.h"
 #include "util/version.h"
 
 namespace kiln::repro {
+namespace {
+
+// "model name" of the first CPU in /proc/cpuinfo ("" where there is none): results on the
+// CPU are bit-identical on one kind of CPU, so verify names it when it differs.
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      return line.substr(line.find(':') + 2);
+    }
+  }
+  return "";
+}
+
+}  // namespace
 
 void seed_torch(uint64_t seed, const std::string& stream) {
   // manual_seed takes the low 64 bits; the derived seed keeps streams independent.
@@ -32,6 +51,8 @@ void set_deterministic(bool on) {
   // cuBLAS reads this once, at its first use; deterministic GEMMs need a fixed workspace.
   // cli/main.cpp sets it at start-up; this covers programs that use kiln as a library.
   if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  // MKL CNR and fixed thread teams, before MKL first runs (the model is not built yet).
+  set_cpu_libs_deterministic(on);
   auto& ctx = at::globalContext();
   // warn_only = false: an op without a deterministic implementation stops the run with
   // LibTorch's error, which names the op (cli/main.cpp prints it, exit 1).
@@ -43,6 +64,11 @@ void set_deterministic(bool on) {
   if (on) {
     ctx.setAllowTF32CuBLAS(false);
     ctx.setAllowTF32CuDNN(false);
+    // oneDNN (CPU convolutions, batch norm): its deterministic attribute rules out the
+    // implementations that reduce with atomics, so a result does not depend on which thread
+    // got there first. (Its fp32 math stays fp32: LibTorch's default matmul precision,
+    // "highest", gives oneDNN no bf16 shortcut on AMX CPUs.)
+    ctx.setDeterministicMkldnn(true);
   }
 }
 
@@ -73,9 +99,13 @@ nlohmann::json environment(const std::string& device) {
   j["cuda_device_count"] = torch::cuda::device_count();
   j["device"] = device;
   j["hostname"] = host;
+  j["cpu_model"] = cpu_model();
+  j["cpu_capability"] = at::get_cpu_capability();  // ATen's vector kernels: AVX2, AVX512, ...
   j["intra_op_threads"] = at::get_num_threads();
   j["deterministic_algorithms"] = at::globalContext().deterministicAlgorithms();
   j["tf32_cublas"] = at::globalContext().allowTF32CuBLAS();
+  j["deterministic_onednn"] = at::globalContext().deterministicMkldnn();
+  j["cpu_libs"] = cpu_libs_facts();
   if (torch::cuda::is_available()) {
     const auto& hooks = at::detail::getCUDAHooks();
     j["cuda_runtime_version"] = hooks.versionCUDART();

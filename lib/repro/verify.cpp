@@ -1,14 +1,13 @@
 // Replays a run into a temporary directory and compares losses, weights and environment.
 #include "repro/verify.h"
 
-#include <cstdlib>
-
 #include "config/load.h"
 #include "metrics/sink.h"
 #include "repro/repro.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/temp_dir.h"
 
 namespace kiln::repro {
 namespace fs = std::filesystem;
@@ -48,25 +47,15 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   }
 
   // Replay into a scratch run dir next to nothing the user owns.
-  std::string tmpl = (fs::temp_directory_path() / "kiln-verify-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) throw Error::runtime("cannot create a temporary directory for the replay");
-  const fs::path scratch = tmpl;
+  const util::TempDir tmp("kiln-verify");
+  const fs::path scratch = tmp.path();
   train::TrainOptions to;
   to.run_dir = scratch / "run";
   to.console = vo.progress;
   to.stop_after = vo.steps;
   to.command_line = "kiln verify " + run_dir.string();
-  nlohmann::json replay_summary;
-  try {
-    replay_summary = train::run(cfg, to);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(scratch, ec);
-    throw;
-  }
+  const nlohmann::json replay_summary = train::run(cfg, to);
   const auto replayed = step_losses(scratch / "run" / "metrics.jsonl");
-  std::error_code ec;
-  fs::remove_all(scratch, ec);
 
   nlohmann::json j;
   j["run_dir"] = run_dir.string();

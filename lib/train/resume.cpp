@@ -26,7 +26,10 @@ fs::path find_checkpoint(const std::string& resume, const fs::path& run_dir) {
   if (!fs::is_directory(run_dir / "checkpoints")) {
     throw Error::usage(run_dir.string() + " is not a kiln run dir (no checkpoints/ in it)");
   }
-  for (const auto& p : checkpoint::list(run_dir / "checkpoints")) {
+  // final.pt first: a run killed after it but before summary.json resumes at its end.
+  auto candidates = checkpoint::list(run_dir / "checkpoints");
+  if (fs::exists(run_dir / "checkpoints" / "final.pt")) candidates.insert(candidates.begin(), run_dir / "checkpoints" / "final.pt");
+  for (const auto& p : candidates) {
     try {
       checkpoint::verify(p);
       return p;

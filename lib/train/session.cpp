@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <cmath>
 #include <csignal>
 #include <ctime>
 
@@ -32,15 +33,22 @@ std::string now_iso() {
 }
 
 
-// SHA-256 over "step loss" lines of every step record in metrics.jsonl (losses as JSON
-// writes them: shortest round-trip form): one number that says whether two runs'
-// loss curves are bit-identical.
-std::string loss_trace_sha256(const fs::path& metrics) {
-  std::string trace;
+struct LossTrace {
+  std::string sha256;     // over "step loss" lines of every step record (losses as JSON writes
+                          // them: shortest round-trip form): are two runs' loss curves identical?
+  int64_t nonfinite = 0;  // steps whose loss was nan/inf (JSON null) or whose update was skipped
+};
+
+LossTrace loss_trace(const fs::path& metrics) {
+  std::string text;
+  LossTrace t;
   for (const auto& j : metrics::read_jsonl(metrics)) {
-    if (j.value("type", "") == "step") trace += std::to_string(j.value("step", int64_t(0))) + " " + j["loss"].dump() + "\n";
+    if (j.value("type", "") != "step") continue;
+    text += std::to_string(j.value("step", int64_t(0))) + " " + j["loss"].dump() + "\n";
+    if (!j["loss"].is_number() || j.value("skipped", false)) ++t.nonfinite;
   }
-  return util::sha256_hex(trace);
+  t.sha256 = util::sha256_hex(text);
+  return t;
 }
 
 }  // namespace
@@ -102,6 +110,16 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
     log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
               std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
     trim_metrics(run_dir / "metrics.jsonl", state);
+    // A killed run leaves its atomic writes' temp files (.step-N.pt.tmp.PID) behind.
+    for (const auto& d : {run_dir, run_dir / "checkpoints"}) {
+      for (const auto& p : util::remove_stale_temps(d)) log::info("removed " + p.string() + ", left by a killed run");
+    }
+    // The summary's samples/s and train time cover the whole run, as if it never stopped.
+    for (const auto& j : metrics::read_jsonl(run_dir / "metrics.jsonl")) {
+      if (j.value("type", "") != "step") continue;
+      samples_ += j.value("samples", int64_t(0));
+      train_seconds_ = j.value("time_s", 0.0);
+    }
   } else {
     // 2. The run dir: effective config, manifest, metrics.
     run_dir = make_run_dir(cfg.train.name, opts.run_dir);
@@ -149,7 +167,7 @@ void Session::record_step(int64_t step, int64_t epoch, const StepStats& st, doub
   train_seconds_ += std::chrono::duration<double>(now - last_tick_).count();
   last_tick_ = now;
   samples_ += st.samples;
-  pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm});
+  pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.skipped});
   if (step % cfg.log.every == 0 || step == total_steps) flush();
   metrics::Progress p{step, total_steps, epoch, cfg.train.epochs,
                       train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0, train_seconds_, last_loss_};
@@ -163,15 +181,55 @@ void Session::flush() {
   for (const auto& p : pending_) losses.push_back(p.loss.to(at::kFloat));
   auto host = at::stack(losses).to(at::kCPU).to(at::kDouble);
   const double* l = host.data_ptr<double>();
+  const Pending* bad = nullptr;  // the first step whose loss is nan/inf
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto& p = pending_[i];
     metrics::StepRecord r{p.step, p.epoch, l[i], p.lr,
                           p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
-                          p.wait_ms, p.copy_ms, p.samples, train_seconds_};
+                          p.wait_ms, p.copy_ms, p.samples, train_seconds_, p.skipped};
     for (auto& s : sinks_) s->on_step(r);
     last_loss_ = l[i];
+    if (!std::isfinite(l[i]) && !bad) bad = &p;
+  }
+  if (bad) {
+    // Every step up to here is in metrics.jsonl (nan/inf shows as null) before any decision.
+    const std::string what = "the training loss is " + std::string(std::isnan(l[bad - pending_.data()]) ? "nan" : "inf");
+    const auto& policy = cfg.train.on_nonfinite;
+    if (policy == "stop") diverged(what, bad->step, bad->epoch);
+    if (!warned_nonfinite_) {
+      log::warn(what + " at step " + std::to_string(bad->step) + (policy == "skip" ? "; its update was skipped" : "") +
+                " (train.on_nonfinite = " + policy + "; the summary counts such steps as nonfinite_steps)");
+      warned_nonfinite_ = true;
+    }
   }
   pending_.clear();
+}
+
+void Session::diverged(const std::string& what, int64_t step, int64_t epoch) const {
+  std::string last_good;
+  for (const auto& p : checkpoint::list(run_dir / "checkpoints")) {  // newest first; all hold finite weights
+    try {
+      checkpoint::verify(p);
+      last_good = p.string();
+      break;
+    } catch (const Error&) {
+    }
+  }
+  throw Error(ExitCode::kDiverged,
+              "training diverged: " + what + " at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
+                  "); stopped" + (last_good.empty() ? " (no checkpoint was written before it)"
+                                                    : ", the last good checkpoint is " + last_good),
+              "lower optim.lr, set train.grad_clip or warm up longer (schedule.warmup_steps)" +
+                  std::string(last_good.empty() ? "" : " and continue with --resume " + last_good +
+                                                            " --allow-config-change") +
+                  "; train.on_nonfinite = \"skip\" skips such steps instead");
+}
+
+void Session::check_weights(const checkpoint::TrainState& st) const {
+  if (cfg.train.on_nonfinite != "stop") return;
+  // A finite loss can still come with an inf gradient whose update leaves nan weights: a
+  // checkpoint of them would be the "last good" one. One reduction per checkpoint.
+  if (!all_finite(net->parameters())) diverged("the weights hold nan/inf after the update", st.step, st.epoch);
 }
 
 void Session::record_eval(int64_t step, int64_t epoch, const EvalResult& r) {
@@ -188,6 +246,7 @@ void Session::save_checkpoint(const checkpoint::TrainState& st) {
   std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(st.step));
   KILN_SCOPE(profile::Phase::kCheckpoint);
   flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
+  check_weights(st);
   checkpoint::save(run_dir / "checkpoints" / name, *net, *optimizer, st);
   const auto all = checkpoint::list(run_dir / "checkpoints");  // newest first
   for (size_t i = size_t(cfg.checkpoint.keep); i < all.size(); ++i) checkpoint::remove(all[i]);
@@ -203,10 +262,12 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
               "continue with: kiln train --resume auto --run-dir " + run_dir.string());
 }
 
-nlohmann::json Session::finish(int64_t step) {
+nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   flush();
-  checkpoint::save(run_dir / "checkpoints" / "final.pt", *net, *optimizer,
-                   {step, cfg.train.epochs, 0});
+  check_weights(st);
+  const int64_t step = st.step;
+  checkpoint::save(run_dir / "checkpoints" / "final.pt", *net, *optimizer, st);
+  const auto trace = loss_trace(run_dir / "metrics.jsonl");
   nlohmann::json j;
   j["run_dir"] = run_dir.string();
   j["epochs"] = last_eval_epoch_ + 1;
@@ -217,7 +278,8 @@ nlohmann::json Session::finish(int64_t step) {
   j["train_seconds"] = train_seconds_;
   j["seed"] = cfg.repro.seed;
   j["weights_sha256"] = repro::weights_sha256(*net);
-  j["loss_trace_sha256"] = loss_trace_sha256(run_dir / "metrics.jsonl");
+  j["loss_trace_sha256"] = trace.sha256;
+  j["nonfinite_steps"] = trace.nonfinite;
   j["device"] = device;
   j["model"] = cfg.model.name;
   j["parameters"] = model::count_parameters(*net);

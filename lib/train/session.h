@@ -33,7 +33,9 @@ class Session {
   void record_eval(int64_t step, int64_t epoch, const EvalResult& r);
   void save_checkpoint(const checkpoint::TrainState& state);
   [[noreturn]] void interrupt(const checkpoint::TrainState& state, int signal);
-  nlohmann::json finish(int64_t step);
+  // Writes final.pt (at `state`, so a run killed before its summary resumes from it),
+  // summary.json and the manifest's end.
+  nlohmann::json finish(const checkpoint::TrainState& state);
 
   const config::RunConfig& cfg;
   std::string device;
@@ -50,8 +52,12 @@ class Session {
     int64_t step, epoch, samples;
     double lr, wait_ms, copy_ms;
     at::Tensor loss, grad_norm;
+    bool skipped;
   };
   void flush();
+  // train.on_nonfinite = "stop": refuses to checkpoint weights that hold nan/inf.
+  void check_weights(const checkpoint::TrainState& st) const;
+  [[noreturn]] void diverged(const std::string& what, int64_t step, int64_t epoch) const;
   void write_manifest(const nlohmann::json* end);
 
   const TrainOptions& opts_;
@@ -60,6 +66,7 @@ class Session {
   std::chrono::steady_clock::time_point start_;
   double train_seconds_ = 0, last_loss_ = -1;
   int64_t samples_ = 0;
+  bool warned_nonfinite_ = false;
   EvalResult last_eval_;
   int64_t last_eval_epoch_ = -1;
   std::filesystem::path resumed_from_;  // the checkpoint this run continues, if any

@@ -1,11 +1,21 @@
 // train::step: the numbered phases of one optimizer step.
 #include "train/step.h"
 
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/stack.h>
 #include <torch/nn/functional/loss.h>
 
 #include "profile/scope.h"
 
 namespace kiln::train {
+
+bool all_finite(const std::vector<at::Tensor>& tensors) {
+  std::vector<at::Tensor> flags;
+  for (const auto& t : tensors) {
+    if (t.defined()) flags.push_back(at::isfinite(t.detach()).all());
+  }
+  return flags.empty() || at::stack(flags).all().item<bool>();
+}
 
 at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
   std::vector<at::Tensor> norms;
@@ -56,6 +66,17 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<
 
   // 4-5. Clip the global gradient norm; update the parameters.
   KILN_SCOPE(profile::Phase::kOptimizer);
+  if (opts.skip_nonfinite) {
+    // Checked before clipping (which would turn an inf gradient into nan). The step still
+    // counts: the LR schedule and the data order go on as in any other run.
+    std::vector<at::Tensor> check = {stats.loss};
+    for (const auto& p : net.parameters()) check.push_back(p.grad());
+    if (!all_finite(check)) {
+      opt.zero_grad(true);
+      stats.skipped = true;
+      return stats;
+    }
+  }
   if (opts.grad_clip > 0) stats.grad_norm = clip_grad_norm(net.parameters(), opts.grad_clip);
   opt.step();
   return stats;

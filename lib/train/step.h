@@ -13,18 +13,23 @@ namespace kiln::train {
 struct StepOptions {
   double label_smoothing = 0.0;
   double grad_clip = 0.0;  // max global L2 norm of the gradients; 0 = off
+  bool skip_nonfinite = false;  // train.on_nonfinite = "skip": no update when the loss or a gradient is nan/inf
 };
 
 struct StepStats {
   at::Tensor loss;       // scalar, detached, on the device: mean training loss over the step's samples
   at::Tensor grad_norm;  // scalar on the device (pre-clip global norm), undefined when clipping is off
   int64_t samples = 0;
+  bool skipped = false;  // the update was skipped (skip_nonfinite and a nan/inf loss or gradient)
 };
 
 // One optimizer step over `micro` (grad_accum micro-batches, at least one). Nothing in it
 // waits for the device, so the host can run ahead of the GPU.
 StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<data::Batch>& micro,
                const StepOptions& opts);
+
+// True when every element of every defined tensor is finite (one host sync).
+bool all_finite(const std::vector<at::Tensor>& tensors);
 
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before
 // clipping as a device scalar (no host sync, unlike torch::nn::utils::clip_grad_norm_).

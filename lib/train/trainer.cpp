@@ -20,11 +20,18 @@ namespace kiln::train {
 nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
   Session s(cfg, opts);
   const auto& tc = cfg.train;
-  const StepOptions step_opts{tc.label_smoothing, tc.grad_clip};
+  const StepOptions step_opts{tc.label_smoothing, tc.grad_clip, tc.on_nonfinite == "skip"};
   int64_t step = s.state.step;
+  checkpoint::TrainState at = s.state;  // after the newest step: where final.pt resumes
   const int64_t last = opts.stop_after > 0 ? std::min(s.total_steps, opts.stop_after) : s.total_steps;
   bool done = last <= step;
   if (opts.window && opts.window->options().out_dir.empty()) opts.window->set_out_dir(s.run_dir / "profile");
+  if (done && opts.eval_at_stop) {
+    // Resumed with no step left (killed after the last step's checkpoint, or while writing
+    // final.pt or summary.json): the end still owes the evaluation an unbroken run does.
+    KILN_SCOPE(profile::Phase::kEval);
+    s.record_eval(step, at.epoch, evaluate(*s.net, *s.test_loader));
+  }
 
   for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
     profile::set_current_step(epoch);
@@ -60,11 +67,12 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
         ++step;
         s.record_step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
         next_batch = micro.back().index + 1;
-        if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint({step, epoch, next_batch});
+        at = {step, epoch, next_batch};
+        if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint(at);
       }
       if (opts.window) opts.window->after_step(step, st.samples);
       if (opts.stop && opts.stop->load() != 0) {
-        s.interrupt({step, epoch, next_batch}, opts.stop->load());  // throws
+        s.interrupt(at, opts.stop->load());  // throws
       }
       if (step >= last) {
         done = true;
@@ -75,7 +83,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
     KILN_SCOPE(profile::Phase::kEval);
     s.record_eval(step, epoch, evaluate(*s.net, *s.test_loader));
   }
-  return s.finish(step);
+  return s.finish(at);
 }
 
 }  // namespace kiln::train

@@ -11,6 +11,7 @@ enum class ExitCode : int {
   kRuntime = 1,      // runtime failure
   kUsage = 2,        // bad usage, config or input data: nothing started, nothing written
   kMismatch = 3,     // verification mismatch
+  kDiverged = 4,     // training stopped on a non-finite loss (train.on_nonfinite = "stop")
   kInterrupted = 130,  // SIGINT after a resumable checkpoint
   kTerminated = 143,   // SIGTERM after a resumable checkpoint
 };

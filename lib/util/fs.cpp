@@ -2,6 +2,7 @@
 #include "util/fs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +47,24 @@ void atomic_write(const fs::path& path, std::string_view bytes) {
     out.close();
     if (!out) throw Error::runtime("cannot write " + tmp.string() + ": " + std::strerror(errno));
   });
+}
+
+std::vector<fs::path> remove_stale_temps(const fs::path& dir) {
+  std::vector<fs::path> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    // The name atomic_write_with gives its temp file: "." + name + ".tmp." + pid.
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (name.empty() || name[0] != '.' || at == std::string::npos || at + 5 >= name.size()) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+    // kill(pid, 0) fails with ESRCH when no such process exists: its writer is gone.
+    if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+    std::error_code rm;
+    if (fs::remove(e.path(), rm)) removed.push_back(e.path());
+  }
+  return removed;
 }
 
 std::string read_file(const fs::path& path) {

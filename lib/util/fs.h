@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kiln::util {
 
@@ -22,5 +23,9 @@ std::string read_file(const fs::path& path);
 
 // fsyncs a file or directory by path (best effort for directories).
 void fsync_path(const fs::path& path);
+
+// Removes the temp files atomic_write* left in `dir` when a process was killed mid-write
+// (".NAME.tmp.PID" whose PID no longer runs); returns what it removed.
+std::vector<fs::path> remove_stale_temps(const fs::path& dir);
 
 }  // namespace kiln::util
