@@ -22,13 +22,13 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// 2 epochs of 24 steps, a wide MLP with dropout (so the RNG matters), augmentation on, and a
+// 2 epochs of 24 steps, an MLP with dropout (so the RNG matters), augmentation on, and a
 // checkpoint after every step (which also slows the steps enough to kill the run mid-way).
 std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {"train",
                                 "--set", "data.limit_train=1536", "--set", "data.limit_test=256",
                                 "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.hidden=[1024, 1024]", "--set", "model.dropout=0.3",
+                                "--set", "model.hidden=[256, 256]", "--set", "model.dropout=0.3",
                                 "--set", "augment.crop_padding=2", "--set", "augment.hflip=true",
                                 "--set", "checkpoint.every=1", "--set", "checkpoint.keep=2",
                                 "--set", "log.progress=off", "--seed", "5", "--json", "--run-dir", dir.string()};
@@ -106,7 +106,9 @@ std::vector<double>* CliResume::ref_losses_ = nullptr;
 
 TEST_F(CliResume, SigkillAtSeveralStepsThenResumeMatchesUninterrupted) {
   ASSERT_EQ(ref_losses_->size(), 48u);
-  for (int at : {3, 24, 37}) {  // early, at the epoch boundary, in the second epoch
+  // Early, mid-epoch, at the epoch boundary and just after it, in the second epoch, and one
+  // step before the end.
+  for (int at : {2, 11, 24, 25, 37, 47}) {
     TempDir tmp("cli-resume-kill");
     const fs::path dir = tmp / "run";
     const RunResult killed = stop_at(dir, at, SIGKILL);
@@ -123,6 +125,23 @@ TEST_F(CliResume, SigtermExits143WithCheckpointAndResumeMatches) {
   const RunResult stopped = stop_at(dir, 10, SIGTERM);
   EXPECT_EQ(stopped.exit_code, 143) << stopped.describe();
   EXPECT_NE(stopped.err.find("--resume auto --run-dir"), std::string::npos) << stopped.err;
+  expect_matches_reference(finish(run_args(dir, {"--resume", "auto"}), tmp.path()), dir);
+}
+
+TEST_F(CliResume, SigtermThenSigintAbortsAndResumeMatches) {
+  // The second signal aborts at once, possibly in the middle of the checkpoint the first one
+  // asked for: the resume takes the newest complete one and still ends as the unbroken run.
+  TempDir tmp("cli-resume-term-int");
+  const fs::path dir = tmp / "run";
+  Child child(run_args(dir), {tmp.path()});
+  ASSERT_TRUE(child.wait_for_output(
+      [&](const std::string&, const std::string&) { return last_logged_step(dir) >= 14; }, 120s))
+      << child.err_so_far();
+  ASSERT_TRUE(child.running());
+  child.signal(SIGTERM);
+  child.signal(SIGINT);
+  const RunResult stopped = child.wait(120s);
+  EXPECT_NE(stopped.exit_code, 0) << stopped.describe();
   expect_matches_reference(finish(run_args(dir, {"--resume", "auto"}), tmp.path()), dir);
 }
 
