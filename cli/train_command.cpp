@@ -116,11 +116,12 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
       "  kiln train --set model.name=resnet --set train.epochs=2 --run-dir runs/try1\n"
       "  kiln train --resume auto --run-dir runs/try1     (after Ctrl-C, SIGTERM or a crash)\n"
       "  kiln train configs/fashion_cnn.toml --profile-steps 100:150");
-  cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)");
+  cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)")->check(user_path());
   cmd->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
-  cmd->add_option("--run-dir", args->run_dir, "write the run here (must be empty or absent)");
+  cmd->add_option("--run-dir", args->run_dir, "write the run here (must be empty or absent)")->check(user_path());
   cmd->add_option("--resume", args->resume,
-                  "continue a run: auto (newest complete checkpoint of --run-dir) or a checkpoint path");
+                  "continue a run: auto (newest complete checkpoint of --run-dir) or a checkpoint path")
+      ->check(user_path());
   cmd->add_flag("--allow-config-change", args->allow_config_change,
                 "resume even when the config differs in keys that change the computation");
   cmd->add_option("--seed", args->seed, "shorthand for --set repro.seed=N")->check(CLI::NonNegativeNumber);

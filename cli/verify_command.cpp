@@ -55,7 +55,7 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run) {
       "step's training loss with RUN_DIR/metrics.jsonl, then the final weights SHA-256 with\n"
       "summary.json. Exit codes: 0 match, 3 mismatch (the first divergent step is printed), 2 bad\n"
       "input. Environment differences (versions, device, host) are listed either way.");
-  cmd->add_option("run_dir", args->run_dir, "a run directory written by `kiln train`")->required();
+  cmd->add_option("run_dir", args->run_dir, "a run directory written by `kiln train`")->required()->check(user_path());
   cmd->add_option("--steps", args->steps, "compare only the first N steps (faster; no weights check)")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   cmd->add_flag("--json", args->json, "print the result as one JSON object on the last stdout line");
