@@ -72,6 +72,7 @@ void check_toml_shape(std::string_view t, const std::string& source) {
   int parts = 0;         // parts of the key or header being read
   size_t header_start = 0;  // where the current [header] opened
   bool header_named = false;  // its name has begun
+  bool array_element_due = false;  // after '[' or ',' in an array
   size_t line = 1;
   auto check = [&](int depth) {
     if (depth > kMaxTomlDepth) too_deep(source, line);
@@ -99,6 +100,13 @@ void check_toml_shape(std::string_view t, const std::string& source) {
     if (c == '#') {
       while (i + 1 < t.size() && t[i + 1] != '\n') ++i;
       continue;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // TOML allows non-ASCII only in strings and comments, and toml++ 3.3's check for
+      // Unicode whitespace reaches __builtin_unreachable on some code points (U+FCFF, found
+      // by fuzz/config_fuzz): undefined behaviour in release builds. Refused here instead.
+      throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) +
+                         ": a non-ASCII character outside a string or comment");
     }
     if (mode == Mode::kSkipLine || ((c == ' ' || c == '\t' || c == '\r') && mode != Mode::kKey)) continue;
     switch (mode) {
@@ -136,6 +144,12 @@ void check_toml_shape(std::string_view t, const std::string& source) {
         }
         break;
       case Mode::kValue:
+        if (c == '}' && array_element_due) {
+          // Found by fuzz/set_fuzz: toml++ 3.3 asserts (release builds: assumes) that an
+          // array element never starts with '}', as in "[}" or "[1, }".
+          throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) + ": '}' where an array element belongs");
+        }
+        array_element_due = false;
         if (c == '"' || c == '\'') {
           i = skip_string(t, i, line);
         } else if (c == '[' || c == '{') {
@@ -143,6 +157,7 @@ void check_toml_shape(std::string_view t, const std::string& source) {
           stack.push_back({c == '[' ? ']' : '}', levels});
           nested += levels;
           parts = 1;  // an inline table directly in an array adds one level
+          array_element_due = c == '[';
           check(table_levels + nested);
           if (c == '{') mode = Mode::kKeyStart;
         } else if ((c == ']' || c == '}') && !stack.empty() && stack.back().close == c) {
@@ -150,6 +165,8 @@ void check_toml_shape(std::string_view t, const std::string& source) {
           stack.pop_back();
         } else if (c == ',' && !stack.empty() && stack.back().close == '}') {
           mode = Mode::kKeyStart;
+        } else if (c == ',' && !stack.empty()) {
+          array_element_due = true;
         }
         break;
       case Mode::kSkipLine:
