@@ -22,7 +22,7 @@ namespace {
                      "kiln's configs nest 2 or 3 levels; a file this deep is generated or corrupt");
 }
 
-// Skips the string that starts at text[i] (a quote), returns the index of its last
+// Skips the string that starts at text[i] (a quote that opens one), returns the index of its last
 // character; counts the newlines it spans. Unterminated strings end at the newline (or the
 // end): toml++ reports them, the scan only must not lose its place.
 size_t skip_string(std::string_view t, size_t i, size_t& line) {
@@ -73,6 +73,10 @@ void check_toml_shape(std::string_view t, const std::string& source) {
   size_t header_start = 0;  // where the current [header] opened
   bool header_named = false;  // its name has begun
   bool array_element_due = false;  // after '[' or ',' in an array
+  // A quote opens a string only where toml++ reads one: at the start of a key part or a
+  // value. Elsewhere (0"...) toml++ reads it as part of a bad value, non-ASCII included
+  // (found by fuzz/spec_fuzz), so the scan must not skip what follows as a string.
+  bool token_start = false;
   size_t line = 1;
   auto check = [&](int depth) {
     if (depth > kMaxTomlDepth) too_deep(source, line);
@@ -117,6 +121,7 @@ void check_toml_shape(std::string_view t, const std::string& source) {
           table_levels = 0;
           header_start = i;
           header_named = false;
+          token_start = true;
           break;
         }
         if (c == '}' && !stack.empty() && stack.back().close == '}') {  // an empty inline table
@@ -127,13 +132,16 @@ void check_toml_shape(std::string_view t, const std::string& source) {
         }
         mode = Mode::kKey;
         parts = 1;
+        token_start = true;
         [[fallthrough]];
       case Mode::kKey:
       case Mode::kHeader:
-        if (c == '"' || c == '\'') {
+        if ((c == '"' || c == '\'') && token_start) {
           i = skip_string(t, i, line);
+          token_start = false;
         } else if (c == '.') {
           check(table_levels + nested + ++parts);
+          token_start = true;
         } else if (mode == Mode::kHeader && c == ']') {
           table_levels = parts + 1;  // +1: an array of tables ([[x]]) adds its element
           check(table_levels);
@@ -141,6 +149,9 @@ void check_toml_shape(std::string_view t, const std::string& source) {
         } else if (mode == Mode::kKey && c == '=') {
           check(table_levels + nested + parts);
           mode = Mode::kValue;
+          token_start = true;
+        } else if (c != ' ' && c != '\t') {
+          token_start = false;
         }
         break;
       case Mode::kValue:
@@ -150,8 +161,9 @@ void check_toml_shape(std::string_view t, const std::string& source) {
           throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) + ": '}' where an array element belongs");
         }
         array_element_due = false;
-        if (c == '"' || c == '\'') {
+        if ((c == '"' || c == '\'') && token_start) {
           i = skip_string(t, i, line);
+          token_start = false;
         } else if (c == '[' || c == '{') {
           const int levels = c == '[' ? 1 : parts;  // an inline table sits at the end of its key's parts
           stack.push_back({c == '[' ? ']' : '}', levels});
@@ -159,14 +171,19 @@ void check_toml_shape(std::string_view t, const std::string& source) {
           parts = 1;  // an inline table directly in an array adds one level
           array_element_due = c == '[';
           check(table_levels + nested);
+          token_start = true;
           if (c == '{') mode = Mode::kKeyStart;
         } else if ((c == ']' || c == '}') && !stack.empty() && stack.back().close == c) {
           nested -= stack.back().levels;
           stack.pop_back();
+          token_start = false;
         } else if (c == ',' && !stack.empty() && stack.back().close == '}') {
           mode = Mode::kKeyStart;
         } else if (c == ',' && !stack.empty()) {
           array_element_due = true;
+          token_start = true;
+        } else {
+          token_start = false;
         }
         break;
       case Mode::kSkipLine:
