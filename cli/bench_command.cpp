@@ -82,7 +82,7 @@ void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
       "normalise, all cores. Also measures augmentation off, a plain memcpy of the same output bytes\n"
       "(the ceiling) and, on CUDA, H2D GB/s against a plain pinned copy. bench/loader_vs_pytorch.sh\n"
       "runs it beside PyTorch's DataLoader on the same files.");
-  loader->add_option("config", args->config, "TOML config file (omit for the standard measurement)");
+  loader->add_option("config", args->config, "TOML config file (omit for the standard measurement)")->check(user_path());
   loader->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
   loader->add_option("--epochs", args->epochs, "measured epochs per variant (after one warm-up)")
       ->check(CLI::Range(1, 1000));

@@ -25,6 +25,10 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run);
 void add_profile_command(CLI::App& app, const Globals& g, Runner& run);
 void add_sweep_command(CLI::App& app, const Globals& g, Runner& run);
 
+// Checks a path option the user typed (util::check_user_path): an over-long path is bad
+// usage (exit 2, naming the option), not a filesystem_error at its first use (exit 1).
+CLI::Validator user_path();
+
 // SIGINT/SIGTERM: the first sets the returned flag to the signal number (training stops
 // after the current step and checkpoints); a second one exits at once.
 const std::atomic<int>* install_stop_handlers();

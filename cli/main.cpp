@@ -1,6 +1,6 @@
 // kiln's entry point: parses the command line (CLI11), runs one subcommand, and maps
 // errors to the exit codes of design.md: 0 ok, 1 runtime failure, 2 bad usage/config/data,
-// 3 verification mismatch, 130/143 interrupted after a checkpoint.
+// 3 verification mismatch, 4 diverged, 130/143 interrupted after a checkpoint.
 #include <c10/util/Exception.h>
 
 #include <cstdlib>
@@ -62,9 +62,11 @@ int main(int argc, char** argv) {
       "  kiln train --print-config                   every config key with its default\n"
       "  kiln train --resume auto --run-dir DIR      continue a stopped run exactly\n"
       "  kiln verify DIR                             replay a run and compare, bit for bit\n"
+      "  kiln verify --selftest                      same seed, same weights on this machine?\n"
       "  kiln bench loader                           loader throughput on this machine\n"
       "Exit codes: 0 done, 1 runtime failure, 2 bad usage/config/data (nothing written),\n"
-      "3 verification mismatch, 130/143 stopped by SIGINT/SIGTERM after a checkpoint.");
+      "3 verification mismatch, 4 training diverged (nan/inf loss), 130/143 stopped by\n"
+      "SIGINT/SIGTERM after a checkpoint.");
   app.fallthrough();
   app.require_subcommand(1);
   app.add_flag("-q,--quiet", g.quiet, "only warnings and errors on stderr");

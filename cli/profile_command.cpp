@@ -127,11 +127,11 @@ void add_profile_command(CLI::App& app, const Globals& g, Runner& run) {
       "  kiln profile --set loader.batch_size=1024 --json\n"
       "  kiln profile configs/fashion_cnn.toml --torch-trace          (LibTorch's Kineto trace too)\n"
       "  kiln profile configs/fashion_cnn.toml --nsys                 (print the nsys command)");
-  cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)");
+  cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)")->check(user_path());
   cmd->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
   cmd->add_option("--warmup", args->warmup, "steps to run before measuring")->capture_default_str();
   cmd->add_option("--steps", args->steps, "steps to measure")->capture_default_str();
-  cmd->add_option("--out", args->out, "output directory (default profiles/<train.name>-<timestamp>)");
+  cmd->add_option("--out", args->out, "output directory (default profiles/<train.name>-<timestamp>)")->check(user_path());
   cmd->add_flag("--torch-trace", args->torch_trace, "also write LibTorch's Kineto trace (ops, CUDA kernels) to torch_trace.json");
   cmd->add_flag("--nvtx-ops", args->nvtx_ops, "one NVTX range per LibTorch operator (like PyTorch's emit_nvtx), for nsys; not with --torch-trace");
   cmd->add_option("--nsys", args->nsys, "print the nsys command capturing only the window; --nsys=run executes it")

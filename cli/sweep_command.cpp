@@ -224,11 +224,11 @@ void add_sweep_command(CLI::App& app, const Globals& g, Runner& run) {
       "  kiln sweep configs/sweeps/fashion_cnn_lr.toml\n"
       "  kiln sweep spec.toml --trials 40 --parallel 2 --json\n"
       "  kiln sweep spec.toml --optuna-url http://127.0.0.1:8765   (tools/optuna_server.py; token: KILN_OPTUNA_TOKEN)");
-  cmd->add_option("spec", args->spec, "sweep spec TOML (see docs/sweeps.md)")->required();
+  cmd->add_option("spec", args->spec, "sweep spec TOML (see docs/sweeps.md)")->required()->check(user_path());
   cmd->add_option("--trials", args->trials, "trials in the study when done (overrides [budget] n_trials)");
   cmd->add_option("--parallel", args->parallel, "trials at once (overrides [budget] parallel)");
-  cmd->add_option("--dir", args->dir, "sweep directory (default sweeps/<name>)");
-  cmd->add_option("--study-file", args->study_file, "Optuna journal file (default DIR/study.journal)");
+  cmd->add_option("--dir", args->dir, "sweep directory (default sweeps/<name>)")->check(user_path());
+  cmd->add_option("--study-file", args->study_file, "Optuna journal file (default DIR/study.journal)")->check(user_path());
   cmd->add_option("--optuna-url", args->optuna_url, "ask an Optuna server (tools/optuna_server.py) instead of the native sampler");
   cmd->add_flag("--json", args->json, "print the summary as one JSON object on the last stdout line");
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_sweep(*args, g); }; });

@@ -109,18 +109,20 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
       "`kiln train --print-config` prints every key with its default and meaning.\n"
       "Output: runs/<train.name>-<timestamp>/ with config.toml, manifest.json, metrics.jsonl,\n"
       "checkpoints/ and summary.json. Exit codes: 0 done, 1 runtime failure, 2 bad usage, config\n"
-      "or data (nothing written), 130/143 interrupted by SIGINT/SIGTERM after a checkpoint.\n"
+      "or data (nothing written), 4 diverged (nan/inf loss, train.on_nonfinite = stop), 130/143\n"
+      "interrupted by SIGINT/SIGTERM after a checkpoint.\n"
       "Examples:\n"
       "  kiln train\n"
       "  kiln train configs/fashion_cnn.toml --set optim.lr=3e-3 --json\n"
       "  kiln train --set model.name=resnet --set train.epochs=2 --run-dir runs/try1\n"
       "  kiln train --resume auto --run-dir runs/try1     (after Ctrl-C, SIGTERM or a crash)\n"
       "  kiln train configs/fashion_cnn.toml --profile-steps 100:150");
-  cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)");
+  cmd->add_option("config", args->config, "TOML config file (omit for the built-in defaults)")->check(user_path());
   cmd->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
-  cmd->add_option("--run-dir", args->run_dir, "write the run here (must be empty or absent)");
+  cmd->add_option("--run-dir", args->run_dir, "write the run here (must be empty or absent)")->check(user_path());
   cmd->add_option("--resume", args->resume,
-                  "continue a run: auto (newest complete checkpoint of --run-dir) or a checkpoint path");
+                  "continue a run: auto (newest complete checkpoint of --run-dir) or a checkpoint path")
+      ->check(user_path());
   cmd->add_flag("--allow-config-change", args->allow_config_change,
                 "resume even when the config differs in keys that change the computation");
   cmd->add_option("--seed", args->seed, "shorthand for --set repro.seed=N")->check(CLI::NonNegativeNumber);

@@ -6,7 +6,7 @@
 #include "commands.h"
 #include "repro/selftest.h"
 #include "repro/verify.h"
-#include "util/fs.h"
+#include "util/toml_parse.h"
 #include "util/error.h"
 
 namespace kiln::cli {
@@ -29,7 +29,7 @@ int run_selftest(const VerifyArgs& a, const Globals& g) {
   o.progress = !g.quiet;
   for (const auto& p : a.paths) {
     if (!std::filesystem::is_regular_file(p)) throw Error::usage("config file not found: " + p);
-    o.configs.push_back({p, util::read_file(p), 30});
+    o.configs.push_back({p, util::read_toml_file(p, "config file"), 30});
   }
   const nlohmann::json j = repro::selftest(o);
   if (!g.quiet) {
@@ -100,7 +100,8 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run) {
       "`kiln train` runs of each config (the shipped configs/ by default: default for 120 steps,\n"
       "the others for 30; --steps N for all), loader.threads varied between them, compared bit\n"
       "for bit (weights SHA-256 and every step's loss). Exit 0 when all agree, 3 when not.");
-  cmd->add_option("run_dir", args->paths, "a run directory written by `kiln train` (with --selftest: configs)");
+  cmd->add_option("run_dir", args->paths, "a run directory written by `kiln train` (with --selftest: configs)")
+      ->check(user_path());
   cmd->add_option("--steps", args->steps,
                   "compare only the first N steps (faster; no weights check); --selftest: steps per run")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));

@@ -13,7 +13,8 @@ TORCH_VERSION=2.11.0
 OPTUNA_VERSION=4.9.0  # 4.x defaults (univariate TPE) are what kiln's native TPE follows
 APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python3-venv
           libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libtomlplusplus-dev
-          nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist)
+          nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist
+          clang-14 libclang-rt-14-dev)  # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
 
 log() { echo "bootstrap: $*" >&2; }
 

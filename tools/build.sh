@@ -30,4 +30,13 @@ jobs=$(nproc)
 mem_gb=$(awk '/MemAvailable/ {print int($2 / 1048576)}' /proc/meminfo)
 [ "$jobs" -gt $((mem_gb / 2 > 0 ? mem_gb / 2 : 1)) ] && jobs=$((mem_gb / 2 > 0 ? mem_gb / 2 : 1))
 cmake --build "$build" -j "$jobs" >&2
+# The libFuzzer harnesses (fuzz/, docs/fuzzing.md): their own small clang project in
+# $build/fuzz, which tests/fuzz_smoke_test.cpp runs briefly. Not for sanitizer builds: the
+# fuzzers carry ASan/UBSan themselves.
+if [ -z "$sanitize" ] && command -v clang++-14 >/dev/null; then
+  if [ ! -f "$build/fuzz/build.ninja" ]; then
+    cmake -S fuzz -B "$build/fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 >&2
+  fi
+  cmake --build "$build/fuzz" -j "$jobs" >&2
+fi
 echo "$build"

@@ -7,14 +7,29 @@ namespace kiln::config {
 namespace {
 
 Field num(std::string key, FieldPtr p, std::string help, std::optional<double> min = {},
-          std::optional<double> max = {}, bool min_exclusive = false) {
-  Field f{std::move(key), p, std::move(help), min, max, min_exclusive, {}};
+          std::optional<double> max = {}, bool min_exclusive = false, std::string why = {}) {
+  Field f{std::move(key), p, std::move(help), min, max, min_exclusive, {}, std::move(why)};
   return f;
 }
 
 Field str(std::string key, std::string* p, std::string help, std::vector<std::string> choices = {}) {
-  return Field{std::move(key), p, std::move(help), {}, {}, false, std::move(choices)};
+  return Field{std::move(key), p, std::move(help), {}, {}, false, std::move(choices), {}};
 }
+
+// Upper bounds for values that are surely mistakes (a typo, a missing exponent sign, a
+// shell variable holding something else), each with the reason the message gives. They sit
+// far above anything a real run uses, so they never get in the way of one.
+constexpr double kMaxSteps = 1e9;
+const char* const kStepsWhy = "10^9 optimizer steps would take over 11 days even at 1 ms a step";
+constexpr double kMaxSamples = 1e9;
+const char* const kSamplesWhy = "no dataset kiln holds in memory has 10^9 samples";
+constexpr double kMaxBatch = 1 << 20;
+const char* const kBatchWhy = "a batch of over 2^20 samples does not fit in memory for any model kiln builds";
+constexpr double kMaxWidth = 1 << 16;
+const char* const kWidthWhy = "a layer over 65536 wide holds more than 2^32 weights (16 GiB) by itself";
+constexpr double kMaxLr = 10;
+const char* const kLrWhy =
+    "the largest learning rates in use (SGD scaled linearly with huge batches) stay below 10; above it the first step diverges";
 
 }  // namespace
 
@@ -22,13 +37,13 @@ std::vector<Field> fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset, "registered dataset name (fashion-mnist, or one an example registers)"),
       str("data.dir", &c.data.dir, "directory of the IDX files (gzipped or plain)"),
-      num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0),
-      num("data.limit_test", &c.data.limit_test, "use only the first N test samples (0 = all)", 0),
+      num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples, false, kSamplesWhy),
+      num("data.limit_test", &c.data.limit_test, "use only the first N test samples (0 = all)", 0, kMaxSamples, false, kSamplesWhy),
       num("data.mean", &c.data.mean, "per-channel mean for normalisation, on the [0,1] scale", 0, 1),
       num("data.std", &c.data.std, "per-channel standard deviation for normalisation", 0, {}, true),
 
-      num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1),
-      num("loader.eval_batch_size", &c.loader.eval_batch_size, "evaluation batch size", 1),
+      num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch, false, kBatchWhy),
+      num("loader.eval_batch_size", &c.loader.eval_batch_size, "evaluation batch size", 1, kMaxBatch, false, kBatchWhy),
       num("loader.shuffle", &c.loader.shuffle, "shuffle the training set every epoch"),
       num("loader.drop_last", &c.loader.drop_last, "drop the last incomplete training batch"),
       num("loader.threads", &c.loader.threads, "loader worker threads (0 = the machine's cores)", 0, 256),
@@ -41,38 +56,42 @@ std::vector<Field> fields(RunConfig& c) {
       num("augment.hflip", &c.augment.hflip, "training: random horizontal flip (probability 1/2)"),
 
       str("model.name", &c.model.name, "model: mlp | cnn | resnet | a registered model"),
-      num("model.hidden", &c.model.hidden, "mlp: hidden layer widths", 1),
-      num("model.channels", &c.model.channels, "cnn: conv channels per stage (2 convs + max-pool each)", 1),
-      num("model.fc", &c.model.fc, "cnn: width of the hidden fully connected layer", 1),
-      num("model.width", &c.model.width, "resnet: channels of the first stage (doubled per stage)", 1),
+      num("model.hidden", &c.model.hidden, "mlp: hidden layer widths", 1, kMaxWidth, false, kWidthWhy),
+      num("model.channels", &c.model.channels, "cnn: conv channels per stage (2 convs + max-pool each)", 1, kMaxWidth, false, kWidthWhy),
+      num("model.fc", &c.model.fc, "cnn: width of the hidden fully connected layer", 1, kMaxWidth, false, kWidthWhy),
+      num("model.width", &c.model.width, "resnet: channels of the first stage (doubled per stage)", 1, kMaxWidth / 4, false,
+          "the third stage has 4x these channels, and a layer over 65536 wide holds more than 2^32 weights"),
       num("model.blocks", &c.model.blocks, "resnet: residual blocks per stage (3 stages)", 1, 64),
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
 
       str("optim.name", &c.optim.name, "optimizer", {"adamw", "sgd"}),
-      num("optim.lr", &c.optim.lr, "learning rate (peak lr for schedules)", 0, {}, true),
-      num("optim.weight_decay", &c.optim.weight_decay, "weight decay (decoupled for adamw, L2 for sgd)", 0),
+      num("optim.lr", &c.optim.lr, "learning rate (peak lr for schedules)", 0, kMaxLr, true, kLrWhy),
+      num("optim.weight_decay", &c.optim.weight_decay, "weight decay (decoupled for adamw, L2 for sgd)", 0, 10, false,
+          "decay above 10 drives every weight to zero within a few steps (typical: 1e-4 to 0.1)"),
       num("optim.momentum", &c.optim.momentum, "sgd: momentum", 0, 1),
       num("optim.nesterov", &c.optim.nesterov, "sgd: Nesterov momentum (needs momentum > 0)"),
       num("optim.beta1", &c.optim.beta1, "adamw: beta1", 0, 1),
       num("optim.beta2", &c.optim.beta2, "adamw: beta2", 0, 1),
-      num("optim.eps", &c.optim.eps, "adamw: epsilon", 0, {}, true),
+      num("optim.eps", &c.optim.eps, "adamw: epsilon", 0, 1, true, "an epsilon above 1 swamps the gradient statistics it guards (typical: 1e-8)"),
 
       str("schedule.name", &c.schedule.name, "lr schedule", {"constant", "step", "cosine", "onecycle"}),
-      num("schedule.warmup_steps", &c.schedule.warmup_steps, "linear warm-up steps from 0 to the schedule's lr", 0),
-      num("schedule.step_size", &c.schedule.step_size, "step: multiply lr by gamma every N steps (0 = one epoch)", 0),
+      num("schedule.warmup_steps", &c.schedule.warmup_steps, "linear warm-up steps from 0 to the schedule's lr", 0, kMaxSteps, false, kStepsWhy),
+      num("schedule.step_size", &c.schedule.step_size, "step: multiply lr by gamma every N steps (0 = one epoch)", 0, kMaxSteps, false, kStepsWhy),
       num("schedule.gamma", &c.schedule.gamma, "step: decay factor", 0, 1, true),
-      num("schedule.min_lr", &c.schedule.min_lr, "cosine: lr at the last step", 0),
+      num("schedule.min_lr", &c.schedule.min_lr, "cosine: lr at the last step", 0, kMaxLr, false, kLrWhy),
       num("schedule.pct_start", &c.schedule.pct_start, "onecycle: share of steps spent rising", 0, 1),
-      num("schedule.div_factor", &c.schedule.div_factor, "onecycle: initial lr = lr / div_factor", 1),
+      num("schedule.div_factor", &c.schedule.div_factor, "onecycle: initial lr = lr / div_factor", 1, 1e12, false, "a factor over 1e12 makes the lr vanish below float precision"),
       num("schedule.final_div_factor", &c.schedule.final_div_factor,
-          "onecycle: final lr = initial lr / final_div_factor", 1),
+          "onecycle: final lr = initial lr / final_div_factor", 1, 1e12, false,
+          "a factor over 1e12 makes the lr vanish below float precision"),
 
       str("train.name", &c.train.name, "run name: the run dir is runs/<name>-<timestamp>"),
-      num("train.epochs", &c.train.epochs, "epochs to train", 1),
-      num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0),
+      num("train.epochs", &c.train.epochs, "epochs to train", 1, 1e6, false, "10^6 passes over the data is far beyond any run (the default is 15)"),
+      num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0, kMaxSteps, false, kStepsWhy),
       num("train.label_smoothing", &c.train.label_smoothing, "label smoothing for the training loss", 0, 1),
-      num("train.grad_clip", &c.train.grad_clip, "clip the global gradient L2 norm to this (0 = off)", 0),
-      num("train.grad_accum", &c.train.grad_accum, "micro-batches accumulated per optimizer step", 1),
+      num("train.grad_clip", &c.train.grad_clip, "clip the global gradient L2 norm to this (0 = off)", 0, 1e12, false, "a clip norm over 1e12 never clips; use 0 for off"),
+      num("train.grad_accum", &c.train.grad_accum, "micro-batches accumulated per optimizer step", 1, 1 << 16, false,
+          "over 65536 micro-batches per step is a typo (the effective batch would exceed any dataset)"),
       str("train.device", &c.train.device, "auto (CUDA if available) | cpu | cuda | cuda:N"),
       num("train.threads", &c.train.threads, "LibTorch intra-op threads (0 = LibTorch's default)", 0, 1024),
       str("train.on_nonfinite", &c.train.on_nonfinite,
@@ -83,10 +102,10 @@ std::vector<Field> fields(RunConfig& c) {
       num("repro.seed", &c.repro.seed, "the one seed every random stream derives from"),
       num("repro.deterministic", &c.repro.deterministic, "use deterministic algorithms only"),
 
-      num("checkpoint.every", &c.checkpoint.every, "save a checkpoint every N optimizer steps (0 = end only)", 0),
-      num("checkpoint.keep", &c.checkpoint.keep, "keep the newest N checkpoints", 1),
+      num("checkpoint.every", &c.checkpoint.every, "save a checkpoint every N optimizer steps (0 = end only)", 0, kMaxSteps, false, kStepsWhy),
+      num("checkpoint.keep", &c.checkpoint.keep, "keep the newest N checkpoints", 1, 1e5, false, "over 10^5 checkpoint files would fill the disk"),
 
-      num("log.every", &c.log.every, "console log line every N steps", 1),
+      num("log.every", &c.log.every, "console log line every N steps", 1, kMaxSteps, false, kStepsWhy),
       str("log.progress", &c.log.progress, "auto (bar on a terminal, lines otherwise) | bar | lines | off",
           {"auto", "bar", "lines", "off"}),
   };

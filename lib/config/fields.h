@@ -22,6 +22,7 @@ struct Field {
   std::optional<double> max;          // inclusive upper bound
   bool min_exclusive = false;         // lower bound is exclusive (e.g. lr > 0)
   std::vector<std::string> choices;   // allowed strings (empty = any)
+  std::string why;                    // why the bounds are what they are, for the error message
 };
 
 // Every field of `cfg`, in printing order (section by section).

@@ -3,14 +3,17 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "config/fields.h"
 #include "util/error.h"
-#include "util/fs.h"
 #include "util/text.h"
 #include "util/toml_kind.h"
+#include "util/toml_parse.h"
+#include "util/user_path.h"
 
 namespace kiln::config {
 namespace {
@@ -27,7 +30,7 @@ Field* find_field(std::vector<Field>& fs, const std::string& key) {
 }
 
 [[noreturn]] void unknown_key(const std::string& key, const std::string& at) {
-  std::string msg = "unknown key '" + key + "' at " + at;
+  std::string msg = "unknown key '" + util::shorten(key) + "' at " + at;
   const std::string hint = util::did_you_mean(key, all_keys());
   if (!hint.empty()) msg += "; " + hint;
   throw Error::usage(msg, "`kiln train --print-config` lists every key with its default");
@@ -99,12 +102,7 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
 }  // namespace
 
 void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source, Origins& origins) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw Error::usage("invalid TOML at " + where(source, e.source()) + ": " + std::string(e.description()));
-  }
+  const toml::table root = util::parse_toml(text, source);
   auto fs = fields(cfg);
   const auto sections = all_sections();
   for (auto&& [section_key, section_node] : root) {
@@ -116,7 +114,7 @@ void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source
       unknown_key(section, at);
     }
     if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
-      std::string msg = "unknown section '[" + section + "]' at " + at;
+      std::string msg = "unknown section '[" + util::shorten(section) + "]' at " + at;
       const std::string hint = util::did_you_mean(section, sections);
       if (!hint.empty()) msg += "; " + hint;
       throw Error::usage(msg, "sections are: " + [&] {
@@ -137,27 +135,32 @@ void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source
 }
 
 void apply_toml_file(RunConfig& cfg, const std::filesystem::path& path, Origins& origins) {
-  if (!std::filesystem::exists(path)) {
+  util::check_user_path(path, "config file");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
     throw Error::usage("config file not found: " + path.string(), "give a path to a .toml file, e.g. configs/default.toml");
   }
-  apply_toml(cfg, util::read_file(path), path.string(), origins);
+  apply_toml(cfg, util::read_toml_file(path.string(), "config file"), path.string(), origins);
 }
 
 void apply_override(RunConfig& cfg, const std::string& assignment, Origins& origins) {
-  const std::string at = "--set " + assignment;
+  const std::string at = "--set " + util::shorten(assignment);
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw Error::usage("bad override '" + assignment + "': expected section.key=value", "e.g. --set optim.lr=3e-4");
+    throw Error::usage("bad override '" + util::shorten(assignment) + "': expected section.key=value", "e.g. --set optim.lr=3e-4");
   }
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
   auto fs = fields(cfg);
   Field* f = find_field(fs, key);
   if (!f) unknown_key(key, at);
+  // Bounded like a file: a value such as [[[[... nested 100,000 deep must be an error, not a crash.
+  const std::string doc = "v = " + value;
+  util::check_toml_shape(doc, "--set " + key);
   toml::table parsed;
   bool ok = true;
   try {
-    parsed = toml::parse("v = " + value);
+    parsed = toml::parse(doc);
   } catch (const toml::parse_error&) {
     ok = false;
   }
@@ -172,7 +175,7 @@ void apply_override(RunConfig& cfg, const std::string& assignment, Origins& orig
   } else if (std::holds_alternative<std::string*>(f->ptr)) {
     *std::get<std::string*>(f->ptr) = value;
   } else {
-    throw Error::usage("cannot parse value '" + value + "' of " + at + " as " + type_name(f->ptr));
+    throw Error::usage("cannot parse value '" + util::shorten(value) + "' of " + at + " as " + type_name(f->ptr));
   }
   origins[key] = at;
 }
@@ -184,17 +187,26 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
     return it == origins.end() ? std::string("(default)") : it->second;
   };
   for (const auto& f : fields(cfg)) {
-    std::vector<double> values;
+    // Integers stay integers in messages; the range checks compare them as doubles, which is
+    // exact for every bound in fields.cpp, and rounding is monotonic, so even INT64_MAX
+    // (9223372036854775807 -> 9.2e18) lands on the right side of a bound.
+    std::vector<std::pair<double, std::string>> values;
+    bool integer = false;
     std::visit(
         [&](auto* p) {
           using T = std::decay_t<decltype(*p)>;
-          if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) values.push_back(double(*p));
-          if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) {
-            for (auto v : *p) values.push_back(double(v));
+          if constexpr (std::is_same_v<T, int64_t>) values.emplace_back(double(*p), std::to_string(*p));
+          if constexpr (std::is_same_v<T, double>) values.emplace_back(*p, format_double(*p));
+          if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+            for (auto v : *p) values.emplace_back(double(v), std::to_string(v));
           }
+          if constexpr (std::is_same_v<T, std::vector<double>>) {
+            for (auto v : *p) values.emplace_back(v, format_double(v));
+          }
+          integer = std::is_same_v<T, int64_t> || std::is_same_v<T, std::vector<int64_t>>;
           if constexpr (std::is_same_v<T, std::string>) {
             if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
-              std::string msg = "invalid value '" + *p + "' for '" + f.key + "' at " + src(f.key);
+              std::string msg = "invalid value '" + util::shorten(*p) + "' for '" + f.key + "' at " + src(f.key);
               const std::string hint = util::did_you_mean(*p, f.choices);
               if (!hint.empty()) msg += "; " + hint;
               std::string list;
@@ -204,14 +216,19 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
           }
         },
         f.ptr);
-    for (double v : values) {
+    for (const auto& [v, text] : values) {
+      if (!std::isfinite(v)) {
+        throw Error::usage("value " + text + " of '" + f.key + "' at " + src(f.key) + " is not a finite number",
+                           "nan and inf are never valid settings");
+      }
       const bool low = f.min && (f.min_exclusive ? !(v > *f.min) : !(v >= *f.min));
       const bool high = f.max && !(v <= *f.max);
       if (low || high) {
-        std::string range = f.min ? (f.min_exclusive ? "> " : ">= ") + format_double(*f.min) : "";
-        if (f.max) range += (range.empty() ? "<= " : " and <= ") + format_double(*f.max);
-        throw Error::usage("value " + format_double(v) + " of '" + f.key + "' at " + src(f.key) +
-                           " is out of range: must be " + range);
+        auto bound = [&](double b) { return integer ? std::to_string(int64_t(b)) : format_double(b); };
+        std::string range = f.min ? (f.min_exclusive ? "> " : ">= ") + bound(*f.min) : "";
+        if (f.max) range += (range.empty() ? "<= " : " and <= ") + bound(*f.max);
+        throw Error::usage("value " + text + " of '" + f.key + "' at " + src(f.key) + " is out of range: must be " + range,
+                           high && !f.why.empty() ? f.why : "");
       }
     }
   }
@@ -228,12 +245,14 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
   if (cfg.model.channels.empty() && cfg.model.name == "cnn") {
     throw Error::usage("'model.channels' at " + src("model.channels") + " must list at least one stage");
   }
+  // Checked here as well as by the loader, so the message can say where the value came from.
+  if (!cfg.data.dir.empty()) util::check_user_path(cfg.data.dir, "'data.dir' at " + src("data.dir") + ":");
   const std::string& d = cfg.train.device;
   const bool device_ok = d == "auto" || d == "cpu" || d == "cuda" ||
                          (d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
                           d.find_first_not_of("0123456789", 5) == std::string::npos);
   if (!device_ok) {
-    throw Error::usage("invalid value '" + d + "' for 'train.device' at " + src("train.device"),
+    throw Error::usage("invalid value '" + util::shorten(d) + "' for 'train.device' at " + src("train.device"),
                        "use auto, cpu, cuda or cuda:N");
   }
 }

@@ -6,6 +6,7 @@
 #include "data/idx.h"
 #include "util/error.h"
 #include "util/sha256.h"
+#include "util/user_path.h"
 
 namespace kiln::data {
 namespace fs = std::filesystem;
@@ -45,7 +46,8 @@ namespace {
 
 fs::path find_file(const fs::path& dir, const std::string& stem) {
   for (const std::string& name : {stem, stem + ".gz"}) {
-    if (fs::exists(dir / name)) return dir / name;
+    std::error_code ec;
+    if (fs::exists(dir / name, ec)) return dir / name;
   }
   throw Error::usage("Fashion-MNIST file " + stem + "[.gz] not found in " + dir.string() + " (data.dir)",
                      "install it with `apt-get install dataset-fashion-mnist` (tools/bootstrap.sh does) or set data.dir");
@@ -54,7 +56,10 @@ fs::path find_file(const fs::path& dir, const std::string& stem) {
 }  // namespace
 
 Splits load_fashion_mnist(const fs::path& dir) {
-  if (!fs::is_directory(dir)) {
+  // Before any std::filesystem call: an over-long path would throw filesystem_error (exit 1).
+  util::check_user_path(dir, "data.dir");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
     throw Error::usage("data directory " + dir.string() + " does not exist (data.dir)",
                        "install Fashion-MNIST with tools/bootstrap.sh or point data.dir at the IDX files");
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln::data {
@@ -18,7 +19,15 @@ struct IdxArray {
 // exactly. Throws kiln::Error::usage naming the file and what is wrong.
 IdxArray read_idx(const std::filesystem::path& path, int expected_ndims);
 
+// The same checks on bytes already in memory (decompressed); `name` names them in errors.
+// The header's sizes are multiplied in checked 64-bit arithmetic, so no header can wrap
+// around to a size that matches the file. (Also the fuzzers' entry point.)
+IdxArray parse_idx(std::string_view bytes, const std::string& name, int expected_ndims);
+
 // Reads a whole file, gunzipping it when it starts with the gzip magic.
 std::string read_maybe_gzipped(const std::filesystem::path& path);
+
+// `raw` as is, or gunzipped when it starts with the gzip magic; `name` names it in errors.
+std::string maybe_gunzip(std::string raw, const std::string& name);
 
 }  // namespace kiln::data

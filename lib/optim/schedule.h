@@ -6,6 +6,10 @@
 //   onecycle:  PyTorch OneCycleLR (cosine annealing): from lr/div_factor up to lr over
 //              pct_start of the steps, then down to lr/(div_factor*final_div_factor)
 // Warm-up (any schedule): for step < warmup_steps, multiply by (step + 1) / warmup_steps.
+// At the ends: step 0 always gets the schedule's start value (lr, or lr / div_factor for
+// onecycle; times 1 / warmup_steps with warm-up), also when total is 1; the last step
+// (total - 1) gets its end value (min_lr, or onecycle's final lr) when total >= 2. A warm-up
+// longer than the run keeps ramping: the run ends below the peak lr.
 #pragma once
 #include <cstdint>
 

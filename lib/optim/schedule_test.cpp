@@ -163,6 +163,55 @@ TEST(Schedule, WarmupScalesLinearlyThenHandsOver) {
   for (int64_t s = 10; s < 50; ++s) EXPECT_EQ(lr_at(w, 0.2, s, 50, 5), lr_at(plain, 0.2, s, 50, 5)) << s;
 }
 
+// The ends of every schedule: step 0 gets the start value for every run length, including a
+// one-step run (train.max_steps = 1 logged lr 0.0: cosine took its one step as the last).
+TEST(Schedule, FirstStepGetsTheStartValueForEveryLength) {
+  auto onecycle = sched("onecycle");
+  auto cosine = sched("cosine");
+  cosine.min_lr = 1e-5;
+  for (int64_t total : {1, 2, 3, 4, 10, 1000}) {
+    EXPECT_EQ(lr_at(sched("constant"), 0.1, 0, total, 10), 0.1) << total;
+    EXPECT_EQ(lr_at(sched("step"), 0.1, 0, total, 10), 0.1) << total;
+    EXPECT_EQ(lr_at(cosine, 0.1, 0, total, 10), 0.1) << total;
+    EXPECT_REL(lr_at(onecycle, 0.1, 0, total, 10), 0.1 / 25.0) << total;
+  }
+}
+
+TEST(Schedule, LastStepGetsTheEndValueFromTwoSteps) {
+  auto cosine = sched("cosine");
+  cosine.min_lr = 1e-5;
+  const auto onecycle = sched("onecycle");
+  for (int64_t total : {2, 3, 4, 10, 1000}) {
+    EXPECT_REL(lr_at(cosine, 0.1, total - 1, total, 10), 1e-5) << total;
+    EXPECT_REL(lr_at(onecycle, 0.1, total - 1, total, 10), 0.1 / 25.0 / 1e4) << total;
+  }
+  // Two steps: start, then end; no step outside [end, start].
+  EXPECT_EQ(lr_at(cosine, 0.1, 0, 2, 10), 0.1);
+  for (int64_t total : {2, 3, 5, 7}) {
+    for (int64_t s = 0; s < total; ++s) {
+      const double c = lr_at(cosine, 0.1, s, total, 10), o = lr_at(onecycle, 0.1, s, total, 10);
+      EXPECT_TRUE(c >= 1e-5 && c <= 0.1) << total << " " << s << " " << c;
+      EXPECT_TRUE(o >= 0.1 / 25.0 / 1e4 && o <= 0.1) << total << " " << s << " " << o;
+    }
+  }
+}
+
+TEST(Schedule, WarmupLongerThanTheRunKeepsRamping) {
+  for (const char* name : {"constant", "cosine", "onecycle", "step"}) {
+    auto w = sched(name);
+    w.warmup_steps = 100;
+    const auto plain = sched(name);
+    for (int64_t total : {1, 2, 10}) {
+      // Step 0: the schedule's start value times 1/warmup_steps; never 0 (that step would be wasted).
+      EXPECT_REL(lr_at(w, 0.1, 0, total, 10), lr_at(plain, 0.1, 0, total, 10) / 100.0) << name << " " << total;
+      // And the warm-up factor never zeroes a step the schedule itself gives lr to (cosine ends at min_lr).
+      if (std::string(name) != "cosine") {
+        EXPECT_GT(lr_at(w, 0.1, total - 1, total, 10), 0.0) << name << " " << total;
+      }
+    }
+  }
+}
+
 TEST(Schedule, UnknownScheduleThrows) {
   const auto c = sched("exponential");
   try {

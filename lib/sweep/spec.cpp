@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -15,6 +14,8 @@
 #include "sweep/toml_read.h"
 #include "util/error.h"
 #include "util/text.h"
+#include "util/toml_parse.h"
+#include "util/user_path.h"
 
 namespace kiln::sweep {
 namespace {
@@ -126,29 +127,22 @@ class SpecReader {
 };
 
 std::string read_spec_file(const fs::path& path) {
+  util::check_user_path(path, "sweep spec");
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     throw Error::usage("sweep spec not found: " + path.string(), "give the path of a sweep spec .toml file");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in) throw Error::usage("cannot read sweep spec " + path.string());
-  return ss.str();
+  return util::read_toml_file(path.string(), "sweep spec");
 }
 
 }  // namespace
 
-SweepSpec load_spec(const fs::path& path) {
+SweepSpec load_spec(const fs::path& path) { return parse_spec(read_spec_file(path), path); }
+
+SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   const std::string file = path.string();
-  const std::string text = read_spec_file(path);
-  toml::table root;
   SpecReader r(file);
-  try {
-    root = toml::parse(text, std::string_view(file));
-  } catch (const toml::parse_error& e) {
-    throw Error::usage("invalid TOML at " + r.at(e.source()) + ": " + std::string(e.description()));
-  }
+  const toml::table root = util::parse_toml(text, file);
   r.check_keys(root, "", kTop);
 
   SweepSpec s;

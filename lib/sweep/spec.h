@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "sweep/study.h"
 
@@ -66,6 +67,10 @@ struct SweepSpec {
 
 // Reads and validates a spec file; throws kiln::Error::usage naming file:line and key.
 SweepSpec load_spec(const std::filesystem::path& path);
+
+// The same on the text of a spec file at `path` (which names it in errors and anchors a
+// relative `base`); the fuzzers' entry point.
+SweepSpec parse_spec(std::string_view text, const std::filesystem::path& path);
 
 // A few lines for humans: name, objective, budget, sampler, pruner, base and the space.
 std::string describe(const SweepSpec& spec);

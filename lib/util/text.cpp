@@ -52,4 +52,9 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::string shorten(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max / 2) + "... (" + std::to_string(s.size()) + " characters)";
+}
+
 }  // namespace kiln::util

@@ -15,6 +15,10 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
 // "did you mean 'x'?" or "" for nearest(word, candidates) == "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
+// `s` itself when at most `max` characters, else its start, "..." and its length: user input
+// quoted in a message (a 100k-character path or --set) must not bury the message.
+std::string shorten(const std::string& s, size_t max = 120);
+
 // Seconds as "1:02:03" or "2:03".
 std::string format_duration(double seconds);
 

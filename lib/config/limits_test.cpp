@@ -1,0 +1,113 @@
+// Unit tests for the limits on config values (config/fields.cpp's bounds and validate()):
+// values that are surely mistakes are refused with the key, where it came from, the range
+// and the reason, also for int64 values far beyond a double's exact range and for nan/inf;
+// over-long paths are refused before the file system sees them; deep TOML in --set values.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "config/config.h"
+#include "config/fields.h"
+#include "config/load.h"
+#include "util/error.h"
+
+namespace kiln::config {
+namespace {
+
+std::string usage_error(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const kiln::Error& e) {
+    EXPECT_EQ(e.code(), kiln::ExitCode::kUsage) << e.what();
+    return std::string(e.what()) + " | hint: " + e.hint();
+  }
+  ADD_FAILURE() << "expected kiln::Error, nothing was thrown";
+  return "";
+}
+
+void load_text(const std::string& text) {
+  RunConfig cfg;
+  Origins origins;
+  apply_toml(cfg, text, "x.toml", origins);
+  validate(cfg, origins);
+}
+
+#define EXPECT_CONTAINS(haystack, needle)                                                    \
+  do {                                                                                       \
+    const std::string h_ = (haystack);                                                       \
+    EXPECT_NE(h_.find(needle), std::string::npos) << "'" << needle << "' not in: " << h_;   \
+  } while (0)
+
+TEST(ConfigLimits, SurelyMistakenValuesAreRefusedWithKeyOriginAndReason) {
+  std::string msg = usage_error([] { load_text("[optim]\nlr = 2147483648\n"); });
+  EXPECT_CONTAINS(msg, "'optim.lr' at x.toml:2");
+  EXPECT_CONTAINS(msg, "<= 10.0");
+  EXPECT_CONTAINS(msg, "diverges");
+  msg = usage_error([] { load_text("[train]\nepochs = 9223372036854775807\n"); });
+  EXPECT_CONTAINS(msg, "value 9223372036854775807 of 'train.epochs'");  // printed as the integer it is
+  EXPECT_CONTAINS(msg, "<= 1000000");
+  msg = usage_error([] { load(std::nullopt, {"train.max_steps=9223372036854775807"}); });
+  EXPECT_CONTAINS(msg, "'train.max_steps' at --set");
+  EXPECT_CONTAINS(msg, "11 days");
+  for (const char* set : {"loader.batch_size=1099511627776", "data.limit_train=9223372036854775807",
+                          "schedule.warmup_steps=10000000000", "checkpoint.every=10000000000",
+                          "checkpoint.keep=9223372036854775807", "log.every=9223372036854775807",
+                          "model.hidden=[64, 9223372036854775807]", "model.fc=1000000", "model.width=100000",
+                          "model.channels=[70000]", "train.grad_accum=1000000", "loader.eval_batch_size=4294967296"}) {
+    msg = usage_error([&] { load(std::nullopt, {set}); });
+    const std::string key = std::string(set).substr(0, std::string(set).find('='));
+    EXPECT_CONTAINS(msg, "'" + key + "'");
+    EXPECT_CONTAINS(msg, "out of range");
+  }
+}
+
+TEST(ConfigLimits, NanAndInfAreRefusedForEveryFloat) {
+  std::string msg = usage_error([] { load_text("[schedule]\nmin_lr = inf\n"); });
+  EXPECT_CONTAINS(msg, "'schedule.min_lr' at x.toml:2 is not a finite number");
+  for (const char* set : {"optim.lr=nan", "optim.lr=inf", "data.std=[inf]", "data.mean=[nan]", "train.grad_clip=inf",
+                          "schedule.div_factor=inf", "schedule.final_div_factor=+inf", "optim.weight_decay=nan",
+                          "schedule.min_lr=-inf", "optim.eps=inf"}) {
+    msg = usage_error([&] { load(std::nullopt, {set}); });
+    EXPECT_CONTAINS(msg, "'" + std::string(set).substr(0, std::string(set).find('=')) + "'");
+    EXPECT_CONTAINS(msg, "not a finite number");
+  }
+}
+
+TEST(ConfigLimits, ValuesNearTheBoundsAreAccepted) {
+  EXPECT_NO_THROW(load(std::nullopt, {"optim.lr=10", "train.epochs=1000000", "train.max_steps=1000000000",
+                                      "loader.batch_size=1048576", "model.hidden=[65536]", "schedule.min_lr=1e-9",
+                                      "repro.seed=9223372036854775807"}));
+}
+
+TEST(ConfigLimits, EveryNumericFieldWithAMaxSaysWhy) {
+  // A bound without a reason reads as arbitrary; the fields added here each carry one.
+  RunConfig c;
+  for (const auto& f : fields(c)) {
+    if (f.max && *f.max > 1024) {
+      EXPECT_FALSE(f.why.empty()) << f.key;
+    }
+  }
+}
+
+TEST(ConfigLimits, OverlongDataDirIsAUsageErrorNamingTheKey) {
+  const std::string msg = usage_error([] { load(std::nullopt, {"data.dir=" + std::string(100000, 'd')}); });
+  EXPECT_CONTAINS(msg, "'data.dir' at --set");
+  EXPECT_CONTAINS(msg, "100000 characters");
+  EXPECT_LT(msg.size(), 1000u);  // the path itself is shortened in the message
+  EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"data.dir=/tmp/" + std::string(300, 'n')}); }), "per file or directory name");
+}
+
+TEST(ConfigLimits, OverlongConfigPathIsAUsageError) {
+  EXPECT_CONTAINS(usage_error([] { load(std::filesystem::path(std::string(100000, 'c') + ".toml"), {}); }), "config file");
+}
+
+TEST(ConfigLimits, DeepSetValuesAreUsageErrors) {
+  const std::string deep(100000, '[');
+  EXPECT_CONTAINS(usage_error([&] { load(std::nullopt, {"model.hidden=" + deep}); }), "--set model.hidden");
+  EXPECT_CONTAINS(usage_error([&] { load(std::nullopt, {"train.name=" + std::string(100000, '[')}); }), "levels");
+}
+
+}  // namespace
+}  // namespace kiln::config
