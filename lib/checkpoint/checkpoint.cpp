@@ -39,8 +39,25 @@ void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, c
   // Archive first, then the marker: a crash between the two leaves an unmarked, ignored file.
   std::error_code ec;
   fs::remove(sidecar(path), ec);
-  util::atomic_write_with(path, [&](const fs::path& tmp) { root.save_to(tmp.string()); });
-  util::atomic_write(sidecar(path), util::sha256_hex(util::read_file(path)) + "\n");
+  util::atomic_write_with(path, [&](util::OutFile& out) {
+    // LibTorch's own file writer must never see a failed write: on a full disk it throws
+    // from inside miniz, and then PyTorchStreamWriter's destructor (noexcept) writes the end
+    // of the archive, fails again and throws: std::terminate, SIGABRT and a core dump. So
+    // this sink always reports success, and the OutFile keeps the first error for check().
+    root.save_to([&](const void* data, size_t n) -> size_t {
+      out.write_or_defer(data, n);
+      return n;
+    });
+    out.check();
+  });
+  try {
+    util::atomic_write(sidecar(path), util::sha256_hex(util::read_file(path)) + "\n");
+  } catch (...) {
+    // Unmarked, the archive would be skipped by --resume anyway; removed, it frees the
+    // space the user is about to look for.
+    fs::remove(path, ec);
+    throw;
+  }
 }
 
 void verify(const fs::path& path) {

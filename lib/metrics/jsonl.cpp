@@ -1,17 +1,19 @@
-// metrics.jsonl: one JSON object per line, flushed per record so a killed run keeps its log.
+// metrics.jsonl: one JSON object per line, one write(2) per record so a killed run keeps its
+// log. A record that cannot be written (disk full) stops the run with the reason: a log that
+// quietly loses lines would make the run's loss trace and `kiln verify` lie.
 #include <nlohmann/json.hpp>
 
 #include "metrics/sink.h"
 #include "util/error.h"
+#include "util/log.h"
+#include "util/out_file.h"
 
 namespace kiln::metrics {
 namespace {
 
 class JsonlSink : public Sink {
  public:
-  explicit JsonlSink(const std::filesystem::path& path) : out_(path, std::ios::app) {
-    if (!out_) throw Error::runtime("cannot open " + path.string() + " for writing");
-  }
+  explicit JsonlSink(const std::filesystem::path& path) : out_(path, util::OutFile::Mode::kAppend) {}
   void on_step(const StepRecord& r) override {
     nlohmann::json j = {{"type", "step"}, {"step", r.step},        {"epoch", r.epoch},
                         {"loss", r.loss}, {"lr", r.lr},            {"samples", r.samples},
@@ -19,20 +21,26 @@ class JsonlSink : public Sink {
     if (r.grad_norm >= 0) j["grad_norm"] = r.grad_norm;
     if (r.copy_ms >= 0) j["copy_ms"] = r.copy_ms;
     if (r.skipped) j["skipped"] = true;
-    out_ << j.dump() << '\n';
-    out_.flush();
+    out_.write(j.dump() + "\n");  // whole or absent: a failed append is cut back off
   }
   void on_eval(const EvalRecord& r) override {
     nlohmann::json j = {{"type", "eval"},           {"step", r.step},
                         {"epoch", r.epoch},         {"test_loss", r.test_loss},
                         {"test_accuracy", r.test_accuracy}, {"time_s", r.time_s}};
-    out_ << j.dump() << '\n';
-    out_.flush();
+    out_.write(j.dump() + "\n");
   }
-  void close() override { out_.close(); }
+  void close() override {
+    // Called from destructors, so it must not throw; every record already went out through
+    // a checked write(2), and close(2) reports nothing more on local filesystems.
+    try {
+      out_.close();
+    } catch (const Error& e) {
+      log::warn(e.what());
+    }
+  }
 
  private:
-  std::ofstream out_;
+  util::OutFile out_;
 };
 
 }  // namespace

@@ -3,11 +3,17 @@
 
 #include <sys/resource.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "profile/scope.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/out_file.h"
 
 namespace kiln::profile {
 namespace tp = torch::autograd::profiler;
@@ -37,6 +43,30 @@ VerdictInput verdict_input(const Report& r) {
     in.power_limit_w = r.telemetry.power_limit_w;
   }
   return in;
+}
+
+// Kineto writes the trace itself through an unchecked std::ofstream: on a full disk it
+// would end short without a word. So it writes a temp file that must be whole JSON before
+// it takes the final name.
+void save_torch_trace(tp::ProfilerResult& result, const std::filesystem::path& path) {
+  const auto dir = path.parent_path();
+  const auto tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
+  result.save(tmp.string());
+  std::ifstream in(tmp, std::ios::binary);
+  const bool whole = in && nlohmann::json::accept(in);
+  in.close();
+  std::error_code ec;
+  if (whole) util::fsync_path(tmp);
+  if (!whole || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const uint64_t size = std::filesystem::file_size(tmp, ec);
+    std::filesystem::remove(tmp, ec);
+    const int64_t avail = util::free_bytes(dir);
+    throw Error::runtime("cannot write " + path.string() + ": LibTorch's profiler left an incomplete trace (" +
+                             util::format_bytes(ec ? 0 : size) + " written; " + util::format_bytes(avail > 0 ? avail : 0) +
+                             " free in " + dir.string() + ")",
+                         "the disk is probably full: free some space there and profile again");
+  }
+  util::fsync_path(dir);
 }
 
 }  // namespace
@@ -107,7 +137,7 @@ void Window::close() {
     torch_profiling_ = false;
     if (opts_.torch_trace && result) {
       std::filesystem::create_directories(opts_.out_dir);
-      result->save((opts_.out_dir / "torch_trace.json").string());
+      save_torch_trace(*result, opts_.out_dir / "torch_trace.json");
     }
   }
   recorder_->finish();

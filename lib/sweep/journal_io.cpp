@@ -10,6 +10,7 @@
 #include "sweep/journal.h"
 #include "sweep/python_json.h"
 #include "util/error.h"
+#include "util/out_file.h"
 
 namespace kiln::sweep {
 
@@ -100,21 +101,12 @@ void Journal::append(const std::vector<ordered_json>& records) {
   }
   std::string text;
   for (const auto& r : records) text += python_json_dumps(r, kCompactSeparators) + "\n";
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw Error::runtime("cannot open study file " + path_.string() + " for appending: " + errno_text(),
-                         "check that its directory exists and is writable");
-  }
-  FdCloser closer{fd};
-  // One write() keeps the records whole for lock-free readers; a short write (disk full,
-  // signal) continues where it stopped.
-  for (size_t done = 0; done < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error::runtime("cannot append to study file " + path_.string() + ": " + errno_text());
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) throw Error::runtime("cannot fsync study file " + path_.string() + ": " + errno_text());
+  // One write() keeps the records whole for lock-free readers; a short write (signal)
+  // continues where it stopped, and a failed one (disk full) is cut back off, so the file
+  // never ends in a half record that would block the next run. We hold the lock here.
+  util::OutFile out(path_, util::OutFile::Mode::kAppend);
+  out.write(text);
+  out.sync();
 }
 
 }  // namespace kiln::sweep

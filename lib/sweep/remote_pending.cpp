@@ -11,28 +11,14 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/out_file.h"
 
 namespace kiln::sweep {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-[[noreturn]] void fail(const std::string& what, const fs::path& p) {
-  throw Error::runtime("cannot " + what + " the pending file " + p.string() + ": " +
-                           std::strerror(errno),
-                       "check that its directory exists and is writable");
-}
-
-void write_all(int fd, const std::string& data, const fs::path& p) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write", p);
-    done += static_cast<size_t>(n);
-  }
-}
 
 // The directory entry must reach the disk too, or a crash can forget a created/renamed file.
 void fsync_dir(const fs::path& file) {
@@ -57,16 +43,10 @@ PendingLog::PendingLog(fs::path path) : path_(std::move(path)), id_prefix_(rando
 void PendingLog::append_line(const fs::path& file, const std::string& line) const {
   std::error_code ec;
   const bool existed = fs::exists(file, ec);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) fail("open", file);
-  try {
-    write_all(fd, line + "\n", file);
-    if (::fsync(fd) != 0) fail("fsync", file);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  util::OutFile out(file, util::OutFile::Mode::kAppend);
+  out.write(line + "\n");  // a failed append (disk full) is cut back off: no torn line
+  out.sync();
+  out.close();
   if (!existed) fsync_dir(file);
 }
 
@@ -116,19 +96,7 @@ void PendingLog::remove(const std::string& id) {
     fsync_dir(path_);
     return;
   }
-  const fs::path tmp = path_.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("rewrite", tmp);
-  try {
-    write_all(fd, kept, tmp);
-    if (::fsync(fd) != 0) fail("fsync", tmp);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) fail("replace", path_);
-  fsync_dir(path_);
+  util::atomic_write(path_, kept);  // temp file, fsync, rename; the temp is removed on failure
 }
 
 void PendingLog::reject(const nlohmann::json& record, const std::string& why) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -21,32 +22,27 @@ void fsync_path(const fs::path& path) {
   ::close(fd);
 }
 
-void atomic_write_with(const fs::path& path, const std::function<void(const fs::path& tmp)>& writer) {
+void atomic_write_with(const fs::path& path, const std::function<void(OutFile& out)>& writer) {
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   const fs::path tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
   try {
-    writer(tmp);
-    int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error::runtime("cannot open " + tmp.string() + ": " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) throw Error::runtime("fsync failed for " + tmp.string() + ": " + std::strerror(errno));
-    fs::rename(tmp, path);
+    OutFile out(tmp, OutFile::Mode::kCreate, /*report_as=*/path);
+    writer(out);
+    out.sync();
+    out.close();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      throw Error::runtime("cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(errno));
+    }
   } catch (...) {
     std::error_code ec;
-    fs::remove(tmp, ec);
+    fs::remove(tmp, ec);  // never a half file: not under the final name, and not beside it
     throw;
   }
   fsync_path(dir);
 }
 
 void atomic_write(const fs::path& path, std::string_view bytes) {
-  atomic_write_with(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw Error::runtime("cannot write " + tmp.string() + ": " + std::strerror(errno));
-  });
+  atomic_write_with(path, [&](OutFile& out) { out.write(bytes); });
 }
 
 std::vector<fs::path> remove_stale_temps(const fs::path& dir) {

@@ -1,11 +1,16 @@
 // File helpers: atomic writes (temp file, fsync, rename, fsync of the directory), so a
-// reader never sees a half-written file, and whole-file reads with clear errors.
+// reader never sees a half-written file, and whole-file reads with clear errors. A full disk
+// (or any failed write) is a kiln::Error::runtime naming the file, the error, the bytes it
+// needed and the space that was free; the temp file is removed and the old file, if any,
+// stays as it was.
 #pragma once
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "util/out_file.h"
 
 namespace kiln::util {
 
@@ -14,9 +19,10 @@ namespace fs = std::filesystem;
 // Writes `bytes` to `path` atomically.
 void atomic_write(const fs::path& path, std::string_view bytes);
 
-// Lets `writer` fill a temporary file beside `path` (e.g. a LibTorch archive that writes its
-// own file), then fsyncs it and renames it over `path`. The temp file is removed on failure.
-void atomic_write_with(const fs::path& path, const std::function<void(const fs::path& tmp)>& writer);
+// Lets `writer` fill a temporary file beside `path` through `out` (e.g. a LibTorch archive
+// streamed into it), then fsyncs it and renames it over `path`. The temp file is removed on
+// failure. Writers get an OutFile, not a path, so that no write can go unchecked.
+void atomic_write_with(const fs::path& path, const std::function<void(OutFile& out)>& writer);
 
 // Reads a whole file; throws kiln::Error::usage naming the path when it cannot.
 std::string read_file(const fs::path& path);
