@@ -90,7 +90,7 @@ TEST(CliDiskFull, ThirdCheckpointDoesNotFitThenResumeFinishesTheRun) {
   EXPECT_EQ(step_lines(dir / "metrics.jsonl"), step_lines(ref / "metrics.jsonl"));
 }
 
-// kiln profile's outputs, on a tmpfs that holds all but half of the last one written.
+// kiln profile's outputs, on a tmpfs one page too small for the last one written.
 class CliDiskFullProfile : public testing::Test {
  protected:
   static std::vector<std::string> args(const fs::path& out, bool torch_trace) {
@@ -100,14 +100,16 @@ class CliDiskFullProfile : public testing::Test {
     if (torch_trace) a.push_back("--torch-trace");
     return kiln(a);
   }
-  // Profiles into a normal dir, then onto a tmpfs with room for `fits` and half of `cut`.
+  // Profiles into a normal dir, then onto a tmpfs with room for `fits` and not for `cut`.
   static void expect_clean_failure(bool torch_trace, std::vector<std::string> fits, const std::string& cut,
                                    const std::string& says) {
     TempDir ref("cli-disk-profile");
     const RunResult ok = kiln_test::run(args(ref / "out", torch_trace), {ref.path()});
     ASSERT_EQ(ok.exit_code, 0) << ok.describe();
-    uint64_t size = tmpfs_pages(fs::file_size(ref / "out" / cut) / 2);
+    // One page short of what `cut` needs (trace.json may fit in a single page).
+    uint64_t size = tmpfs_pages(fs::file_size(ref / "out" / cut)) - tmpfs_pages(1);
     for (const auto& f : fits) size += tmpfs_pages(fs::file_size(ref / "out" / f));
+    ASSERT_GT(size, 0u) << "size=0 would be a tmpfs without a limit";
     TmpfsMount mnt(size);
     if (!mnt.ok()) GTEST_SKIP() << mnt.why_not();
     const RunResult full = kiln_test::run(args(mnt / "out", torch_trace), {mnt.path()});

@@ -60,6 +60,7 @@ void save_torch_trace(tp::ProfilerResult& result, const std::filesystem::path& p
   if (!whole || std::rename(tmp.c_str(), path.c_str()) != 0) {
     const uint64_t size = std::filesystem::file_size(tmp, ec);
     std::filesystem::remove(tmp, ec);
+    std::filesystem::remove(tmp.string() + ".tmp", ec);  // Kineto's own temp, renamed only on success
     const int64_t avail = util::free_bytes(dir);
     throw Error::runtime("cannot write " + path.string() + ": LibTorch's profiler left an incomplete trace (" +
                              util::format_bytes(ec ? 0 : size) + " written; " + util::format_bytes(avail > 0 ? avail : 0) +
