@@ -15,7 +15,6 @@ namespace {
 constexpr int kCbwrBranchOption = 1;  // MKL_CBWR_BRANCH: mkl_cbwr_get returns the branch only
 constexpr int kCbwrOff = 0;
 constexpr int kCbwrBranchOff = 1;
-constexpr int kCbwrSuccess = 0;
 
 std::string branch_name(int b) {
   switch (b) {
@@ -61,6 +60,16 @@ void apply(bool on) {
     if (g_state.mkl) g_state.cnr_branch = branch_name(cbwr_get(kCbwrBranchOption));
     return;
   }
+  // MKL_CBWR=AUTO: CNR on MKL's own choice of code path for this CPU (the same kernels as
+  // without CNR, now with fixed blocking, reductions and scheduling). Set in the environment
+  // MKL reads at its first call, not through mkl_serv_cbwr_set: on the Xeon of
+  // docs/benchmarks.md that call returned success and read back the branch, yet 3 of 16 fresh
+  // runs still differed at step 2, while MKL_CBWR in the environment gave 24 of 24 (AUTO,
+  // AVX512, AVX512_E1 alike).
+  // First, before any MKL call below. A user's own MKL_CBWR wins.
+  const char* env = std::getenv("MKL_CBWR");
+  g_state.cnr_source = env && *env ? "MKL_CBWR" : "kiln";
+  if (!(env && *env)) ::setenv("MKL_CBWR", "AUTO", /*overwrite=*/0);
   // Fixed thread teams: MKL_DYNAMIC defaults to true (MKL may use fewer threads than asked,
   // which changes reduction order); OMP_DYNAMIC=true in a user's environment would do the
   // same to LibTorch's own OpenMP loops. Both are MKL's documented reproducibility conditions.
@@ -73,22 +82,9 @@ void apply(bool on) {
     g_state.note = "LibTorch has no MKL";
     return;
   }
-  if (const char* env = std::getenv("MKL_CBWR"); env && *env) {
-    g_state.cnr_source = "MKL_CBWR";
-    g_state.cnr_branch = branch_name(cbwr_get(kCbwrBranchOption));
-    return;
-  }
-  // The branch MKL would dispatch to anyway on this CPU: the same kernels as without CNR,
-  // now with CNR's fixed blocking and reduction order (measured in docs/benchmarks.md).
-  const int branch = auto_branch();
-  const int rc = cbwr_set(branch);
-  if (rc == kCbwrSuccess) {
-    g_state.cnr_source = "kiln";
-  } else {
-    // -8: MKL already ran in this process (its branch is fixed from then on).
-    g_state.note = "mkl_cbwr_set(" + branch_name(branch) + ") returned " + std::to_string(rc);
-  }
   g_state.cnr_branch = branch_name(cbwr_get(kCbwrBranchOption));
+  const int dispatch = auto_branch();  // what AUTO runs on this CPU, for the manifest
+  if (g_state.cnr_branch == "AUTO") g_state.cnr_branch += " (" + branch_name(dispatch) + ")";
 }
 
 }  // namespace

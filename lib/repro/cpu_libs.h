@@ -18,10 +18,10 @@ struct CpuLibsState {
 };
 
 // Deterministic mode for the CPU libraries, once per process and before MKL first runs
-// (MKL fixes its CNR branch at its first call). `on` = false leaves the libraries as they
-// are. A user's MKL_CBWR environment variable wins over kiln's choice (MKL's own rule). The
-// branch kiln picks is the one MKL would dispatch to anyway on this CPU
-// (mkl_cbwr_get_auto_branch), so CNR costs no vector width. Safe to call more than once.
+// (MKL reads MKL_CBWR at its first call). `on` = false leaves the libraries as they are.
+// kiln sets MKL_CBWR=AUTO (CNR on the code path MKL would dispatch to anyway on this CPU, so
+// no vector width is lost) unless the user's environment has MKL_CBWR, which wins. Safe to
+// call more than once.
 const CpuLibsState& set_cpu_libs_deterministic(bool on);
 
 // The state for the manifest: {"mkl": bool, "mkl_cnr_branch": "...", "mkl_cnr_source": "...",
