@@ -37,7 +37,9 @@ TEST(CliSelftest, ShippedConfigsAgreeAcrossFreshProcesses) {
   EXPECT_EQ(names, (std::set<std::string>{"default", "fashion_cnn"}));
   // The environment says which CNR branch held (on an MKL build).
   const json libs = j["environment"]["cpu_libs"];
-  if (libs.value("mkl", false)) EXPECT_NE(libs.value("mkl_cnr_branch", "off"), "off") << libs.dump();
+  if (libs.value("mkl", false)) {
+    EXPECT_NE(libs.value("mkl_cnr_branch", "off"), "off") << libs.dump();
+  }
 }
 
 TEST(CliSelftest, BadInputIsUsageError) {
