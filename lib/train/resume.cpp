@@ -56,17 +56,20 @@ std::vector<std::string> config_changes(const config::RunConfig& saved, const co
   return out;
 }
 
-void trim_metrics(const fs::path& file, const checkpoint::TrainState& s) {
-  if (!fs::exists(file)) return;
+std::vector<nlohmann::json> trim_metrics(const fs::path& file, const checkpoint::TrainState& s) {
+  std::vector<nlohmann::json> records;
+  if (!fs::exists(file)) return records;
   std::string kept;
-  for (const auto& j : metrics::read_jsonl(file)) {  // drops a line cut short by a kill
+  for (auto& j : metrics::read_jsonl(file)) {  // drops a line cut short by a kill
     const std::string type = j.value("type", "");
     if ((type == "step" && j.value("step", int64_t(0)) <= s.step) ||
         (type == "eval" && j.value("epoch", int64_t(0)) < s.epoch)) {
       kept += j.dump() + "\n";
+      records.push_back(std::move(j));
     }
   }
   util::atomic_write(file, kept);
+  return records;
 }
 
 }  // namespace kiln::train

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "checkpoint/checkpoint.h"
 #include "config/config.h"
 
@@ -22,7 +24,8 @@ std::filesystem::path find_checkpoint(const std::string& resume, const std::file
 // but logging, checkpointing, loader threads/prefetch, LibTorch threads and the run name).
 std::vector<std::string> config_changes(const config::RunConfig& saved, const config::RunConfig& now);
 
-// Rewrites `file` keeping step records up to s.step and evaluations of epochs before s.epoch.
-void trim_metrics(const std::filesystem::path& file, const checkpoint::TrainState& s);
+// Rewrites `file` keeping step records up to s.step and evaluations of epochs before s.epoch;
+// returns the records kept.
+std::vector<nlohmann::json> trim_metrics(const std::filesystem::path& file, const checkpoint::TrainState& s);
 
 }  // namespace kiln::train

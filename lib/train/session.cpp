@@ -109,13 +109,13 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
     }
     log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
               std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
-    trim_metrics(run_dir / "metrics.jsonl", state);
+    const auto kept = trim_metrics(run_dir / "metrics.jsonl", state);
     // A killed run leaves its atomic writes' temp files (.step-N.pt.tmp.PID) behind.
     for (const auto& d : {run_dir, run_dir / "checkpoints"}) {
       for (const auto& p : util::remove_stale_temps(d)) log::info("removed " + p.string() + ", left by a killed run");
     }
     // The summary's samples/s and train time cover the whole run, as if it never stopped.
-    for (const auto& j : metrics::read_jsonl(run_dir / "metrics.jsonl")) {
+    for (const auto& j : kept) {
       if (j.value("type", "") != "step") continue;
       samples_ += j.value("samples", int64_t(0));
       train_seconds_ = j.value("time_s", 0.0);
@@ -206,14 +206,10 @@ void Session::flush() {
 }
 
 void Session::diverged(const std::string& what, int64_t step, int64_t epoch) const {
-  std::string last_good;
-  for (const auto& p : checkpoint::list(run_dir / "checkpoints")) {  // newest first; all hold finite weights
-    try {
-      checkpoint::verify(p);
-      last_good = p.string();
-      break;
-    } catch (const Error&) {
-    }
+  std::string last_good;  // what --resume auto would take; every checkpoint holds finite weights
+  try {
+    last_good = find_checkpoint("auto", run_dir).string();
+  } catch (const Error&) {
   }
   throw Error(ExitCode::kDiverged,
               "training diverged: " + what + " at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
