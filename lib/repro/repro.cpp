@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repro/cpu_libs.h"
+#include "repro/vml_warmup.h"
 #include "repro/rng.h"
 #include "util/sha256.h"
 #include "util/version.h"
@@ -53,6 +54,8 @@ void set_deterministic(bool on) {
   if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   // MKL CNR and fixed thread teams, before MKL first runs (the model is not built yet).
   set_cpu_libs_deterministic(on);
+  // MKL's vector math, first called on each intra-op thread in turn rather than all at once.
+  if (on) warm_up_vml();
   auto& ctx = at::globalContext();
   // warn_only = false: an op without a deterministic implementation stops the run with
   // LibTorch's error, which names the op (cli/main.cpp prints it, exit 1).
