@@ -7,8 +7,8 @@
 #include "commands.h"
 #include "config/load.h"
 #include "data/loader_bench.h"
-#include "profile/device_timer.h"
-#include "profile/scope_bench.h"
+#include "instrument/device_timer.h"
+#include "instrument/scope_bench.h"
 #include "sweep/sampler_bench.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -66,7 +66,7 @@ int run_scopes_bench(const ScopesBenchArgs& a) {
     throw Error::usage("--device " + a.device + " but no CUDA device is available", "use --device cpu (or auto)");
   }
   const std::string device = train::resolve_device(a.device);  // "cpu" or "cuda:N"
-  std::cout << profile::bench_scopes(a.calls, profile::cuda_index(device)).dump() << std::endl;
+  std::cout << instrument::bench_scopes(a.calls, instrument::cuda_index(device)).dump() << std::endl;
   return 0;
 }
 

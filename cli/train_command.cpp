@@ -89,7 +89,7 @@ int run_train(const TrainArgs& a, const Globals& g) {
   if (window_steps) {
     window = std::make_unique<profile::Window>(profile::WindowOptions{
         window_steps->first, window_steps->second, {}, train::resolve_device(cfg.train.device)});
-    opts.window = window.get();
+    opts.hook = window.get();
   }
   log::info("training " + cfg.model.name + " on " + cfg.data.dataset + " (" + std::to_string(cfg.train.epochs) +
             " epochs, batch " + std::to_string(cfg.loader.batch_size) + ")");

@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "repro/selftest.h"
-#include "repro/verify.h"
+#include "verify/selftest.h"
+#include "verify/verify.h"
 #include "util/toml_parse.h"
 #include "util/error.h"
 
@@ -22,7 +22,7 @@ struct VerifyArgs {
 };
 
 int run_selftest(const VerifyArgs& a, const Globals& g) {
-  repro::SelftestOptions o;
+  verify::SelftestOptions o;
   o.processes = a.processes;
   o.steps = a.steps;
   o.sets = a.sets;
@@ -31,7 +31,7 @@ int run_selftest(const VerifyArgs& a, const Globals& g) {
     if (!std::filesystem::is_regular_file(p)) throw Error::usage("config file not found: " + p);
     o.configs.push_back({p, util::read_toml_file(p, "config file"), 30});
   }
-  const nlohmann::json j = repro::selftest(o);
+  const nlohmann::json j = verify::selftest(o);
   if (!g.quiet) {
     for (const auto& c : j["configs"]) {
       std::fprintf(stderr, "selftest %-12s %s  (%zu fresh processes, %lld steps)\n", c["name"].get<std::string>().c_str(),
@@ -56,10 +56,10 @@ int run_verify(const VerifyArgs& a, const Globals& g) {
   if (a.paths.size() != 1) throw Error::usage("kiln verify takes one RUN_DIR", "or --selftest [CONFIG.toml ...]");
   if (!a.sets.empty() || a.processes != 4) throw Error::usage("--set and --processes go with --selftest");
   const std::string& run_dir = a.paths[0];
-  repro::VerifyOptions o;
+  verify::VerifyOptions o;
   o.steps = a.steps;
   o.progress = g.verbose;
-  const nlohmann::json j = repro::verify_run(run_dir, o);
+  const nlohmann::json j = verify::verify_run(run_dir, o);
   const bool match = j["match"].get<bool>();
   if (!g.quiet) {
     std::fprintf(stderr, "kiln verify %s: %s\n  steps compared  %lld of %lld recorded\n", run_dir.c_str(),

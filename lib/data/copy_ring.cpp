@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "profile/scope.h"
+#include "instrument/scope.h"
 
 #ifdef KILN_HAVE_CUDA
 #include <ATen/core/CachingHostAllocator.h>
@@ -82,7 +82,7 @@ void CopyRing::wait_reusable(int64_t slot) {
 std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor& images, const at::Tensor& labels) {
 #ifdef KILN_HAVE_CUDA
   if (impl_) {
-    KILN_SCOPE(profile::Phase::kCopy);
+    KILN_SCOPE(instrument::Phase::kCopy);
     auto& m = *impl_;
     auto compute = c10::cuda::getCurrentCUDAStream(m.device.index());
     at::Tensor dev_images, dev_labels;

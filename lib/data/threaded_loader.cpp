@@ -14,7 +14,7 @@
 
 #include "data/copy_ring.h"
 #include "data/loader.h"
-#include "profile/scope.h"
+#include "instrument/scope.h"
 #include "util/aligned.h"
 #include "util/error.h"
 
@@ -61,7 +61,7 @@ class ThreadedLoader : public Loader {
     for (int64_t i = 0; i < n; ++i) {
       workers_.emplace_back([this, i] {
         // Named for nsys and trace.json: "kiln loader 0", ...
-        profile::name_this_thread(("kiln loader " + std::to_string(i)).c_str());
+        instrument::name_this_thread(("kiln loader " + std::to_string(i)).c_str());
         work();
       });
     }
@@ -192,8 +192,8 @@ class ThreadedLoader : public Loader {
 
   // Fills slot `s` (index si) with batch k, outside the lock: only this worker touches it now.
   void fill(Slot& s, int64_t si, int64_t k) {
-    profile::set_current_step(k);  // the range's payload is the batch index
-    KILN_SCOPE(profile::Phase::kLoadBatch);
+    instrument::set_current_step(k);  // the range's payload is the batch index
+    KILN_SCOPE(instrument::Phase::kLoadBatch);
     const ImageShape shape = ds_->shape();
     const int64_t first = k * opts_.batch_size;
     s.count = std::min(opts_.batch_size, ds_->size() - first);

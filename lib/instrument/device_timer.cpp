@@ -1,5 +1,5 @@
 // CUDA events, peak memory and profiler-range calls; stubs when kiln is built without CUDA.
-#include "profile/device_timer.h"
+#include "instrument/device_timer.h"
 
 #include <vector>
 
@@ -16,7 +16,7 @@
 
 #include "util/error.h"
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 int cuda_index(const std::string& device) {
   if (device.rfind("cuda", 0) != 0) return -1;
@@ -104,4 +104,4 @@ void cuda_profiler_start() {}
 void cuda_profiler_stop() {}
 #endif
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

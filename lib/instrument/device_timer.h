@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 class DeviceTimer {
  public:
@@ -35,4 +35,4 @@ std::string cuda_pci_bus_id(int index);
 void cuda_profiler_start();
 void cuda_profiler_stop();
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

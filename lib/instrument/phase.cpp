@@ -1,7 +1,7 @@
 // Phase names and NVTX colours.
-#include "profile/phase.h"
+#include "instrument/phase.h"
 
-namespace kiln::profile {
+namespace kiln::instrument {
 namespace {
 struct PhaseInfo {
   const char* name;
@@ -20,4 +20,4 @@ constexpr PhaseInfo kPhases[kPhaseCount] = {
 const char* phase_name(Phase p) { return kPhases[static_cast<int>(p)].name; }
 uint32_t phase_colour(Phase p) { return kPhases[static_cast<int>(p)].colour; }
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

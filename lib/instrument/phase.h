@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 enum class Phase : int {
   kEpoch = 0,
@@ -24,4 +24,4 @@ const char* phase_name(Phase p);
 // 0xAARRGGBB colour of the phase's NVTX ranges (fixed, so nsys timelines read the same).
 uint32_t phase_colour(Phase p);
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

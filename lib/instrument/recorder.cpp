@@ -1,9 +1,9 @@
 // Recorder: spans from KILN_SCOPE during a profiling window.
-#include "profile/recorder.h"
+#include "instrument/recorder.h"
 
-#include "profile/scope.h"
+#include "instrument/scope.h"
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 Recorder::Recorder(int device_index)
     : t0_(std::chrono::steady_clock::now()), main_(std::this_thread::get_id()), timer_(make_cuda_timer(device_index)) {
@@ -80,4 +80,4 @@ void Recorder::finish() {
   }
 }
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "profile/device_timer.h"
-#include "profile/phase.h"
+#include "instrument/device_timer.h"
+#include "instrument/phase.h"
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 struct Span {
   Phase phase = Phase::kStep;
@@ -59,4 +59,4 @@ class Recorder {
   std::vector<std::string> names_;
 };
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

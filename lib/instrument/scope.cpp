@@ -1,6 +1,6 @@
 // KILN_SCOPE: NVTX ranges (when built with the NVTX3 headers) and spans for the active
 // recorder.
-#include "profile/scope.h"
+#include "instrument/scope.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <string>
 
-#include "profile/recorder.h"
+#include "instrument/recorder.h"
 
 #ifdef KILN_HAVE_NVTX
 #include <nvtx3/nvToolsExt.h>
 #endif
 
-namespace kiln::profile {
+namespace kiln::instrument {
 namespace {
 
 std::atomic<Recorder*> g_recorder{nullptr};
@@ -107,4 +107,4 @@ Scope::~Scope() {
   nvtx_pop();
 }
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

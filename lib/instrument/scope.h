@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 
-#include "profile/phase.h"
+#include "instrument/phase.h"
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 class Recorder;
 
@@ -47,8 +47,8 @@ class Scope {
   int span_ = -1;  // the recorder's handle for this span
 };
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument
 
 #define KILN_SCOPE_CAT2(a, b) a##b
 #define KILN_SCOPE_CAT(a, b) KILN_SCOPE_CAT2(a, b)
-#define KILN_SCOPE(phase) ::kiln::profile::Scope KILN_SCOPE_CAT(kiln_scope_, __LINE__)(phase)
+#define KILN_SCOPE(phase) ::kiln::instrument::Scope KILN_SCOPE_CAT(kiln_scope_, __LINE__)(phase)

@@ -1,15 +1,15 @@
 // `kiln bench scopes`: what one KILN_SCOPE costs, in and out of a profiling window.
-#include "profile/scope_bench.h"
+#include "instrument/scope_bench.h"
 
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "profile/recorder.h"
-#include "profile/scope.h"
+#include "instrument/recorder.h"
+#include "instrument/scope.h"
 
-namespace kiln::profile {
+namespace kiln::instrument {
 namespace {
 
 constexpr int kRepeats = 5;
@@ -64,4 +64,4 @@ nlohmann::json bench_scopes(int64_t calls, int device_index) {
           {"window_ns", on}};
 }
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

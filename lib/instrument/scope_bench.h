@@ -9,7 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace kiln::profile {
+namespace kiln::instrument {
 
 // Times `calls` scopes per variant on the calling thread (best of 5 repeats, to drop
 // scheduler noise) on `device_index` (-1: the CPU; >= 0: that CUDA device, spans also get
@@ -17,4 +17,4 @@ namespace kiln::profile {
 // "nvtx_compiled_in", "repeats"}.
 nlohmann::json bench_scopes(int64_t calls, int device_index);
 
-}  // namespace kiln::profile
+}  // namespace kiln::instrument

@@ -1,14 +1,10 @@
 // Unit tests of the profiling pieces: phase statistics from synthetic spans, the verdict on
-// synthetic timings, the Chrome trace shape, the recorder across threads, NVML absence.
+// synthetic timings, the Chrome trace shape, NVML absence.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <thread>
 
-#include "profile/recorder.h"
 #include "profile/report.h"
-#include "profile/scope.h"
-#include "profile/scope_bench.h"
 #include "profile/telemetry.h"
 
 namespace kiln::profile {
@@ -157,40 +153,6 @@ TEST(ProfileTrace, ChromeTraceShape) {
   EXPECT_EQ(names, 2);
 }
 
-TEST(ProfileRecorder, ScopesFromSeveralThreadsAreRecordedAndNamed) {
-  Recorder rec;
-  set_active_recorder(&rec);
-  set_current_step(5);
-  {
-    KILN_SCOPE(Phase::kStep);
-    std::thread t([] {
-      name_this_thread("kiln loader 7");
-      set_current_step(42);
-      KILN_SCOPE(Phase::kLoadBatch);
-    });
-    t.join();
-    profile::Scope cancelled(Phase::kStep);
-    { KILN_SCOPE(Phase::kForward); }
-    cancelled.cancel();
-  }
-  set_active_recorder(nullptr);
-  { KILN_SCOPE(Phase::kEval); }  // no recorder: nothing recorded
-  rec.finish();
-  const auto spans = rec.spans();
-  ASSERT_EQ(spans.size(), 4u);
-  EXPECT_EQ(spans[0].phase, Phase::kStep);
-  EXPECT_EQ(spans[0].step, 5);
-  EXPECT_GE(spans[0].end_us, spans[0].begin_us);
-  EXPECT_EQ(spans[1].phase, Phase::kLoadBatch);
-  EXPECT_EQ(spans[1].step, 42);
-  EXPECT_EQ(spans[1].thread, 1);
-  EXPECT_TRUE(spans[2].discarded && spans[3].discarded) << "cancel drops the span and those inside it";
-  EXPECT_FALSE(spans[0].discarded);
-  const auto threads = rec.threads();
-  ASSERT_EQ(threads.size(), 2u);
-  EXPECT_EQ(threads[1], "kiln loader 7");
-}
-
 TEST(ProfileTelemetry, AbsentNvmlIsANoteNotAnError) {
   ::setenv("KILN_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
   Telemetry t(0);
@@ -226,25 +188,6 @@ TEST(ProfileTelemetry, UnreadFieldsAreUnknownNotZero) {
   const std::string table = r.table();
   EXPECT_NE(table.find("util n/a%"), std::string::npos) << table;
   EXPECT_NE(table.find("power 400 / 700 W"), std::string::npos) << table;
-}
-
-// The scope benchmark restores the process's state: a window open before it (a real one, in
-// a profiled run) is active again afterwards, and with none open none is left behind.
-TEST(ProfileScopeBench, ReportsCostsAndLeavesNoRecorderActive) {
-  ASSERT_EQ(active_recorder(), nullptr);
-  const auto j = bench_scopes(2048, -1);
-  EXPECT_EQ(active_recorder(), nullptr);
-  EXPECT_EQ(j["calls"], 2048);
-  EXPECT_EQ(j["device"], "cpu");
-  EXPECT_GT(j["off_ns"].get<double>(), 0.0);
-  EXPECT_GT(j["window_ns"].get<double>(), 0.0);
-  EXPECT_EQ(j["nvtx_compiled_in"].get<bool>(), nvtx_compiled_in());
-  Recorder outer;
-  set_active_recorder(&outer);
-  bench_scopes(1024, -1);
-  EXPECT_EQ(active_recorder(), &outer);
-  set_active_recorder(nullptr);
-  EXPECT_TRUE(outer.spans().empty()) << "the benchmark's spans went to its own recorders only";
 }
 
 }  // namespace

@@ -8,10 +8,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "profile/recorder.h"
+#include "instrument/recorder.h"
 #include "profile/telemetry.h"
 
 namespace kiln::profile {
+
+// The instrumentation layer's vocabulary (phases, spans, the recorder), used throughout.
+using instrument::kPhaseCount;
+using instrument::Phase;
+using instrument::phase_name;
+using instrument::Recorder;
+using instrument::Span;
 
 struct PhaseStats {
   Phase phase = Phase::kStep;

@@ -67,7 +67,7 @@ nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
   t.command_line = o.command_line;
   t.stop = o.stop;
   t.console = o.console;
-  t.window = &window;
+  t.hook = &window;
   t.eval_at_stop = false;  // the measurement is over when the window closes
   train::run(cfg, t);
   if (!window.report()) throw Error::runtime("the profiling window did not close (the run stopped early)");

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "profile/device_timer.h"
+#include "instrument/device_timer.h"
 
 #ifdef KILN_HAVE_NVML_H
 #include <nvml.h>
@@ -99,7 +99,7 @@ struct Telemetry::Nvml {
     initialised = true;
     // NVML numbers devices differently from CUDA (CUDA_VISIBLE_DEVICES, ordering): match
     // them through the PCI bus id.
-    const std::string bus = cuda_pci_bus_id(cuda_index);
+    const std::string bus = instrument::cuda_pci_bus_id(cuda_index);
     if (bus.empty() || by_bus(bus.c_str(), &dev) != NVML_SUCCESS) {
       return "NVML has no device at PCI bus id '" + bus + "': no GPU telemetry";
     }

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "profile/scope.h"
+#include "instrument/scope.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -72,15 +72,27 @@ void save_torch_trace(tp::ProfilerResult& result, const std::filesystem::path& p
 
 }  // namespace
 
-Window::Window(WindowOptions opts) : opts_(std::move(opts)), device_index_(cuda_index(opts_.device)) {}
+Window::Window(WindowOptions opts) : opts_(std::move(opts)), device_index_(instrument::cuda_index(opts_.device)) {}
 
 Window::~Window() {
-  if (active_recorder() == recorder_.get()) set_active_recorder(nullptr);
+  if (instrument::active_recorder() == recorder_.get()) instrument::set_active_recorder(nullptr);
   if (torch_profiling_) tp::disableProfiler();
 }
 
-bool Window::fit(int64_t last, int64_t done) {
-  if (opts_.first_step > last || opts_.last_step <= done) return false;
+void Window::fit(int64_t done, int64_t last) {
+  // Refused before the run dir exists (or, resuming, before it changes).
+  if (opts_.first_step > last) {
+    throw Error::usage("the profile window starts at step " + std::to_string(opts_.first_step) +
+                           " but this run ends at step " + std::to_string(last),
+                       "profile earlier steps, or train longer (train.epochs / train.max_steps)");
+  }
+  if (opts_.last_step <= done) {
+    throw Error::usage("the profile window " + std::to_string(opts_.first_step) + ":" + std::to_string(opts_.last_step) +
+                           " is behind the resumed run, which continues after step " + std::to_string(done),
+                       done < last ? "profile steps still ahead, e.g. --profile-steps " + std::to_string(done + 1) + ":" +
+                                         std::to_string(std::min(last, done + 20))
+                                   : "this run has no steps left to profile");
+  }
   if (opts_.first_step <= done) {
     log::warn("profile window cut to start at step " + std::to_string(done + 1) + ": the resumed run continues after step " +
               std::to_string(done));
@@ -91,7 +103,10 @@ bool Window::fit(int64_t last, int64_t done) {
               ": the run ends at step " + std::to_string(last));
     opts_.last_step = last;
   }
-  return true;
+}
+
+void Window::start(const std::filesystem::path& run_dir) {
+  if (opts_.out_dir.empty()) opts_.out_dir = run_dir / "profile";
 }
 
 void Window::before_step(int64_t step) {
@@ -105,8 +120,8 @@ void Window::after_step(int64_t step, int64_t samples) {
 }
 
 void Window::open() {
-  cuda_synchronize(device_index_);  // queued work from before the window is not counted
-  cuda_reset_peak(device_index_);
+  instrument::cuda_synchronize(device_index_);  // queued work from before the window is not counted
+  instrument::cuda_reset_peak(device_index_);
   if (opts_.torch_trace || opts_.nvtx_ops) {
     // emit_nvtx mode takes no activities; Kineto records CPU ops and, on a GPU, kernels.
     // (profile::check_options refuses both at once.)
@@ -123,16 +138,16 @@ void Window::open() {
   }
   telemetry_ = std::make_unique<Telemetry>(device_index_);
   recorder_ = std::make_unique<Recorder>(device_index_);
-  set_active_recorder(recorder_.get());
-  cuda_profiler_start();
+  instrument::set_active_recorder(recorder_.get());
+  instrument::cuda_profiler_start();
 }
 
 void Window::close() {
-  cuda_profiler_stop();
-  cuda_synchronize(device_index_);
+  instrument::cuda_profiler_stop();
+  instrument::cuda_synchronize(device_index_);
   Report r;
   r.window_s = recorder_->elapsed_us() / 1e6;
-  set_active_recorder(nullptr);
+  instrument::set_active_recorder(nullptr);
   if (torch_profiling_) {
     auto result = tp::disableProfiler();
     torch_profiling_ = false;
@@ -151,7 +166,7 @@ void Window::close() {
   r.samples = samples_;
   r.samples_per_s = r.window_s > 0 ? double(samples_) / r.window_s : 0;
   if (device_index_ >= 0) {
-    r.peak_memory_bytes = cuda_peak_bytes(device_index_);
+    r.peak_memory_bytes = instrument::cuda_peak_bytes(device_index_);
     r.peak_memory_kind = "cuda_allocated";
   } else {
     r.peak_memory_bytes = host_max_rss_bytes();

@@ -1,5 +1,5 @@
-// Window: a profiling window over steps [first_step, last_step] of a training run. The
-// trainer calls before_step/after_step around every step; the window opens before
+// Window: a profiling window over steps [first_step, last_step] of a training run, plugged
+// into the loop as its train::StepHook (before_step/after_step around every step); the window opens before
 // first_step (device synchronised, peak memory reset, recorder and telemetry on,
 // cudaProfilerStart) and closes after last_step, writing profile.json and trace.json (and
 // torch_trace.json with LibTorch's Kineto trace when asked).
@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "profile/report.h"
+#include "train/step_hook.h"
 
 namespace kiln::profile {
 
@@ -24,20 +25,20 @@ struct WindowOptions {
   bool nvtx_ops = false;     // one NVTX range per LibTorch operator (emit_nvtx)
 };
 
-class Window {
+class Window : public train::StepHook {
  public:
   explicit Window(WindowOptions opts);
   ~Window();
   Window(const Window&) = delete;
   Window& operator=(const Window&) = delete;
 
-  // Fits the window into a run that goes from step done + 1 to `last`: false when no step of
-  // the window is left; otherwise a window reaching past the end is cut to end there, and
-  // one starting at or before `done` (a resumed run) starts at done + 1, each with a warning.
-  bool fit(int64_t last, int64_t done = 0);
-  void set_out_dir(const std::filesystem::path& dir) { opts_.out_dir = dir; }
-  void before_step(int64_t step);
-  void after_step(int64_t step, int64_t samples);
+  // The run goes from step done + 1 to `last`: throws Error::usage when no step of the
+  // window is left; otherwise a window reaching past the end is cut to end there, and one
+  // starting at or before `done` (a resumed run) starts at done + 1, each with a warning.
+  void fit(int64_t done, int64_t last) override;
+  void start(const std::filesystem::path& run_dir) override;  // out_dir defaults to <run dir>/profile
+  void before_step(int64_t step) override;
+  void after_step(int64_t step, int64_t samples) override;
   // The report once the window has closed (nullopt before).
   const std::optional<Report>& report() const { return report_; }
   const WindowOptions& options() const { return opts_; }

@@ -1,5 +1,5 @@
-// TrialProcess: fork/execve a `kiln train` child and watch it.
-#include "sweep/trial_process.h"
+// TrainProcess: fork/execve a `kiln train` child and watch it.
+#include "run/train_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace kiln::sweep {
+namespace kiln::run {
 namespace fs = std::filesystem;
 namespace {
 
@@ -28,7 +28,7 @@ std::string read_all(const fs::path& p) {
 
 }  // namespace
 
-TrialProcess::TrialProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
+TrainProcess::TrainProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
                            const fs::path& dir, fs::path metrics)
     : dir_(dir), metrics_(std::move(metrics)), start_(std::chrono::steady_clock::now()) {
   fs::create_directories(dir_);
@@ -70,7 +70,7 @@ TrialProcess::TrialProcess(const std::vector<std::string>& argv, const std::vect
   setpgid(pid_, pid_);  // also from here, so it holds before either side runs on
 }
 
-TrialProcess::~TrialProcess() {
+TrainProcess::~TrainProcess() {
   if (!reaped_ && pid_ > 0) {
     kill(pid_, SIGKILL);
     int status = 0;
@@ -78,7 +78,7 @@ TrialProcess::~TrialProcess() {
   }
 }
 
-bool TrialProcess::running() {
+bool TrainProcess::running() {
   if (reaped_) return false;
   int status = 0;
   const pid_t r = waitpid(pid_, &status, WNOHANG);
@@ -92,17 +92,17 @@ bool TrialProcess::running() {
   return false;
 }
 
-void TrialProcess::terminate(std::chrono::seconds grace) {
+void TrainProcess::terminate(std::chrono::seconds grace) {
   if (reaped_ || term_sent_) return;
   kill(pid_, SIGTERM);
   term_sent_ = std::chrono::steady_clock::now() + grace;
 }
 
-double TrialProcess::elapsed_s() const {
+double TrainProcess::elapsed_s() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-std::vector<nlohmann::json> TrialProcess::new_evals() {
+std::vector<nlohmann::json> TrainProcess::new_evals() {
   std::vector<nlohmann::json> out;
   std::ifstream in(metrics_, std::ios::binary);
   if (!in) return out;
@@ -117,7 +117,7 @@ std::vector<nlohmann::json> TrialProcess::new_evals() {
   return out;
 }
 
-std::optional<nlohmann::json> TrialProcess::summary() const {
+std::optional<nlohmann::json> TrainProcess::summary() const {
   std::istringstream in(read_all(dir_ / "stdout.log"));
   std::string line, last;
   while (std::getline(in, line)) {
@@ -128,7 +128,7 @@ std::optional<nlohmann::json> TrialProcess::summary() const {
   return j;
 }
 
-std::string TrialProcess::last_error_line() const {
+std::string TrainProcess::last_error_line() const {
   std::istringstream in(read_all(dir_ / "stderr.log"));
   std::string line, last;
   while (std::getline(in, line)) {
@@ -137,4 +137,4 @@ std::string TrialProcess::last_error_line() const {
   return last;
 }
 
-}  // namespace kiln::sweep
+}  // namespace kiln::run

@@ -1,7 +1,7 @@
-// TrialProcess: one trial as a child `kiln train` process (argv, never a shell), in its own
-// process group so a terminal's Ctrl-C reaches the sweep, which then stops its trials in
-// order. stdout/stderr go to files in the trial's directory; the per-epoch evaluations are
-// read from the run's metrics.jsonl as they appear.
+// TrainProcess: one `kiln train` run as a child process (a sweep trial, a selftest run;
+// argv, never a shell), in its own process group so a terminal's Ctrl-C reaches the parent,
+// which then stops its children in order. stdout/stderr go to files in the given directory;
+// the per-epoch evaluations are read from the run's metrics.jsonl as they appear.
 #pragma once
 #include <sys/types.h>
 
@@ -14,18 +14,18 @@
 
 #include <nlohmann/json.hpp>
 
-namespace kiln::sweep {
+namespace kiln::run {
 
-class TrialProcess {
+class TrainProcess {
  public:
   // Starts argv[0] with argv; `env_extra` ("NAME=value") are added to this process's
   // environment. Logs go to dir/stdout.log and dir/stderr.log; `metrics` is the run's
   // metrics.jsonl. Throws kiln::Error::runtime when the process cannot start.
-  TrialProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
+  TrainProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env_extra,
                const std::filesystem::path& dir, std::filesystem::path metrics);
-  ~TrialProcess();  // kills (SIGKILL) and reaps a child still running
-  TrialProcess(const TrialProcess&) = delete;
-  TrialProcess& operator=(const TrialProcess&) = delete;
+  ~TrainProcess();  // kills (SIGKILL) and reaps a child still running
+  TrainProcess(const TrainProcess&) = delete;
+  TrainProcess& operator=(const TrainProcess&) = delete;
 
   // True while the child runs; reaps it once it has exited.
   bool running();
@@ -51,4 +51,4 @@ class TrialProcess {
   std::optional<std::chrono::steady_clock::time_point> term_sent_;
 };
 
-}  // namespace kiln::sweep
+}  // namespace kiln::run

@@ -10,7 +10,7 @@
 
 #include "config/load.h"
 #include "sweep/distribution_json.h"
-#include "sweep/trial_process.h"
+#include "run/train_process.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -20,7 +20,7 @@ namespace {
 
 struct Running {
   Asked asked;
-  std::unique_ptr<TrialProcess> proc;
+  std::unique_ptr<run::TrainProcess> proc;
   fs::path run_dir;
   TrialState verdict = TrialState::kRunning;  // PRUNED / FAIL decided while it ran
   std::string reason;
@@ -143,7 +143,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       argv.insert(argv.end(), {"--set", "log.progress=off", "--run-dir", r.run_dir.string(), "--json"});
       std::vector<std::string> env;
       if (o.gpus > 1) env.push_back("CUDA_VISIBLE_DEVICES=" + std::to_string(r.slot % o.gpus));
-      r.proc = std::make_unique<TrialProcess>(argv, env, tdir, r.run_dir / "metrics.jsonl");
+      r.proc = std::make_unique<run::TrainProcess>(argv, env, tdir, r.run_dir / "metrics.jsonl");
       ++launched;
       running.push_back(std::move(r));
     }

@@ -9,8 +9,7 @@
 
 #include "config/load.h"
 #include "optim/optimizer.h"
-#include "profile/scope.h"
-#include "profile/window.h"
+#include "instrument/scope.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
 #include "train/resume.h"
@@ -76,14 +75,7 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
   total_steps = steps_per_epoch * cfg.train.epochs;
   if (cfg.train.max_steps > 0) total_steps = std::min(total_steps, cfg.train.max_steps);
   const int64_t last_step = opts.stop_after > 0 ? std::min(total_steps, opts.stop_after) : total_steps;
-  if (opts.window) {
-    // A profiling window the run never reaches is bad usage: refused before the run dir exists.
-    if (!opts.window->fit(last_step)) {
-      throw Error::usage("the profile window starts at step " + std::to_string(opts.window->options().first_step) +
-                             " but this run ends at step " + std::to_string(last_step),
-                         "profile earlier steps, or train longer (train.epochs / train.max_steps)");
-    }
-  }
+  if (opts.hook) opts.hook->fit(0, last_step);  // refused before the run dir exists
   repro::seed_torch(cfg.repro.seed, "train");  // dropout and any other draw during training
   if (!opts.resume.empty()) {
     // Resuming: the checkpoint brings back weights, optimizer, counters and RNG states.
@@ -98,15 +90,7 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
                          "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
     }
     state = checkpoint::load(resumed_from_, *net, *optimizer);
-    if (opts.window && !opts.window->fit(last_step, state.step)) {  // refused before the run dir changes
-      const auto& w = opts.window->options();
-      throw Error::usage("the profile window " + std::to_string(w.first_step) + ":" + std::to_string(w.last_step) +
-                             " is behind the resumed run, which continues after step " + std::to_string(state.step),
-                         state.step < last_step ? "profile steps still ahead, e.g. --profile-steps " +
-                                                      std::to_string(state.step + 1) + ":" +
-                                                      std::to_string(std::min(last_step, state.step + 20))
-                                                : "this run has no steps left to profile");
-    }
+    if (opts.hook) opts.hook->fit(state.step, last_step);  // refused before the run dir changes
     log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
               std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
     const auto kept = trim_metrics(run_dir / "metrics.jsonl", state);
@@ -240,7 +224,7 @@ void Session::record_eval(int64_t step, int64_t epoch, const EvalResult& r) {
 void Session::save_checkpoint(const checkpoint::TrainState& st) {
   char name[64];
   std::snprintf(name, sizeof name, "step-%08lld.pt", static_cast<long long>(st.step));
-  KILN_SCOPE(profile::Phase::kCheckpoint);
+  KILN_SCOPE(instrument::Phase::kCheckpoint);
   flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   check_weights(st);
   checkpoint::save(run_dir / "checkpoints" / name, *net, *optimizer, st);

@@ -5,7 +5,7 @@
 #include <ATen/ops/stack.h>
 #include <torch/nn/functional/loss.h>
 
-#include "profile/scope.h"
+#include "instrument/scope.h"
 
 namespace kiln::train {
 
@@ -40,7 +40,7 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<
 
   // 1. Clear gradients (set to none: no memset kernels).
   {
-    KILN_SCOPE(profile::Phase::kOptimizer);
+    KILN_SCOPE(instrument::Phase::kOptimizer);
     opt.zero_grad(true);
   }
 
@@ -50,13 +50,13 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<
   for (const auto& b : micro) {
     at::Tensor loss;
     {
-      KILN_SCOPE(profile::Phase::kForward);
+      KILN_SCOPE(instrument::Phase::kForward);
       auto logits = net.forward(b.images);
       loss = torch::nn::functional::cross_entropy(logits, b.labels, loss_opts);
     }
     const double weight = double(b.labels.size(0)) / double(stats.samples);
     {
-      KILN_SCOPE(profile::Phase::kBackward);
+      KILN_SCOPE(instrument::Phase::kBackward);
       (loss * weight).backward();
     }
     auto l = loss.detach() * weight;
@@ -65,7 +65,7 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<
   stats.loss = total_loss;
 
   // 4-5. Clip the global gradient norm; update the parameters.
-  KILN_SCOPE(profile::Phase::kOptimizer);
+  KILN_SCOPE(instrument::Phase::kOptimizer);
   if (opts.skip_nonfinite) {
     // Checked before clipping (which would turn an inf gradient into nan). The step still
     // counts: the LR schedule and the data order go on as in any other run.

@@ -7,8 +7,7 @@
 
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "profile/scope.h"
-#include "profile/window.h"
+#include "instrument/scope.h"
 #include "repro/repro.h"
 #include "train/evaluate.h"
 #include "train/session.h"
@@ -25,32 +24,32 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
   checkpoint::TrainState at = s.state;  // after the newest step: where final.pt resumes
   const int64_t last = opts.stop_after > 0 ? std::min(s.total_steps, opts.stop_after) : s.total_steps;
   bool done = last <= step;
-  if (opts.window && opts.window->options().out_dir.empty()) opts.window->set_out_dir(s.run_dir / "profile");
+  if (opts.hook) opts.hook->start(s.run_dir);
   if (done && opts.eval_at_stop) {
     // Resumed with no step left (killed after the last step's checkpoint, or while writing
     // final.pt or summary.json): the end still owes the evaluation an unbroken run does.
-    KILN_SCOPE(profile::Phase::kEval);
+    KILN_SCOPE(instrument::Phase::kEval);
     s.record_eval(step, at.epoch, evaluate(*s.net, *s.test_loader));
   }
 
   for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
-    profile::set_current_step(epoch);
-    KILN_SCOPE(profile::Phase::kEpoch);
+    instrument::set_current_step(epoch);
+    KILN_SCOPE(instrument::Phase::kEpoch);
     s.train_loader->start(epoch, epoch == s.state.epoch ? s.state.next_batch : 0);
     for (;;) {
-      if (opts.window) opts.window->before_step(step + 1);
-      profile::set_current_step(step + 1);
+      if (opts.hook) opts.hook->before_step(step + 1);
+      instrument::set_current_step(step + 1);
       StepStats st;
       int64_t next_batch = 0;
       {
-        profile::Scope step_scope(profile::Phase::kStep);
+        instrument::Scope step_scope(instrument::Phase::kStep);
         // Gather grad_accum micro-batches (fewer at the end of the epoch).
         std::vector<data::Batch> micro;
         double wait_ms = 0;
         while (int64_t(micro.size()) < tc.grad_accum) {
           std::optional<data::Batch> b;
           {
-            KILN_SCOPE(profile::Phase::kDataWait);
+            KILN_SCOPE(instrument::Phase::kDataWait);
             b = s.train_loader->next();
           }
           if (!b) break;
@@ -70,7 +69,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
         at = {step, epoch, next_batch};
         if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint(at);
       }
-      if (opts.window) opts.window->after_step(step, st.samples);
+      if (opts.hook) opts.hook->after_step(step, st.samples);
       if (opts.stop && opts.stop->load() != 0) {
         s.interrupt(at, opts.stop->load());  // throws
       }
@@ -80,7 +79,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
       }
     }
     if (done && !opts.eval_at_stop) break;
-    KILN_SCOPE(profile::Phase::kEval);
+    KILN_SCOPE(instrument::Phase::kEval);
     s.record_eval(step, epoch, evaluate(*s.net, *s.test_loader));
   }
   return s.finish(at);

@@ -10,10 +10,7 @@
 
 #include "config/config.h"
 #include "metrics/sink.h"
-
-namespace kiln::profile {
-class Window;
-}
+#include "train/step_hook.h"
 
 namespace kiln::train {
 
@@ -26,7 +23,7 @@ struct TrainOptions {
   const std::atomic<int>* stop = nullptr;  // a signal number (SIGINT/SIGTERM) once set: stop after the step
   bool console = true;                   // progress and per-epoch lines on stderr
   std::vector<std::shared_ptr<metrics::Sink>> sinks;  // extra sinks
-  profile::Window* window = nullptr;     // a profiling window over some steps (kiln profile, --profile-steps)
+  StepHook* hook = nullptr;              // around every step, e.g. a profiling window (kiln profile, --profile-steps)
   bool eval_at_stop = true;              // false: no evaluation after the last step (kiln profile: its window is over)
 };
 

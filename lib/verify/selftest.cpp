@@ -1,5 +1,5 @@
 // The self-test: N fresh `kiln train` children per config, compared bit for bit.
-#include "repro/selftest.h"
+#include "verify/selftest.h"
 
 #include <chrono>
 #include <cstdio>
@@ -9,12 +9,12 @@
 #include "config/load.h"
 #include "metrics/sink.h"
 #include "repro/repro.h"
-#include "sweep/trial_process.h"
+#include "run/train_process.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/temp_dir.h"
 
-namespace kiln::repro {
+namespace kiln::verify {
 namespace fs = std::filesystem;
 namespace {
 
@@ -45,7 +45,7 @@ Run run_once(const fs::path& exe, const fs::path& dir, const fs::path& config, i
     argv.push_back("--set");
     argv.push_back(s);
   }
-  sweep::TrialProcess p(argv, {}, dir / "logs", dir / "run" / "metrics.jsonl");
+  run::TrainProcess p(argv, {}, dir / "logs", dir / "run" / "metrics.jsonl");
   while (p.running()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const auto summary = p.summary();
   if (p.exit_code() != 0 || !summary || !summary->contains("weights_sha256")) {
@@ -143,8 +143,8 @@ nlohmann::json selftest(const SelftestOptions& o) {
   }
   report["match"] = all_match;
   report["processes"] = o.processes;
-  report["environment"] = environment(device);
+  report["environment"] = repro::environment(device);
   return report;
 }
 
-}  // namespace kiln::repro
+}  // namespace kiln::verify

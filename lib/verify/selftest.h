@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace kiln::repro {
+namespace kiln::verify {
 
 struct SelftestConfig {
   std::string name;   // shown in the report, e.g. "default" or a file name
@@ -40,4 +40,4 @@ nlohmann::json selftest(const SelftestOptions& opts);
 // run's; -1 when all agree. Each map is step -> loss.
 int64_t first_divergent_step(const std::vector<std::map<int64_t, double>>& runs);
 
-}  // namespace kiln::repro
+}  // namespace kiln::verify

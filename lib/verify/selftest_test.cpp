@@ -1,11 +1,11 @@
 // Unit tests of the self-test's comparison: where fresh runs' loss curves part.
-#include "repro/selftest.h"
+#include "verify/selftest.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace kiln::repro {
+namespace kiln::verify {
 namespace {
 
 TEST(SelftestCompare, AgreeingRunsHaveNoDivergentStep) {
@@ -44,4 +44,4 @@ TEST(SelftestConfigs, ShippedConfigsAreBuiltIn) {
 }
 
 }  // namespace
-}  // namespace kiln::repro
+}  // namespace kiln::verify

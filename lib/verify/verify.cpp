@@ -1,5 +1,5 @@
 // Replays a run into a temporary directory and compares losses, weights and environment.
-#include "repro/verify.h"
+#include "verify/verify.h"
 
 #include "config/load.h"
 #include "metrics/sink.h"
@@ -9,7 +9,7 @@
 #include "util/fs.h"
 #include "util/temp_dir.h"
 
-namespace kiln::repro {
+namespace kiln::verify {
 namespace fs = std::filesystem;
 namespace {
 
@@ -84,7 +84,7 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   }
   // What differs between the recorded environment and this one (versions, device, host).
   nlohmann::json diff = nlohmann::json::object();
-  const auto now = environment(replay_summary.value("device", "cpu"));
+  const auto now = repro::environment(replay_summary.value("device", "cpu"));
   const auto then = manifest.value("environment", nlohmann::json::object());
   for (const auto& [k, v] : now.items()) {
     if (!then.contains(k) || then[k] != v) diff[k] = {{"recorded", then.value(k, nlohmann::json())}, {"now", v}};
@@ -94,4 +94,4 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   return j;
 }
 
-}  // namespace kiln::repro
+}  // namespace kiln::verify

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace kiln::repro {
+namespace kiln::verify {
 
 struct VerifyOptions {
   int64_t steps = 0;        // compare only the first N steps (0 = the whole run)
@@ -17,4 +17,4 @@ struct VerifyOptions {
 // Throws Error::usage when run_dir is not a complete kiln run dir.
 nlohmann::json verify_run(const std::filesystem::path& run_dir, const VerifyOptions& opts);
 
-}  // namespace kiln::repro
+}  // namespace kiln::verify

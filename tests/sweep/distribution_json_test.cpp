@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sweep/journal_test_util.h"
+#include "journal_test_util.h"
 #include "sweep/python_json.h"
 #include "util/error.h"
 

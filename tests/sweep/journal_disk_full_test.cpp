@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "sweep/journal.h"
-#include "sweep/journal_test_util.h"
+#include "journal_test_util.h"
 #include "tmpfs_mount.h"
 #include "util/error.h"
 #include "util/fs.h"

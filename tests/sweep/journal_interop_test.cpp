@@ -10,7 +10,7 @@
 
 #include "sweep/distribution_json.h"
 #include "sweep/journal.h"
-#include "sweep/journal_test_util.h"
+#include "journal_test_util.h"
 #include "sweep/python_json.h"
 
 namespace kiln::sweep {

@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "sweep/journal.h"
-#include "sweep/journal_test_util.h"
+#include "journal_test_util.h"
 
 namespace kiln::sweep {
 namespace {

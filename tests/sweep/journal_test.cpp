@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sweep/journal_test_util.h"
+#include "journal_test_util.h"
 #include "util/error.h"
 
 namespace kiln::sweep {

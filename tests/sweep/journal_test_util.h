@@ -13,7 +13,7 @@
 
 #include "sweep/distribution_json.h"
 #include "sweep/journal.h"
-#include "sweep/optuna_reference.h"
+#include "optuna_reference.h"
 
 namespace kiln::sweep::journal_test {
 

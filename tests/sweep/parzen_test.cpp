@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sweep/optuna_reference.h"
+#include "optuna_reference.h"
 #include "sweep/parzen.h"
 #include "sweep/sampler.h"
 #include "sweep/truncnorm.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sweep/optuna_reference.h"
+#include "optuna_reference.h"
 #include "sweep/pruner.h"
 
 namespace kiln::sweep {

@@ -12,7 +12,7 @@
 
 #include "cli_helpers.h"
 #include "sweep/remote.h"
-#include "sweep/remote_test_util.h"
+#include "remote_test_util.h"
 #include "util/error.h"
 
 namespace kiln::sweep {

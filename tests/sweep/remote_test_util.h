@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.h"
-#include "sweep/optuna_reference.h"  // KILN_TEST_PYTHON, KILN_REQUIRE_OPTUNA
+#include "optuna_reference.h"  // KILN_TEST_PYTHON, KILN_REQUIRE_OPTUNA
 
 namespace kiln::sweep::remote_test {
 

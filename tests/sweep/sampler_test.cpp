@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sweep/sampler.h"
-#include "sweep/sampler_test_util.h"
+#include "sampler_test_util.h"
 #include "util/error.h"
 
 namespace kiln::sweep {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sweep/optuna_reference.h"
+#include "optuna_reference.h"
 #include "sweep/space.h"
 #include "util/error.h"
 
