@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "config/load.h"
 #include "profile/window.h"
+#include "run/run_dir.h"
 #include "train/resume.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -69,7 +70,7 @@ int run_train(const TrainArgs& a, const Globals& g) {
   if (!a.resume.empty() && !path) {
     // Resuming without a config: the run's own config.toml (plus any --set).
     const std::filesystem::path dir = a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);
-    if (!dir.empty()) path = dir / "config.toml";
+    if (!dir.empty()) path = run::RunDir{dir}.config();
   }
   std::optional<std::pair<int64_t, int64_t>> window_steps;
   if (!a.profile_steps.empty()) window_steps = parse_step_range(a.profile_steps);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "instrument/scope.h"
+#include "run/run_dir.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -106,7 +107,7 @@ void Window::fit(int64_t done, int64_t last) {
 }
 
 void Window::start(const std::filesystem::path& run_dir) {
-  if (opts_.out_dir.empty()) opts_.out_dir = run_dir / "profile";
+  if (opts_.out_dir.empty()) opts_.out_dir = run::RunDir{run_dir}.profile();
 }
 
 void Window::before_step(int64_t step) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "config/load.h"
+#include "run/run_dir.h"
 #include "sweep/distribution_json.h"
 #include "run/train_process.h"
 #include "util/error.h"
@@ -143,7 +144,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       argv.insert(argv.end(), {"--set", "log.progress=off", "--run-dir", r.run_dir.string(), "--json"});
       std::vector<std::string> env;
       if (o.gpus > 1) env.push_back("CUDA_VISIBLE_DEVICES=" + std::to_string(r.slot % o.gpus));
-      r.proc = std::make_unique<run::TrainProcess>(argv, env, tdir, r.run_dir / "metrics.jsonl");
+      r.proc = std::make_unique<run::TrainProcess>(argv, env, tdir, run::RunDir{r.run_dir}.metrics());
       ++launched;
       running.push_back(std::move(r));
     }

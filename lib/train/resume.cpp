@@ -5,6 +5,7 @@
 
 #include "config/load.h"
 #include "metrics/sink.h"
+#include "run/run_dir.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -23,12 +24,12 @@ fs::path find_checkpoint(const std::string& resume, const fs::path& run_dir) {
     throw Error::usage("--resume auto needs --run-dir DIR (the run to continue)",
                        "or give a checkpoint: --resume DIR/checkpoints/step-N.pt");
   }
-  if (!fs::is_directory(run_dir / "checkpoints")) {
+  if (!fs::is_directory(run::RunDir{run_dir}.checkpoints())) {
     throw Error::usage(run_dir.string() + " is not a kiln run dir (no checkpoints/ in it)");
   }
   // final.pt first: a run killed after it but before summary.json resumes at its end.
-  auto candidates = checkpoint::list(run_dir / "checkpoints");
-  if (fs::exists(run_dir / "checkpoints" / "final.pt")) candidates.insert(candidates.begin(), run_dir / "checkpoints" / "final.pt");
+  auto candidates = checkpoint::list(run::RunDir{run_dir}.checkpoints());
+  if (fs::exists(run::RunDir{run_dir}.final_checkpoint())) candidates.insert(candidates.begin(), run::RunDir{run_dir}.final_checkpoint());
   for (const auto& p : candidates) {
     try {
       checkpoint::verify(p);
@@ -37,7 +38,7 @@ fs::path find_checkpoint(const std::string& resume, const fs::path& run_dir) {
       log::warn(std::string(e.what()) + "; trying the previous one");
     }
   }
-  throw Error::usage("no complete checkpoint in " + (run_dir / "checkpoints").string(),
+  throw Error::usage("no complete checkpoint in " + run::RunDir{run_dir}.checkpoints().string(),
                      "checkpoints are written every checkpoint.every steps and on SIGINT/SIGTERM");
 }
 

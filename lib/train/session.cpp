@@ -12,6 +12,7 @@
 #include "instrument/scope.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
+#include "run/run_dir.h"
 #include "train/resume.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -81,11 +82,11 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
     // Resuming: the checkpoint brings back weights, optimizer, counters and RNG states.
     run_dir = opts.resume == "auto" ? opts.run_dir : run_dir_of(opts.resume);
     resumed_from_ = find_checkpoint(opts.resume, run_dir);
-    const auto changes = config_changes(config::load(run_dir / "config.toml", {}), cfg);
+    const auto changes = config_changes(config::load(run::RunDir{run_dir}.config(), {}), cfg);
     if (!changes.empty() && !opts.allow_config_change) {
       std::string list;
       for (const auto& c : changes) list += "\n    " + c;
-      throw Error::usage("the config differs from the run's " + (run_dir / "config.toml").string() +
+      throw Error::usage("the config differs from the run's " + run::RunDir{run_dir}.config().string() +
                              " in keys that change the computation:" + list,
                          "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
     }
@@ -93,9 +94,9 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
     if (opts.hook) opts.hook->fit(state.step, last_step);  // refused before the run dir changes
     log::info("resuming " + run_dir.string() + " from " + resumed_from_.filename().string() + " (step " +
               std::to_string(state.step) + ", epoch " + std::to_string(state.epoch + 1) + ")");
-    const auto kept = trim_metrics(run_dir / "metrics.jsonl", state);
+    const auto kept = trim_metrics(run::RunDir{run_dir}.metrics(), state);
     // A killed run leaves its atomic writes' temp files (.step-N.pt.tmp.PID) behind.
-    for (const auto& d : {run_dir, run_dir / "checkpoints"}) {
+    for (const auto& d : {run_dir, run::RunDir{run_dir}.checkpoints()}) {
       for (const auto& p : util::remove_stale_temps(d)) log::info("removed " + p.string() + ", left by a killed run");
     }
     // The summary's samples/s and train time cover the whole run, as if it never stopped.
@@ -109,11 +110,11 @@ Session::Session(const config::RunConfig& c, const TrainOptions& opts) : cfg(c),
     run_dir = make_run_dir(cfg.train.name, opts.run_dir);
   }
   last_eval_epoch_ = state.epoch - 1;
-  fs::create_directories(run_dir / "checkpoints");
-  util::atomic_write(run_dir / "config.toml", config::to_toml(cfg));
+  fs::create_directories(run::RunDir{run_dir}.checkpoints());
+  util::atomic_write(run::RunDir{run_dir}.config(), config::to_toml(cfg));
   started_at_ = now_iso();
   write_manifest(nullptr);
-  sinks_.push_back(metrics::make_jsonl_sink(run_dir / "metrics.jsonl"));
+  sinks_.push_back(metrics::make_jsonl_sink(run::RunDir{run_dir}.metrics()));
   if (opts.console) sinks_.push_back(metrics::make_console_sink(cfg.log.progress, cfg.log.every));
   for (const auto& s : opts.sinks) sinks_.push_back(s);
   log::info("run dir " + run_dir.string() + ", device " + device + ", " +
@@ -142,7 +143,7 @@ void Session::write_manifest(const nlohmann::json* end) {
   if (!resumed_from_.empty()) m["resumed_from"] = resumed_from_.string();
   m["ended_at"] = end ? nlohmann::json(now_iso()) : nlohmann::json(nullptr);
   if (end) m["result"] = *end;
-  util::atomic_write(run_dir / "manifest.json", m.dump(2) + "\n");
+  util::atomic_write(run::RunDir{run_dir}.manifest(), m.dump(2) + "\n");
 }
 
 void Session::record_step(int64_t step, int64_t epoch, const StepStats& st, double lr, double wait_ms,
@@ -227,8 +228,8 @@ void Session::save_checkpoint(const checkpoint::TrainState& st) {
   KILN_SCOPE(instrument::Phase::kCheckpoint);
   flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   check_weights(st);
-  checkpoint::save(run_dir / "checkpoints" / name, *net, *optimizer, st);
-  const auto all = checkpoint::list(run_dir / "checkpoints");  // newest first
+  checkpoint::save(run::RunDir{run_dir}.checkpoints() / name, *net, *optimizer, st);
+  const auto all = checkpoint::list(run::RunDir{run_dir}.checkpoints());  // newest first
   for (size_t i = size_t(cfg.checkpoint.keep); i < all.size(); ++i) checkpoint::remove(all[i]);
 }
 
@@ -238,7 +239,7 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
   const bool term = signal == SIGTERM;
   throw Error(term ? ExitCode::kTerminated : ExitCode::kInterrupted,
               std::string(term ? "SIGTERM" : "SIGINT") + " received: stopped after step " + std::to_string(st.step) +
-                  "; checkpoint written to " + (run_dir / "checkpoints").string(),
+                  "; checkpoint written to " + run::RunDir{run_dir}.checkpoints().string(),
               "continue with: kiln train --resume auto --run-dir " + run_dir.string());
 }
 
@@ -246,8 +247,8 @@ nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   flush();
   check_weights(st);
   const int64_t step = st.step;
-  checkpoint::save(run_dir / "checkpoints" / "final.pt", *net, *optimizer, st);
-  const auto trace = loss_trace(run_dir / "metrics.jsonl");
+  checkpoint::save(run::RunDir{run_dir}.final_checkpoint(), *net, *optimizer, st);
+  const auto trace = loss_trace(run::RunDir{run_dir}.metrics());
   nlohmann::json j;
   j["run_dir"] = run_dir.string();
   j["epochs"] = last_eval_epoch_ + 1;
@@ -263,7 +264,7 @@ nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   j["device"] = device;
   j["model"] = cfg.model.name;
   j["parameters"] = model::count_parameters(*net);
-  util::atomic_write(run_dir / "summary.json", j.dump(2) + "\n");
+  util::atomic_write(run::RunDir{run_dir}.summary(), j.dump(2) + "\n");
   write_manifest(&j);
   return j;
 }

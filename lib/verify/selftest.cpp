@@ -9,6 +9,7 @@
 #include "config/load.h"
 #include "metrics/sink.h"
 #include "repro/repro.h"
+#include "run/run_dir.h"
 #include "run/train_process.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -45,7 +46,7 @@ Run run_once(const fs::path& exe, const fs::path& dir, const fs::path& config, i
     argv.push_back("--set");
     argv.push_back(s);
   }
-  run::TrainProcess p(argv, {}, dir / "logs", dir / "run" / "metrics.jsonl");
+  run::TrainProcess p(argv, {}, dir / "logs", run::RunDir{dir / "run"}.metrics());
   while (p.running()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const auto summary = p.summary();
   if (p.exit_code() != 0 || !summary || !summary->contains("weights_sha256")) {
@@ -55,7 +56,7 @@ Run run_once(const fs::path& exe, const fs::path& dir, const fs::path& config, i
                          "): " + p.last_error_line());
   }
   return {threads, (*summary)["weights_sha256"].get<std::string>(), summary->value("device", "cpu"),
-          step_losses(dir / "run" / "metrics.jsonl")};
+          step_losses(run::RunDir{dir / "run"}.metrics())};
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "config/load.h"
 #include "metrics/sink.h"
 #include "repro/repro.h"
+#include "run/run_dir.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -31,15 +32,17 @@ std::map<int64_t, double> step_losses(const fs::path& file) {
 }  // namespace
 
 nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
-  for (const char* f : {"config.toml", "manifest.json", "metrics.jsonl"}) {
-    if (!fs::exists(run_dir / f)) {
-      throw Error::usage(run_dir.string() + " has no " + f + ": not a kiln run dir", "give the directory `kiln train` wrote");
+  const run::RunDir rd{run_dir};
+  for (const fs::path& f : {rd.config(), rd.manifest(), rd.metrics()}) {
+    if (!fs::exists(f)) {
+      throw Error::usage(run_dir.string() + " has no " + f.filename().string() + ": not a kiln run dir",
+                         "give the directory `kiln train` wrote");
     }
   }
-  const config::RunConfig cfg = config::load(run_dir / "config.toml", {});
-  const auto recorded = step_losses(run_dir / "metrics.jsonl");
-  const nlohmann::json manifest = read_json(run_dir / "manifest.json");
-  const bool have_summary = fs::exists(run_dir / "summary.json");
+  const config::RunConfig cfg = config::load(rd.config(), {});
+  const auto recorded = step_losses(rd.metrics());
+  const nlohmann::json manifest = read_json(rd.manifest());
+  const bool have_summary = fs::exists(rd.summary());
   const bool whole = vo.steps == 0;
   if (whole && !have_summary) {
     throw Error::usage(run_dir.string() + " has no summary.json: the run did not finish",
@@ -55,7 +58,7 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   to.stop_after = vo.steps;
   to.command_line = "kiln verify " + run_dir.string();
   const nlohmann::json replay_summary = train::run(cfg, to);
-  const auto replayed = step_losses(scratch / "run" / "metrics.jsonl");
+  const auto replayed = step_losses(run::RunDir{to.run_dir}.metrics());
 
   nlohmann::json j;
   j["run_dir"] = run_dir.string();
@@ -77,7 +80,7 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   const bool losses_match = j["first_divergent_step"].is_null() && compared > 0;
   j["weights_match"] = nullptr;
   if (whole) {
-    const auto summary = read_json(run_dir / "summary.json");
+    const auto summary = read_json(rd.summary());
     j["recorded_weights_sha256"] = summary.value("weights_sha256", "");
     j["replayed_weights_sha256"] = replay_summary.value("weights_sha256", "");
     j["weights_match"] = j["recorded_weights_sha256"] == j["replayed_weights_sha256"];
