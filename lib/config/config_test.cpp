@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/config_test_util.h"
 #include "config/fields.h"
 #include "config/load.h"
 #include "util/error.h"
@@ -22,26 +23,7 @@
 namespace kiln::config {
 namespace {
 
-// Runs `fn`, expects a kiln::Error with the usage exit code, and returns its message.
-std::string usage_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const kiln::Error& e) {
-    EXPECT_EQ(e.code(), kiln::ExitCode::kUsage) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected kiln::Error, got another exception: " << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected kiln::Error, nothing was thrown";
-  return "";
-}
-
-#define EXPECT_CONTAINS(haystack, needle)                                           \
-  do {                                                                              \
-    const std::string h_ = (haystack);                                              \
-    EXPECT_NE(h_.find(needle), std::string::npos) << "'" << needle << "' not in: " << h_; \
-  } while (0)
+using test::usage_error;
 
 RunConfig from_toml(const std::string& text, const std::string& source = "x.toml") {
   RunConfig cfg;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "config/config_test_util.h"
 #include "config/fields.h"
 #include "config/load.h"
 #include "util/error.h"
@@ -16,16 +17,8 @@
 namespace kiln::config {
 namespace {
 
-std::string usage_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const kiln::Error& e) {
-    EXPECT_EQ(e.code(), kiln::ExitCode::kUsage) << e.what();
-    return std::string(e.what()) + " | hint: " + e.hint();
-  }
-  ADD_FAILURE() << "expected kiln::Error, nothing was thrown";
-  return "";
-}
+// Messages with their hint: the limits' reasons are in both.
+std::string usage_error(const std::function<void()>& fn) { return test::usage_error(fn, /*with_hint=*/true); }
 
 void load_text(const std::string& text) {
   RunConfig cfg;
@@ -33,12 +26,6 @@ void load_text(const std::string& text) {
   apply_toml(cfg, text, "x.toml", origins);
   validate(cfg, origins);
 }
-
-#define EXPECT_CONTAINS(haystack, needle)                                                    \
-  do {                                                                                       \
-    const std::string h_ = (haystack);                                                       \
-    EXPECT_NE(h_.find(needle), std::string::npos) << "'" << needle << "' not in: " << h_;   \
-  } while (0)
 
 TEST(ConfigLimits, SurelyMistakenValuesAreRefusedWithKeyOriginAndReason) {
   std::string msg = usage_error([] { load_text("[optim]\nlr = 2147483648\n"); });
