@@ -1,5 +1,6 @@
 // `kiln train [CONFIG.toml] [--set KEY=VALUE]... [--run-dir DIR] [--json] [--print-config]`
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -7,6 +8,7 @@
 #include "config/load.h"
 #include "profile/window.h"
 #include "run/run_dir.h"
+#include "task/task.h"
 #include "train/resume.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -48,13 +50,17 @@ std::pair<int64_t, int64_t> parse_step_range(const std::string& s) {
   return {a, b};
 }
 
-void print_summary(const nlohmann::json& s) {
-  std::fprintf(stderr,
-               "\n  run dir        %s\n  epochs         %lld\n  steps          %lld\n  test accuracy  %.4f\n"
-               "  test loss      %.4f\n  samples/s      %.0f\n  train time     %s\n  weights sha256 %s\n",
-               s["run_dir"].get<std::string>().c_str(), s["epochs"].get<long long>(), s["steps"].get<long long>(),
-               s["test_accuracy"].get<double>(), s["test_loss"].get<double>(), s["samples_per_s"].get<double>(),
-               util::format_duration(s["train_seconds"].get<double>()).c_str(),
+// The summary on stderr; the task's metrics (test_loss -> "test loss") in its order.
+void print_summary(const nlohmann::json& s, const task::Task& task) {
+  std::fprintf(stderr, "\n  run dir        %s\n  epochs         %lld\n  steps          %lld\n",
+               s["run_dir"].get<std::string>().c_str(), s["epochs"].get<long long>(), s["steps"].get<long long>());
+  for (const auto& m : task.metrics()) {
+    std::string label = task::metric_key("test", m);
+    std::replace(label.begin(), label.end(), '_', ' ');
+    std::fprintf(stderr, "  %-14s %.4f\n", label.c_str(), s[task::metric_key("test", m)].get<double>());
+  }
+  std::fprintf(stderr, "  samples/s      %.0f\n  train time     %s\n  weights sha256 %s\n",
+               s["samples_per_s"].get<double>(), util::format_duration(s["train_seconds"].get<double>()).c_str(),
                s["weights_sha256"].get<std::string>().c_str());
 }
 
@@ -95,7 +101,7 @@ int run_train(const TrainArgs& a, const Globals& g) {
   log::info("training " + cfg.model.name + " on " + cfg.data.dataset + " (" + std::to_string(cfg.train.epochs) +
             " epochs, batch " + std::to_string(cfg.loader.batch_size) + ")");
   const nlohmann::json summary = train::run(cfg, opts);
-  if (!g.quiet) print_summary(summary);
+  if (!g.quiet) print_summary(summary, *task::build(cfg));
   if (a.json) std::cout << summary.dump() << std::endl;
   return 0;
 }

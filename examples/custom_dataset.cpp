@@ -12,13 +12,13 @@
 
 namespace {
 
-class Stripes : public kiln::data::Dataset {
+class Stripes : public kiln::data::ImageDataset {
  public:
   Stripes(int64_t n, uint64_t split_seed) : n_(n), seed_(split_seed) {}
   int64_t size() const override { return n_; }
   kiln::data::ImageShape shape() const override { return {1, 16, 16}; }
   int64_t num_classes() const override { return 4; }
-  int64_t read(int64_t index, uint8_t* pixels) const override {
+  int64_t read_image(int64_t index, uint8_t* pixels) const override {
     const int64_t label = index % 4;
     // The stripe offset and the pixel noise come from a hash of (split seed, index), so every
     // class shows up at every offset and no two samples are the same image.

@@ -18,8 +18,8 @@ namespace {
 class TinyConvNet : public kiln::model::Net {
  public:
   explicit TinyConvNet(const kiln::model::InputSpec& in)
-      : conv_(torch::nn::Conv2dOptions(in.channels, 8, 5)),
-        fc_(8 * ((in.height - 4) / 2) * ((in.width - 4) / 2), in.num_classes) {
+      : conv_(torch::nn::Conv2dOptions(in.channels(), 8, 5)),
+        fc_(8 * ((in.height() - 4) / 2) * ((in.width() - 4) / 2), in.outputs) {
     register_module("conv", conv_);
     register_module("fc", fc_);
   }

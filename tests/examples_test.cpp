@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -56,4 +57,37 @@ TEST(Examples, CustomModelIsRegisteredAndTrained) {
   // One epoch on 6000 samples: well above chance (0.1) when the custom model really trains.
   EXPECT_GT(j["test_accuracy"].get<double>(), 0.6);
   fs::remove_all(dir);
+}
+
+TEST(Examples, RegressionTaskDatasetAndSinkPlugIn) {
+  const fs::path exe = fs::path(KILN_EXE).parent_path() / "example_regression_task";
+  const fs::path dir = fresh_dir("regression");
+  auto [line, rc] = run(exe.string() + " " + dir.string() + " 2>/dev/null");
+  ASSERT_EQ(rc, 0) << line;
+  const auto j = nlohmann::json::parse(line);
+  // The task's own metrics reach the summary; the classification ones do not.
+  EXPECT_EQ(j["task"], "mse");
+  EXPECT_FALSE(j.contains("test_accuracy"));
+  // The target's variance is about 0.6: predicting its mean scores r2 = 0 and mse ~0.6;
+  // an MLP that really learns the smooth function gets most of the variance.
+  EXPECT_GT(j["test_r2"].get<double>(), 0.9);
+  EXPECT_LT(j["test_loss"].get<double>(), 0.06);
+  EXPECT_GT(j["test_mae"].get<double>(), 0.0);
+  // The sink saw one evaluation per epoch, and metrics.jsonl holds the task's metric names.
+  EXPECT_EQ(j["evals_seen"], 8);
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string l, last_eval;
+  while (std::getline(metrics, l)) {
+    if (l.find("\"type\":\"eval\"") != std::string::npos) last_eval = l;
+  }
+  const auto e = nlohmann::json::parse(last_eval);
+  EXPECT_DOUBLE_EQ(e["test_r2"].get<double>(), j["test_r2"].get<double>());
+
+  // Same seed, same weights: a second run of the new task and dataset matches bit for bit.
+  const fs::path again = fresh_dir("regression-again");
+  auto [line2, rc2] = run(exe.string() + " " + again.string() + " 2>/dev/null");
+  ASSERT_EQ(rc2, 0) << line2;
+  EXPECT_EQ(nlohmann::json::parse(line2)["weights_sha256"], j["weights_sha256"]);
+  fs::remove_all(dir);
+  fs::remove_all(again);
 }

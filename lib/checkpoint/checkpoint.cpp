@@ -3,7 +3,6 @@
 
 #include <torch/serialize/archive.h>
 
-#include <algorithm>
 
 #include "repro/rng_state.h"
 #include "util/error.h"
@@ -100,17 +99,6 @@ TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& 
   } catch (const c10::Error& e) {
     throw Error::usage("cannot load checkpoint " + path.string() + ": " + e.what_without_backtrace());
   }
-}
-
-std::vector<fs::path> list(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("step-", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path());
-  }
-  std::sort(out.rbegin(), out.rend());  // zero-padded step numbers: name order is step order
-  return out;
 }
 
 void remove(const fs::path& path) {

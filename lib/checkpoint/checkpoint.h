@@ -29,9 +29,6 @@ TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim
 // Throws Error::usage naming `path` unless it is complete and its bytes match its sidecar.
 void verify(const std::filesystem::path& path);
 
-// The step checkpoints (step-*.pt) in `dir`, newest first.
-std::vector<std::filesystem::path> list(const std::filesystem::path& dir);
-
 // Removes a checkpoint and its sidecar.
 void remove(const std::filesystem::path& path);
 

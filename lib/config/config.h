@@ -66,8 +66,10 @@ struct ScheduleConfig {
 
 struct TrainConfig {
   std::string name = "fashion";  // run name: runs/<name>-<timestamp>/
+  std::string task = "classification";  // what is learned: its loss and metrics (a registered task)
   int64_t epochs = 15;
   int64_t max_steps = 0;          // optimizer-step budget (0 = epochs decide)
+  int64_t eval_every = 0;         // evaluate every N optimizer steps and after the last (0 = every epoch's end)
   double label_smoothing = 0.0;
   double grad_clip = 0.0;         // max global grad L2 norm (0 = off)
   int64_t grad_accum = 1;         // micro-batches per optimizer step

@@ -79,13 +79,13 @@ void CopyRing::wait_reusable(int64_t slot) {
 #endif
 }
 
-std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor& images, const at::Tensor& labels) {
+std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor& input, const at::Tensor& target) {
 #ifdef KILN_HAVE_CUDA
   if (impl_) {
     KILN_SCOPE(instrument::Phase::kCopy);
     auto& m = *impl_;
     auto compute = c10::cuda::getCurrentCUDAStream(m.device.index());
-    at::Tensor dev_images, dev_labels;
+    at::Tensor dev_input, dev_target;
     {
       c10::cuda::CUDAStreamGuard guard(m.stream);
       // Allocated on the copy stream, so that whatever the allocator queues on the new
@@ -94,27 +94,27 @@ std::pair<at::Tensor, at::Tensor> CopyRing::copy(int64_t slot, const at::Tensor&
       // instead, that fill would race the copy (it runs on the compute stream, behind the
       // step's kernels) and a block freed by the compute stream could be overwritten while
       // the step still reads it.
-      dev_images = at::empty(images.sizes(), images.options().device(m.device).pinned_memory(false));
-      dev_labels = at::empty(labels.sizes(), labels.options().device(m.device).pinned_memory(false));
+      dev_input = at::empty(input.sizes(), input.options().device(m.device).pinned_memory(false));
+      dev_target = at::empty(target.sizes(), target.options().device(m.device).pinned_memory(false));
       m.harvest(size_t(slot));  // its previous copy has finished: wait_reusable saw to that
       m.start[size_t(slot)].record(m.stream);
-      dev_images.copy_(images, /*non_blocking=*/true);
-      dev_labels.copy_(labels, /*non_blocking=*/true);
+      dev_input.copy_(input, /*non_blocking=*/true);
+      dev_target.copy_(target, /*non_blocking=*/true);
       m.done[size_t(slot)].record(m.stream);
-      m.pending_bytes[size_t(slot)] = double(images.nbytes() + labels.nbytes());
+      m.pending_bytes[size_t(slot)] = double(input.nbytes() + target.nbytes());
     }
     // The step reads them on the compute stream: the allocator must not hand the memory
     // out again before that stream is done with it.
-    dev_images.record_stream(compute);
-    dev_labels.record_stream(compute);
+    dev_input.record_stream(compute);
+    dev_target.record_stream(compute);
     m.done[size_t(slot)].block(compute);
     m.newest = slot;
-    return {dev_images, dev_labels};
+    return {dev_input, dev_target};
   }
 #else
   (void)slot;
 #endif
-  return {images, labels};
+  return {input, target};
 }
 
 double CopyRing::last_copy_ms() {

@@ -12,7 +12,7 @@
 
 namespace kiln::data {
 
-// Host-to-device copies of batches (images + labels) that have finished: how many, their
+// Host-to-device copies of batches (input + target) that have finished: how many, their
 // summed device time (CUDA events around each copy) and bytes. The loader's own H2D
 // bandwidth is bytes / ms (kiln bench loader).
 struct CopyTotals {
@@ -33,9 +33,9 @@ class CopyRing {
   at::Tensor host_empty(at::IntArrayRef sizes, at::ScalarType dtype) const;
   // Blocks the calling thread until `slot`'s previous copy has finished reading its buffers.
   void wait_reusable(int64_t slot);
-  // Starts copying `images` and `labels` (host, pinned) to the device on the copy stream and
+  // Starts copying `input` and `target` (host, pinned) to the device on the copy stream and
   // makes the caller's current stream wait for the copy. Returns the device tensors.
-  std::pair<at::Tensor, at::Tensor> copy(int64_t slot, const at::Tensor& images, const at::Tensor& labels);
+  std::pair<at::Tensor, at::Tensor> copy(int64_t slot, const at::Tensor& input, const at::Tensor& target);
   // Device milliseconds of the newest copy known to have finished; -1 when none has (or CPU).
   double last_copy_ms();
 

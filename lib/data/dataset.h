@@ -1,6 +1,10 @@
-// Dataset: the seam between data sources and the loader. A dataset holds uint8 images
-// (C x H x W, row-major) and int64 labels; `read` must be safe to call from many threads.
+// Dataset: the seam between data sources and the loader. A dataset declares what one sample
+// holds (SampleSpec: the input's and the target's dtype and shape) and copies samples out;
+// `read` must be safe to call from many threads. ImageDataset is the common case: uint8
+// images [C, H, W] with one int64 class label, which the loader normalises and augments.
 #pragma once
+#include <c10/core/ScalarType.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,22 +17,56 @@ struct DataConfig;
 
 namespace kiln::data {
 
+// A dense per-sample tensor: dtype and shape without the batch dimension ({} = a scalar).
+struct TensorSpec {
+  c10::ScalarType dtype = c10::ScalarType::Byte;
+  std::vector<int64_t> shape;
+  int64_t numel() const;
+  size_t bytes() const;  // numel() * the dtype's size
+};
+
+// "uint8 [1, 28, 28]", for messages.
+std::string describe(const TensorSpec& t);
+
 struct ImageShape {
   int64_t channels = 1, height = 0, width = 0;
   int64_t numel() const { return channels * height * width; }
+};
+
+struct SampleSpec {
+  TensorSpec input, target;
+  int64_t num_classes = 0;  // class-label targets: labels lie in [0, num_classes); 0 otherwise
+  // uint8 [C, H, W] inputs are images: the loader normalises them per channel (data.mean,
+  // data.std) to float32 and may augment them; any other input reaches the model as read.
+  bool is_image() const;
+  ImageShape image() const;  // the [C, H, W] of an image input
 };
 
 class Dataset {
  public:
   virtual ~Dataset() = default;
   virtual int64_t size() const = 0;
+  virtual SampleSpec spec() const = 0;
+  // Copies sample `index`'s input (spec().input.bytes() bytes) to `input` and its target
+  // (spec().target.bytes()) to `target`, both suitably aligned for their dtypes.
+  // Thread-safe: called concurrently by loader workers.
+  virtual void read(int64_t index, void* input, void* target) const = 0;
+  // A short fingerprint of the underlying files/content (for the run manifest).
+  virtual std::string fingerprint() const { return ""; }
+};
+
+// uint8 images [C, H, W] with one int64 class label each (Fashion-MNIST, image folders).
+class ImageDataset : public Dataset {
+ public:
   virtual ImageShape shape() const = 0;
   virtual int64_t num_classes() const = 0;
   // Copies sample `index`'s pixels (shape().numel() bytes) to `pixels`; returns its label.
-  // Thread-safe: called concurrently by loader workers.
-  virtual int64_t read(int64_t index, uint8_t* pixels) const = 0;
-  // A short fingerprint of the underlying files/content (for the run manifest).
-  virtual std::string fingerprint() const { return ""; }
+  virtual int64_t read_image(int64_t index, uint8_t* pixels) const = 0;
+
+  SampleSpec spec() const final;
+  void read(int64_t index, void* input, void* target) const final {
+    *static_cast<int64_t*>(target) = read_image(index, static_cast<uint8_t*>(input));
+  }
 };
 
 using DatasetPtr = std::shared_ptr<const Dataset>;
@@ -46,7 +84,7 @@ bool register_dataset(const std::string& name, DatasetFactory factory);
 std::vector<std::string> dataset_names();
 
 // Builds data.dataset's splits, applying limit_train/limit_test. Throws Error::usage for
-// an unknown name (with a suggestion) or bad files.
+// an unknown name (with a suggestion), bad files, or splits whose samples differ in spec.
 Splits load_splits(const config::DataConfig& cfg);
 
 // A view on the first `n` samples of `base`.

@@ -36,7 +36,7 @@ IdxDataset::IdxDataset(const fs::path& images, const fs::path& labels, int64_t n
   fingerprint_ = h.hex_digest().substr(0, 16);
 }
 
-int64_t IdxDataset::read(int64_t index, uint8_t* pixels) const {
+int64_t IdxDataset::read_image(int64_t index, uint8_t* pixels) const {
   const int64_t n = shape_.numel();
   std::memcpy(pixels, pixels_.data() + index * n, static_cast<size_t>(n));
   return labels_[static_cast<size_t>(index)];
@@ -68,7 +68,7 @@ Splits load_fashion_mnist(const fs::path& dir) {
                                          find_file(dir, "train-labels-idx1-ubyte"), 10);
   s.test = std::make_shared<IdxDataset>(find_file(dir, "t10k-images-idx3-ubyte"),
                                         find_file(dir, "t10k-labels-idx1-ubyte"), 10);
-  if (s.train->shape().height != s.test->shape().height || s.train->shape().width != s.test->shape().width) {
+  if (s.train->spec().input.shape != s.test->spec().input.shape) {
     throw Error::usage("train and test images in " + dir.string() + " differ in size");
   }
   return s;

@@ -8,13 +8,13 @@
 namespace kiln::data {
 
 // An in-memory IDX image/label pair, validated (counts agree, labels < num_classes).
-class IdxDataset : public Dataset {
+class IdxDataset : public ImageDataset {
  public:
   IdxDataset(const std::filesystem::path& images, const std::filesystem::path& labels, int64_t num_classes);
   int64_t size() const override { return size_; }
   ImageShape shape() const override { return shape_; }
   int64_t num_classes() const override { return num_classes_; }
-  int64_t read(int64_t index, uint8_t* pixels) const override;
+  int64_t read_image(int64_t index, uint8_t* pixels) const override;
   std::string fingerprint() const override { return fingerprint_; }
 
  private:

@@ -23,6 +23,13 @@
 namespace kiln::data {
 namespace {
 
+// Sample `index`'s pixels into `px` through the Dataset interface; returns its label.
+int64_t read_label(const Dataset& d, int64_t index, uint8_t* px) {
+  int64_t label = -1;
+  d.read(index, px, &label);
+  return label;
+}
+
 namespace fs = std::filesystem;
 
 void remove_tree(const fs::path& dir) {
@@ -282,7 +289,7 @@ TEST_F(IdxDatasetFiles, ReadCopiesTheRightSampleAndReturnsItsLabel) {
   const std::vector<int64_t> labels = {7, 0, 9, 3};
   for (int64_t i = 0; i < 4; ++i) {
     std::vector<uint8_t> buf(8, 0xAA);  // 6 pixels + 2 guard bytes that must stay untouched
-    EXPECT_EQ(ds.read(i, buf.data()), labels[size_t(i)]) << "sample " << i;
+    EXPECT_EQ(ds.read_image(i, buf.data()), labels[size_t(i)]) << "sample " << i;
     EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + 6, pixels.begin() + i * 6)) << "sample " << i;
     EXPECT_EQ(buf[6], 0xAA);
     EXPECT_EQ(buf[7], 0xAA);
@@ -359,21 +366,21 @@ TEST_F(IdxDatasetFiles, LoadFashionMnistReadsMixedPlainAndGz) {
   ASSERT_TRUE(s.train && s.test);
   EXPECT_EQ(s.train->size(), 3);
   EXPECT_EQ(s.test->size(), 2);
-  EXPECT_EQ(s.test->shape().height, 4);
+  EXPECT_EQ(s.test->spec().input.shape[1], 4);
   std::vector<uint8_t> buf(16);
-  EXPECT_EQ(s.test->read(1, buf.data()), 8);
+  EXPECT_EQ(read_label(*s.test, 1, buf.data()), 8);
 }
 
 // ---- dataset registry -----------------------------------------------------------------
 
 // A tiny in-memory dataset: sample i is a 1x2x2 image of value i, label i % classes.
-class TinyDataset : public Dataset {
+class TinyDataset : public ImageDataset {
  public:
   TinyDataset(int64_t n, int64_t classes) : n_(n), classes_(classes) {}
   int64_t size() const override { return n_; }
   ImageShape shape() const override { return ImageShape{1, 2, 2}; }
   int64_t num_classes() const override { return classes_; }
-  int64_t read(int64_t index, uint8_t* pixels) const override {
+  int64_t read_image(int64_t index, uint8_t* pixels) const override {
     std::fill(pixels, pixels + 4, static_cast<uint8_t>(index));
     return index % classes_;
   }
@@ -401,10 +408,10 @@ TEST(DatasetRegistry, TakeFirstLimitsSize) {
   auto base = std::make_shared<const TinyDataset>(10, 3);
   const DatasetPtr first = take_first(base, 4);
   EXPECT_EQ(first->size(), 4);
-  EXPECT_EQ(first->num_classes(), 3);
-  EXPECT_EQ(first->shape().numel(), 4);
+  EXPECT_EQ(first->spec().num_classes, 3);
+  EXPECT_EQ(first->spec().input.numel(), 4);
   uint8_t px[4];
-  EXPECT_EQ(first->read(3, px), 0);
+  EXPECT_EQ(read_label(*first, 3, px), 0);
   EXPECT_EQ(px[0], 3);
   EXPECT_NE(first->fingerprint(), base->fingerprint());  // a limited view is different data
   // 0 ("all") and n >= size leave the dataset whole.
@@ -428,7 +435,7 @@ TEST(DatasetRegistry, RegisteredInMemoryDatasetLoadsByName) {
   EXPECT_EQ(s.train->size(), 12);
   EXPECT_EQ(s.test->size(), 5);
   uint8_t px[4];
-  EXPECT_EQ(s.train->read(7, px), 3);
+  EXPECT_EQ(read_label(*s.train, 7, px), 3);
   EXPECT_EQ(px[2], 7);
   // limit_train / limit_test apply to registered datasets too.
   cfg.limit_train = 6;
@@ -451,7 +458,7 @@ TEST_F(DatasetFashionDir, LoadSplitsReadsFashionMnistFromDataDirWithLimits) {
   const Splits s = load_splits(cfg);
   EXPECT_EQ(s.train->size(), 5);
   EXPECT_EQ(s.test->size(), 4);
-  EXPECT_EQ(s.train->num_classes(), 10);
+  EXPECT_EQ(s.train->spec().num_classes, 10);
   // A data.dir without the files is a usage error naming the file.
   cfg.dir = (dir_ / "empty").string();
   fs::create_directories(cfg.dir);

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "repro/rng.h"
+#include "util/error.h"
 
 namespace kiln::data {
 
@@ -25,12 +26,39 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last) {
   return drop_last ? n / batch_size : (n + batch_size - 1) / batch_size;
 }
 
+at::ScalarType host_input_dtype(const SampleSpec& spec, bool device_normalize) {
+  if (!spec.is_image()) return spec.input.dtype;
+  return device_normalize ? at::kByte : at::kFloat;
+}
+
+void check_options(const SampleSpec& spec, const LoaderOptions& opts) {
+  if (!spec.is_image() && opts.augment.enabled()) {
+    throw Error::usage("augment.crop_padding/augment.hflip work on images, but the dataset's inputs are " +
+                           describe(spec.input),
+                       "set augment.crop_padding = 0 and augment.hflip = false");
+  }
+}
+
+std::vector<int64_t> batch_shape(int64_t rows, const TensorSpec& t) {
+  std::vector<int64_t> sizes = {rows};
+  sizes.insert(sizes.end(), t.shape.begin(), t.shape.end());
+  return sizes;
+}
+
 void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
-                const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& images, at::Tensor& labels) {
-  const ImageShape s = ds.shape();
+                const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& input, at::Tensor& target) {
+  const SampleSpec spec = ds.spec();
+  auto* tgt = static_cast<char*>(target.data_ptr());
+  const size_t tb = spec.target.bytes();
+  if (!spec.is_image()) {
+    auto* in = static_cast<char*>(input.data_ptr());
+    const size_t ib = spec.input.bytes();
+    for (int64_t i = 0; i < count; ++i) ds.read(order[static_cast<size_t>(first + i)], in + i * ib, tgt + i * tb);
+    return;
+  }
+  const ImageShape s = spec.image();
   const int64_t n = s.numel();
-  const bool as_float = images.scalar_type() == at::kFloat;
-  auto* lb = labels.data_ptr<int64_t>();
+  const bool as_float = input.scalar_type() == at::kFloat;
   // Samples are read into a scratch buffer first unless they can go straight to the output.
   thread_local std::vector<uint8_t> scratch;
   scratch.resize(static_cast<size_t>(n));
@@ -38,26 +66,27 @@ void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t fi
     const int64_t index = order[static_cast<size_t>(first + i)];
     const AugmentDraw d = draw_augment(opts.augment, opts.seed, epoch, index);
     if (as_float) {
-      lb[i] = ds.read(index, scratch.data());
-      augment_f32(scratch.data(), s, opts.augment, d, lut.data(), images.data_ptr<float>() + i * n);
+      ds.read(index, scratch.data(), tgt + i * tb);
+      augment_f32(scratch.data(), s, opts.augment, d, lut.data(), input.data_ptr<float>() + i * n);
     } else if (opts.augment.enabled()) {
-      lb[i] = ds.read(index, scratch.data());
-      augment_u8(scratch.data(), s, opts.augment, d, images.data_ptr<uint8_t>() + i * n);
+      ds.read(index, scratch.data(), tgt + i * tb);
+      augment_u8(scratch.data(), s, opts.augment, d, input.data_ptr<uint8_t>() + i * n);
     } else {
-      lb[i] = ds.read(index, images.data_ptr<uint8_t>() + i * n);
+      ds.read(index, input.data_ptr<uint8_t>() + i * n, tgt + i * tb);
     }
   }
 }
 
 Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count,
               const LoaderOptions& opts, int64_t epoch) {
-  const ImageShape s = ds.shape();
-  auto images = at::empty({count, s.channels, s.height, s.width}, at::kFloat);
-  auto labels = at::empty({count}, at::kLong);
-  fill_batch(ds, order, first, count, epoch, opts, normalize_lut(opts.mean, opts.std), images, labels);
+  const SampleSpec spec = ds.spec();
+  check_options(spec, opts);
+  auto input = at::empty(batch_shape(count, spec.input), host_input_dtype(spec, false));
+  auto target = at::empty(batch_shape(count, spec.target), spec.target.dtype);
+  fill_batch(ds, order, first, count, epoch, opts, normalize_lut(opts.mean, opts.std), input, target);
   Batch b;
-  b.images = images.to(opts.device);
-  b.labels = labels.to(opts.device);
+  b.input = input.to(opts.device);
+  b.target = target.to(opts.device);
   return b;
 }
 

@@ -21,9 +21,11 @@ struct RunConfig;
 
 namespace kiln::data {
 
+// Shapes and dtypes are the dataset's SampleSpec with a batch dimension in front, except that
+// image inputs (uint8 [C, H, W]) arrive normalised as float32 [B, C, H, W].
 struct Batch {
-  at::Tensor images;  // float32 [B, C, H, W], normalised, on the training device
-  at::Tensor labels;  // int64 [B], on the training device
+  at::Tensor input;   // on the training device
+  at::Tensor target;  // on the training device (class labels: int64 [B])
   int64_t epoch = 0;
   int64_t index = 0;      // batch number within the epoch
   double wait_ms = 0.0;   // how long next() blocked the caller for this batch
@@ -65,14 +67,25 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool s
 
 int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last);
 
-// Fills host tensors `images` ([count, C, H, W], float32 normalised through `lut`, or uint8
-// un-normalised) and `labels` ([count] int64) with samples order[first .. first + count) of
-// `epoch`, augmented. The one place a batch's content is decided: both loaders call it.
+// The host dtype of a batch's input: float32 for images normalised on the host, uint8 for
+// images normalised on the device (`device_normalize`), else the dataset's own.
+at::ScalarType host_input_dtype(const SampleSpec& spec, bool device_normalize);
+
+// [rows, t.shape...]: a batch of `rows` samples of `t`.
+std::vector<int64_t> batch_shape(int64_t rows, const TensorSpec& t);
+
+// Refuses options that need image inputs (augmentation) for a dataset without them.
+void check_options(const SampleSpec& spec, const LoaderOptions& opts);
+
+// Fills host tensors `input` ([>= count, ...], of host_input_dtype; images normalised
+// through `lut` when float32) and `target` ([>= count, ...]) with samples
+// order[first .. first + count) of `epoch`, images augmented. The one place a batch's
+// content is decided: both loaders call it.
 void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
-                const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& images, at::Tensor& labels);
+                const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& input, at::Tensor& target);
 
 // Builds the samples [order[first], order[first + count]) of `epoch` into a batch on opts.device
-// (float32, normalised on the host).
+// (images normalised on the host).
 Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count,
               const LoaderOptions& opts, int64_t epoch = 0);
 

@@ -45,8 +45,8 @@ Measured measure(DatasetPtr ds, const LoaderOptions& o, int64_t epochs) {
   for (int64_t e = 1; e <= epochs; ++e) {
     loader->start(e, 0);
     while (auto b = loader->next()) {
-      m.samples += b->labels.size(0);
-      bytes += double(b->images.nbytes() + b->labels.nbytes());
+      m.samples += b->target.size(0);
+      bytes += double(b->input.nbytes() + b->target.nbytes());
     }
   }
   if (cuda) torch::cuda::synchronize();  // the last copies and normalisations are done
@@ -55,7 +55,7 @@ Measured measure(DatasetPtr ds, const LoaderOptions& o, int64_t epochs) {
   m.mb_per_s = bytes / s / 1e6;
   const CopyTotals after = loader->copy_totals();
   m.copies = {after.copies - before.copies, after.ms - before.ms, after.bytes - before.bytes};
-  m.batch_bytes = double(o.batch_size) * double(ds->shape().numel()) * (cuda && o.gpu_normalize ? 1.0 : 4.0) +
+  m.batch_bytes = double(o.batch_size) * double(ds->spec().input.numel()) * (cuda && o.gpu_normalize ? 1.0 : 4.0) +
                   double(o.batch_size) * 8.0;
   return m;
 }

@@ -17,13 +17,13 @@ namespace {
 
 // Sample i: C x 2 x 3 pixels, pixel (c, k) = (i + 7 * k + 50 * c) % 256; label i.
 // The label encodes the index, and so does every pixel.
-class IndexedDataset : public Dataset {
+class IndexedDataset : public ImageDataset {
  public:
   IndexedDataset(int64_t n, int64_t channels) : n_(n), c_(channels) {}
   int64_t size() const override { return n_; }
   ImageShape shape() const override { return ImageShape{c_, 2, 3}; }
   int64_t num_classes() const override { return n_; }
-  int64_t read(int64_t index, uint8_t* pixels) const override {
+  int64_t read_image(int64_t index, uint8_t* pixels) const override {
     for (int64_t c = 0; c < c_; ++c) {
       for (int64_t k = 0; k < 6; ++k) pixels[c * 6 + k] = pixel(index, c, k);
     }
@@ -58,7 +58,7 @@ std::vector<Batch> whole_epoch(Loader& loader, int64_t epoch, int64_t first_batc
 std::vector<int64_t> labels_of(const std::vector<Batch>& batches) {
   std::vector<int64_t> out;
   for (const auto& b : batches) {
-    const auto l = b.labels.contiguous();
+    const auto l = b.target.contiguous();
     out.insert(out.end(), l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel());
   }
   return out;
@@ -128,10 +128,10 @@ TEST(LoaderSimple, EverySampleOnceAndLastBatchSmaller) {
   for (int64_t epoch = 0; epoch < 3; ++epoch) {
     const auto batches = whole_epoch(*loader, epoch);
     ASSERT_EQ(batches.size(), 3u);
-    EXPECT_EQ(batches[0].labels.size(0), 4);
-    EXPECT_EQ(batches[1].labels.size(0), 4);
-    EXPECT_EQ(batches[2].labels.size(0), 2);
-    EXPECT_EQ(batches[2].images.size(0), 2);
+    EXPECT_EQ(batches[0].target.size(0), 4);
+    EXPECT_EQ(batches[1].target.size(0), 4);
+    EXPECT_EQ(batches[2].target.size(0), 2);
+    EXPECT_EQ(batches[2].input.size(0), 2);
     for (size_t k = 0; k < batches.size(); ++k) {
       EXPECT_EQ(batches[k].epoch, epoch);
       EXPECT_EQ(batches[k].index, static_cast<int64_t>(k));
@@ -150,7 +150,7 @@ TEST(LoaderSimple, DropLastDropsThePartialBatch) {
   EXPECT_EQ(loader->batches_per_epoch(), 2);
   const auto batches = whole_epoch(*loader, 1);
   ASSERT_EQ(batches.size(), 2u);
-  for (const auto& b : batches) EXPECT_EQ(b.labels.size(0), 4);
+  for (const auto& b : batches) EXPECT_EQ(b.target.size(0), 4);
   auto seen = labels_of(batches);
   const auto order = epoch_order(10, 5, 1, true);
   EXPECT_EQ(seen, std::vector<int64_t>(order.begin(), order.begin() + 8));
@@ -175,15 +175,15 @@ TEST(LoaderSimple, ImagesAreNormalisedFloatAndLabelsInt64) {
   ASSERT_EQ(batches.size(), 3u);
   int64_t checked = 0;
   for (const auto& b : batches) {
-    ASSERT_EQ(b.images.scalar_type(), at::kFloat);
-    ASSERT_EQ(b.labels.scalar_type(), at::kLong);
-    ASSERT_TRUE(b.images.device().is_cpu());
-    const int64_t B = b.labels.size(0);
-    ASSERT_EQ(b.images.sizes().vec(), (std::vector<int64_t>{B, 2, 2, 3}));
-    const auto img = b.images.contiguous();
+    ASSERT_EQ(b.input.scalar_type(), at::kFloat);
+    ASSERT_EQ(b.target.scalar_type(), at::kLong);
+    ASSERT_TRUE(b.input.device().is_cpu());
+    const int64_t B = b.target.size(0);
+    ASSERT_EQ(b.input.sizes().vec(), (std::vector<int64_t>{B, 2, 2, 3}));
+    const auto img = b.input.contiguous();
     const float* px = img.data_ptr<float>();
     for (int64_t s = 0; s < B; ++s) {
-      const int64_t index = b.labels[s].item<int64_t>();
+      const int64_t index = b.target[s].item<int64_t>();
       for (int64_t c = 0; c < 2; ++c) {
         for (int64_t k = 0; k < 6; ++k) {
           const float x = IndexedDataset::pixel(index, c, k);
@@ -199,12 +199,12 @@ TEST(LoaderSimple, ImagesAreNormalisedFloatAndLabelsInt64) {
 
 TEST(LoaderSimple, KnownPixelValues) {
   // mean 0.5, std 0.25: pixel 0 -> (0 - 0.5) / 0.25 = -2, 255 -> 2, 51 -> -1.2, 204 -> 1.2.
-  class Extremes : public Dataset {
+  class Extremes : public ImageDataset {
    public:
     int64_t size() const override { return 2; }
     ImageShape shape() const override { return ImageShape{1, 1, 2}; }
     int64_t num_classes() const override { return 2; }
-    int64_t read(int64_t index, uint8_t* pixels) const override {
+    int64_t read_image(int64_t index, uint8_t* pixels) const override {
       pixels[0] = index == 0 ? 0 : 255;
       pixels[1] = index == 0 ? 51 : 204;  // 0.2 and 0.8 of 255
       return index;
@@ -216,12 +216,12 @@ TEST(LoaderSimple, KnownPixelValues) {
   auto loader = make_simple_loader(std::make_shared<const Extremes>(), o);
   const auto batches = whole_epoch(*loader, 0);
   ASSERT_EQ(batches.size(), 1u);
-  const auto img = batches[0].images.contiguous();
+  const auto img = batches[0].input.contiguous();
   EXPECT_FLOAT_EQ(img[0][0][0][0].item<float>(), -2.0f);
   EXPECT_FLOAT_EQ(img[0][0][0][1].item<float>(), -1.2f);
   EXPECT_FLOAT_EQ(img[1][0][0][0].item<float>(), 2.0f);
   EXPECT_FLOAT_EQ(img[1][0][0][1].item<float>(), 1.2f);
-  EXPECT_TRUE(at::equal(batches[0].labels, at::tensor(std::vector<int64_t>{0, 1})));
+  EXPECT_TRUE(at::equal(batches[0].target, at::tensor(std::vector<int64_t>{0, 1})));
 }
 
 TEST(LoaderSimple, ResumeMidEpochYieldsTheExactTail) {
@@ -239,8 +239,8 @@ TEST(LoaderSimple, ResumeMidEpochYieldsTheExactTail) {
         const Batch& b = tail[j];
         EXPECT_EQ(b.index, a.index);
         EXPECT_EQ(b.epoch, 3);
-        EXPECT_TRUE(at::equal(a.images, b.images)) << "resume at " << k << ", batch " << a.index;
-        EXPECT_TRUE(at::equal(a.labels, b.labels)) << "resume at " << k << ", batch " << a.index;
+        EXPECT_TRUE(at::equal(a.input, b.input)) << "resume at " << k << ", batch " << a.index;
+        EXPECT_TRUE(at::equal(a.target, b.target)) << "resume at " << k << ", batch " << a.index;
       }
     }
   }
@@ -255,8 +255,8 @@ TEST(LoaderSimple, RestartingAnEpochRepeatsIt) {
   const auto b = whole_epoch(*loader, 2);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_TRUE(at::equal(a[i].images, b[i].images));
-    EXPECT_TRUE(at::equal(a[i].labels, b[i].labels));
+    EXPECT_TRUE(at::equal(a[i].input, b[i].input));
+    EXPECT_TRUE(at::equal(a[i].target, b[i].target));
   }
 }
 
@@ -279,10 +279,10 @@ TEST(LoaderSimple, CollateBuildsTheRequestedSlice) {
   const IndexedDataset ds(10, 1);
   const std::vector<int64_t> order = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
   const Batch b = collate(ds, order, 3, 4, options(4, false, false));
-  EXPECT_TRUE(at::equal(b.labels, at::tensor(std::vector<int64_t>{6, 5, 4, 3})));
-  EXPECT_EQ(b.images.sizes().vec(), (std::vector<int64_t>{4, 1, 2, 3}));
+  EXPECT_TRUE(at::equal(b.target, at::tensor(std::vector<int64_t>{6, 5, 4, 3})));
+  EXPECT_EQ(b.input.sizes().vec(), (std::vector<int64_t>{4, 1, 2, 3}));
   // mean 0, std 1: plain x / 255.
-  EXPECT_FLOAT_EQ(b.images[0][0][1][2].item<float>(), float(IndexedDataset::pixel(6, 0, 5)) / 255.0f);
+  EXPECT_FLOAT_EQ(b.input[0][0][1][2].item<float>(), float(IndexedDataset::pixel(6, 0, 5)) / 255.0f);
 }
 
 }  // namespace

@@ -1,28 +1,17 @@
 // The dataset registry, and the take-first view used by data.limit_train/limit_test.
-#include <map>
-#include <mutex>
-
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "util/error.h"
-#include "util/text.h"
+#include "util/registry.h"
 
 namespace kiln::data {
 namespace {
 
-struct Registry {
-  std::mutex mu;
-  std::map<std::string, DatasetFactory> factories;
-};
-
-Registry& registry() {
-  // Built-ins are added on first use, so static-initialisation order cannot lose them.
-  static Registry* r = [] {
-    auto* reg = new Registry;
-    reg->factories["fashion-mnist"] = [](const config::DataConfig& c) { return load_fashion_mnist(c.dir); };
-    return reg;
-  }();
+util::Registry<DatasetFactory>& registry() {
+  static auto* r = new util::Registry<DatasetFactory>("dataset", "data.dataset", [](auto& reg) {
+    reg.add("fashion-mnist", [](const config::DataConfig& c) { return load_fashion_mnist(c.dir); });
+  });
   return *r;
 }
 
@@ -30,9 +19,8 @@ class FirstN : public Dataset {
  public:
   FirstN(DatasetPtr base, int64_t n) : base_(std::move(base)), n_(n) {}
   int64_t size() const override { return n_; }
-  ImageShape shape() const override { return base_->shape(); }
-  int64_t num_classes() const override { return base_->num_classes(); }
-  int64_t read(int64_t index, uint8_t* pixels) const override { return base_->read(index, pixels); }
+  SampleSpec spec() const override { return base_->spec(); }
+  void read(int64_t index, void* input, void* target) const override { base_->read(index, input, target); }
   std::string fingerprint() const override { return base_->fingerprint() + "[:" + std::to_string(n_) + "]"; }
 
  private:
@@ -43,19 +31,11 @@ class FirstN : public Dataset {
 }  // namespace
 
 bool register_dataset(const std::string& name, DatasetFactory factory) {
-  auto& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.factories[name] = std::move(factory);
+  registry().add(name, std::move(factory));
   return true;
 }
 
-std::vector<std::string> dataset_names() {
-  auto& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  std::vector<std::string> names;
-  for (const auto& [name, f] : r.factories) names.push_back(name);
-  return names;
-}
+std::vector<std::string> dataset_names() { return registry().names(); }
 
 DatasetPtr take_first(DatasetPtr base, int64_t n) {
   if (n <= 0 || n >= base->size()) return base;
@@ -63,28 +43,19 @@ DatasetPtr take_first(DatasetPtr base, int64_t n) {
 }
 
 Splits load_splits(const config::DataConfig& cfg) {
-  DatasetFactory factory;
-  {
-    auto& r = registry();
-    std::lock_guard<std::mutex> lock(r.mu);
-    auto it = r.factories.find(cfg.dataset);
-    if (it != r.factories.end()) factory = it->second;
-  }
-  if (!factory) {
-    std::string msg = "unknown dataset '" + cfg.dataset + "' (data.dataset)";
-    const auto names = dataset_names();
-    const std::string hint = util::did_you_mean(cfg.dataset, names);
-    if (!hint.empty()) msg += "; " + hint;
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw Error::usage(msg, "registered datasets: " + list);
-  }
-  Splits s = factory(cfg);
+  Splits s = registry().get(cfg.dataset)(cfg);
   if (!s.train || !s.test) throw Error::runtime("dataset '" + cfg.dataset + "' returned no train or test split");
   s.train = take_first(s.train, cfg.limit_train);
   s.test = take_first(s.test, cfg.limit_test);
-  if (s.train->shape().channels != static_cast<int64_t>(cfg.mean.size())) {
-    throw Error::usage("dataset '" + cfg.dataset + "' has " + std::to_string(s.train->shape().channels) +
+  const SampleSpec train = s.train->spec(), test = s.test->spec();
+  if (train.input.dtype != test.input.dtype || train.input.shape != test.input.shape ||
+      train.target.dtype != test.target.dtype || train.target.shape != test.target.shape) {
+    throw Error::usage("dataset '" + cfg.dataset + "': its train split holds " + describe(train.input) + " -> " +
+                       describe(train.target) + " samples but its test split " + describe(test.input) + " -> " +
+                       describe(test.target));
+  }
+  if (train.is_image() && train.image().channels != static_cast<int64_t>(cfg.mean.size())) {
+    throw Error::usage("dataset '" + cfg.dataset + "' has " + std::to_string(train.image().channels) +
                        " channel(s) but data.mean/data.std give " + std::to_string(cfg.mean.size()));
   }
   return s;

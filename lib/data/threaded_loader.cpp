@@ -25,10 +25,9 @@ namespace {
 // are from_blob views that share it through this shared_ptr, so all cross-thread ownership is
 // plain std::shared_ptr (visible to ThreadSanitizer, unlike LibTorch's internal refcounts).
 struct CpuBuffer {
-  CpuBuffer(size_t pixels, size_t rows) : images(pixels), labels(rows) {}
-  // 64-byte aligned: the images are the first layer's GEMM input (util/aligned.h says why).
-  std::vector<float, util::AlignedAllocator<float>> images;
-  std::vector<int64_t, util::AlignedAllocator<int64_t>> labels;
+  CpuBuffer(size_t input_bytes, size_t target_bytes) : input(input_bytes), target(target_bytes) {}
+  // 64-byte aligned: the input is the first layer's GEMM input (util/aligned.h says why).
+  std::vector<uint8_t, util::AlignedAllocator<uint8_t>> input, target;
   std::atomic<int> lent{0};  // views still held by the caller; the slot is refilled at 0
 };
 
@@ -37,8 +36,8 @@ struct Slot {
   State state = kFree;
   int64_t batch = -1;  // batch index of the epoch it holds (or is being filled with)
   int64_t count = 0;   // samples in it (the last batch may be short)
-  at::Tensor images, labels;  // full-batch host buffers (pinned on CUDA), reused across batches
-  std::shared_ptr<CpuBuffer> cpu;  // CPU: the memory behind images/labels
+  at::Tensor input, target;  // full-batch host buffers (pinned on CUDA), reused across batches
+  std::shared_ptr<CpuBuffer> cpu;  // CPU: the memory behind input/target
   std::exception_ptr error;
 };
 
@@ -47,13 +46,16 @@ class ThreadedLoader : public Loader {
   ThreadedLoader(DatasetPtr ds, LoaderOptions opts)
       : ds_(std::move(ds)),
         opts_(std::move(opts)),
+        spec_(ds_->spec()),
         lut_(normalize_lut(opts_.mean, opts_.std)),
         slots_(static_cast<size_t>(opts_.prefetch)),
         ring_(opts_.device, opts_.prefetch) {
-    gpu_normalize_ = ring_.cuda() && opts_.gpu_normalize;
+    check_options(spec_, opts_);
+    gpu_normalize_ = ring_.cuda() && opts_.gpu_normalize && spec_.is_image();
+    input_dtype_ = host_input_dtype(spec_, gpu_normalize_);
     if (gpu_normalize_) {
       lut_device_ = at::from_blob(lut_.data(), {int64_t(lut_.size())}, at::kFloat).to(opts_.device);
-      const int64_t C = ds_->shape().channels;
+      const int64_t C = spec_.image().channels;
       // Index offsets c * 256 per channel, so one index_select covers every channel's table.
       channel_offset_ = (at::arange(C, at::kInt) * 256).view({1, C, 1, 1}).to(opts_.device);
     }
@@ -114,14 +116,14 @@ class ThreadedLoader : public Loader {
       end_ = k;
       std::rethrow_exception(s.error);
     }
-    at::Tensor images, labels;
+    at::Tensor input, target;
     if (ring_.cuda()) {
-      images = s.images.narrow(0, 0, s.count);
-      labels = s.labels.narrow(0, 0, s.count);
+      input = s.input.narrow(0, 0, s.count);
+      target = s.target.narrow(0, 0, s.count);
     } else {
       s.cpu->lent.store(2, std::memory_order_relaxed);
-      images = lend(s.cpu->images.data(), s.images.sizes().vec(), at::kFloat, s.count, s.cpu);
-      labels = lend(s.cpu->labels.data(), {s.count}, at::kLong, s.count, s.cpu);
+      input = lend(s.cpu->input.data(), s.input.sizes().vec(), input_dtype_, s.count, s.cpu);
+      target = lend(s.cpu->target.data(), s.target.sizes().vec(), spec_.target.dtype, s.count, s.cpu);
     }
     Batch b;
     b.epoch = epoch_;
@@ -129,8 +131,8 @@ class ThreadedLoader : public Loader {
     b.wait_ms = wait_ms;
     // The slot stays kReady (no worker touches it) while the copy is issued without the lock.
     lock.unlock();
-    std::tie(b.images, b.labels) = ring_.copy(static_cast<int64_t>(si), images, labels);
-    if (gpu_normalize_) b.images = normalize_on_device(b.images);
+    std::tie(b.input, b.target) = ring_.copy(static_cast<int64_t>(si), input, target);
+    if (gpu_normalize_) b.input = normalize_on_device(b.input);
     b.copy_ms = ring_.last_copy_ms();
     lock.lock();
     s.state = Slot::kFree;
@@ -194,29 +196,32 @@ class ThreadedLoader : public Loader {
   void fill(Slot& s, int64_t si, int64_t k) {
     instrument::set_current_step(k);  // the range's payload is the batch index
     KILN_SCOPE(instrument::Phase::kLoadBatch);
-    const ImageShape shape = ds_->shape();
     const int64_t first = k * opts_.batch_size;
     s.count = std::min(opts_.batch_size, ds_->size() - first);
-    const auto dtype = gpu_normalize_ ? at::kByte : at::kFloat;
     ring_.wait_reusable(si);
     // On the CPU the caller's batch is a view of the slot's buffers: reuse them once the caller
     // has dropped it (the usual case), else give the slot new ones and leave the old to it.
-    const std::vector<int64_t> sizes = {opts_.batch_size, shape.channels, shape.height, shape.width};
+    const auto input_sizes = batch_shape(opts_.batch_size, spec_.input);
+    const auto target_sizes = batch_shape(opts_.batch_size, spec_.target);
     if (ring_.cuda()) {
-      if (!s.images.defined()) {
-        s.images = ring_.host_empty(sizes, dtype);
-        s.labels = ring_.host_empty({opts_.batch_size}, at::kLong);
+      if (!s.input.defined()) {
+        s.input = ring_.host_empty(input_sizes, input_dtype_);
+        s.target = ring_.host_empty(target_sizes, spec_.target.dtype);
       }
     } else if (!s.cpu || s.cpu->lent.load(std::memory_order_acquire) != 0) {
-      s.cpu = std::make_shared<CpuBuffer>(size_t(opts_.batch_size * shape.numel()), size_t(opts_.batch_size));
-      s.images = at::from_blob(s.cpu->images.data(), sizes, at::kFloat);
-      s.labels = at::from_blob(s.cpu->labels.data(), {opts_.batch_size}, at::kLong);
+      const size_t rows = size_t(opts_.batch_size);
+      s.cpu = std::make_shared<CpuBuffer>(rows * size_t(spec_.input.numel()) * c10::elementSize(input_dtype_),
+                                          rows * spec_.target.bytes());
+      s.input = at::from_blob(s.cpu->input.data(), input_sizes, input_dtype_);
+      s.target = at::from_blob(s.cpu->target.data(), target_sizes, spec_.target.dtype);
     }
-    fill_batch(*ds_, order_, first, s.count, epoch_, opts_, lut_, s.images, s.labels);
+    fill_batch(*ds_, order_, first, s.count, epoch_, opts_, lut_, s.input, s.target);
   }
 
   DatasetPtr ds_;
   LoaderOptions opts_;
+  SampleSpec spec_;
+  at::ScalarType input_dtype_ = at::kFloat;  // of the host buffers (host_input_dtype)
   std::vector<float> lut_;
   at::Tensor lut_device_, channel_offset_;
   bool gpu_normalize_ = false;

@@ -21,13 +21,13 @@ namespace {
 
 // Sample i: 1 x 6 x 5 pixels hashed from (i, pixel), label i % 7. Distinct per sample, so a
 // wrong sample or a wrong crop shows up as different bytes.
-class HashDataset : public Dataset {
+class HashDataset : public ImageDataset {
  public:
   explicit HashDataset(int64_t n, int64_t throw_at = -1) : n_(n), throw_at_(throw_at) {}
   int64_t size() const override { return n_; }
   ImageShape shape() const override { return ImageShape{1, 6, 5}; }
   int64_t num_classes() const override { return 7; }
-  int64_t read(int64_t index, uint8_t* pixels) const override {
+  int64_t read_image(int64_t index, uint8_t* pixels) const override {
     if (index == throw_at_) throw Error::usage("corrupt sample " + std::to_string(index));
     for (int64_t k = 0; k < 30; ++k) pixels[k] = static_cast<uint8_t>((index * 2654435761u + k * 40503u) >> 7);
     return index % 7;
@@ -60,8 +60,8 @@ void expect_same(const std::vector<Batch>& a, const std::vector<Batch>& b, const
   ASSERT_EQ(a.size(), b.size()) << what;
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].index, b[i].index) << what;
-    EXPECT_TRUE(at::equal(a[i].images.cpu(), b[i].images.cpu())) << what << " batch " << i;
-    EXPECT_TRUE(at::equal(a[i].labels.cpu(), b[i].labels.cpu())) << what << " batch " << i;
+    EXPECT_TRUE(at::equal(a[i].input.cpu(), b[i].input.cpu())) << what << " batch " << i;
+    EXPECT_TRUE(at::equal(a[i].target.cpu(), b[i].target.cpu())) << what << " batch " << i;
   }
 }
 
@@ -92,12 +92,12 @@ std::vector<int64_t> sample_ids(const std::vector<Batch>& batches, const HashDat
   auto o = opts(1, 1, false);
   const auto lut = normalize_lut(o.mean, o.std);
   for (const auto& b : batches) {
-    auto img = b.images.cpu().contiguous();
+    auto img = b.input.cpu().contiguous();
     for (int64_t r = 0; r < img.size(0); ++r) {
       const float* row = img.data_ptr<float>() + r * 30;
       int64_t found = -1;
       for (int64_t i = 0; i < ds.size() && found < 0; ++i) {
-        ds.read(i, px.data());
+        ds.read_image(i, px.data());
         bool same = true;
         for (int k = 0; k < 30 && same; ++k) same = lut[px[size_t(k)]] == row[k];
         if (same) found = i;
@@ -131,7 +131,7 @@ TEST(ThreadedLoader, DropLastDropsThePartialBatch) {
   auto l = make_loader(ds, o);
   const auto b = epoch(*l, 0);
   ASSERT_EQ(b.size(), 2u);
-  for (const auto& x : b) EXPECT_EQ(x.labels.size(0), 8);
+  for (const auto& x : b) EXPECT_EQ(x.target.size(0), 8);
 }
 
 TEST(ThreadedLoader, ResumeAtAnyBatchYieldsTheExactTail) {
@@ -193,8 +193,8 @@ TEST(ThreadedLoader, ReportsWaitTimeAndNoCopyTimeOnCpu) {
   for (const auto& b : epoch(*l, 0)) {
     EXPECT_GE(b.wait_ms, 0.0);
     EXPECT_EQ(b.copy_ms, -1.0);
-    EXPECT_EQ(b.images.scalar_type(), at::kFloat);
-    EXPECT_FALSE(b.images.is_pinned());
+    EXPECT_EQ(b.input.scalar_type(), at::kFloat);
+    EXPECT_FALSE(b.input.is_pinned());
   }
 }
 
@@ -219,8 +219,8 @@ TEST(ThreadedLoaderCuda, BatchesOnTheGpuEqualTheHostReference) {
       for (int e = 0; e < 2; ++e) {
         const auto got = epoch(*l, e);
         for (const auto& b : got) {
-          EXPECT_TRUE(b.images.is_cuda());
-          EXPECT_EQ(b.images.scalar_type(), at::kFloat);
+          EXPECT_TRUE(b.input.is_cuda());
+          EXPECT_EQ(b.input.scalar_type(), at::kFloat);
         }
         // Bit-identical: the GPU normalises through the same float32 table as the host.
         expect_same(got, epoch(*ref, e),
@@ -243,12 +243,12 @@ TEST(ThreadedLoaderCuda, PinnedPoolIsAllocatedOnceAndCopyTimesAreReported) {
   ASSERT_GT(after_warmup, 0);
   bool saw_copy_time = false;
   int64_t batches = 16, bytes = 0;  // the warm-up epoch: 16 batches (4000 = 15 x 256 + 160)
-  bytes += 4000 * (int64_t(ds->shape().numel()) + 8);  // uint8 images (gpu_normalize) + int64 labels
+  bytes += 4000 * (int64_t(ds->spec().input.numel()) + 8);  // uint8 images (gpu_normalize) + int64 labels
   for (int e = 1; e < 4; ++e) {
     for (const auto& b : epoch(*l, e)) {
       saw_copy_time = saw_copy_time || b.copy_ms > 0;
       ++batches;
-      bytes += b.labels.numel() * (int64_t(ds->shape().numel()) + 8);
+      bytes += b.target.numel() * (int64_t(ds->spec().input.numel()) + 8);
     }
     EXPECT_EQ(pinned_pool_bytes(), after_warmup) << "epoch " << e;
   }
@@ -275,8 +275,8 @@ TEST(ThreadedLoaderAlignment, CpuBatchesAre64ByteAligned) {
     for (int64_t e = 0; e < 2; ++e) {
       // Holding every batch makes the loader allocate fresh buffers for later ones.
       for (const auto& b : epoch(*l, e)) {
-        EXPECT_EQ(reinterpret_cast<uintptr_t>(b.images.data_ptr()) % 64, 0u) << "batch " << b.index;
-        EXPECT_EQ(reinterpret_cast<uintptr_t>(b.labels.data_ptr()) % 64, 0u) << "batch " << b.index;
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(b.input.data_ptr()) % 64, 0u) << "batch " << b.index;
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(b.target.data_ptr()) % 64, 0u) << "batch " << b.index;
       }
     }
   }

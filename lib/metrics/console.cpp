@@ -22,8 +22,14 @@ class ConsoleSink : public Sink {
 
   void on_eval(const EvalRecord& r) override {
     clear_bar();
-    std::fprintf(stderr, "epoch %lld  test_loss %.4f  test_accuracy %.4f  (%s)\n", (long long)r.epoch + 1, r.test_loss,
-                 r.test_accuracy, util::format_duration(r.time_s).c_str());
+    std::string values;
+    for (const auto& [name, v] : r.values) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "  %s %.4f", name.c_str(), v);
+      values += buf;
+    }
+    std::fprintf(stderr, "epoch %lld%s  (%s)\n", (long long)r.epoch + 1, values.c_str(),
+                 util::format_duration(r.time_s).c_str());
   }
 
   void on_progress(const Progress& p) override {

@@ -24,9 +24,8 @@ class JsonlSink : public Sink {
     out_.write(j.dump() + "\n");  // whole or absent: a failed append is cut back off
   }
   void on_eval(const EvalRecord& r) override {
-    nlohmann::json j = {{"type", "eval"},           {"step", r.step},
-                        {"epoch", r.epoch},         {"test_loss", r.test_loss},
-                        {"test_accuracy", r.test_accuracy}, {"time_s", r.time_s}};
+    nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"epoch", r.epoch}, {"time_s", r.time_s}};
+    for (const auto& [name, v] : r.values) j[name] = v;
     out_.write(j.dump() + "\n");
   }
   void close() override {
@@ -44,17 +43,6 @@ class JsonlSink : public Sink {
 };
 
 }  // namespace
-
-std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded()) out.push_back(std::move(j));
-  }
-  return out;
-}
 
 std::unique_ptr<Sink> make_jsonl_sink(const std::filesystem::path& path) { return std::make_unique<JsonlSink>(path); }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -24,9 +25,12 @@ struct StepRecord {
   bool skipped = false;      // train.on_nonfinite = "skip" dropped this step's update
 };
 
+// Named metric values in the task's order, e.g. {"test_loss", 0.31}, {"test_accuracy", 0.89}.
+using Values = std::vector<std::pair<std::string, double>>;
+
 struct EvalRecord {
   int64_t step = 0, epoch = 0;
-  double test_loss = 0.0, test_accuracy = 0.0;
+  Values values;  // the task's evaluation metrics on the held-out split
   double time_s = 0.0;
 };
 
@@ -49,10 +53,6 @@ class Sink {
 
 // Appends one JSON object per record to `path` ({"type": "step", ...} / {"type": "eval", ...}).
 std::unique_ptr<Sink> make_jsonl_sink(const std::filesystem::path& path);
-
-// Every record of a metrics.jsonl file in order; a line that is not JSON (one cut short by
-// a kill) is skipped. A missing file has no records.
-std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path);
 
 // Human output on stderr. mode: "bar" (a progress line redrawn in place), "lines" (a log
 // line every `every` steps), "off". "auto" picks bar on a terminal, lines otherwise.

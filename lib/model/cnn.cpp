@@ -24,7 +24,7 @@ torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
 class Cnn : public Net {
  public:
   Cnn(const config::ModelConfig& cfg, const InputSpec& in) {
-    int64_t c = in.channels, h = in.height, w = in.width;
+    int64_t c = in.channels(), h = in.height(), w = in.width();
     for (int64_t out : cfg.channels) {
       for (int i = 0; i < 2; ++i) {
         features_->push_back(conv3x3(i == 0 ? c : out, out));
@@ -36,14 +36,14 @@ class Cnn : public Net {
     }
     if (h < 1 || w < 1) {
       throw Error::usage("model.channels has " + std::to_string(cfg.channels.size()) +
-                         " stages, which pools a " + std::to_string(in.height) + "x" + std::to_string(in.width) +
+                         " stages, which pools a " + std::to_string(in.height()) + "x" + std::to_string(in.width()) +
                          " input below 1x1; use fewer stages");
     }
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
     head_->push_back(torch::nn::Linear(c * h * w, cfg.fc));
     head_->push_back(torch::nn::ReLU());
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
-    head_->push_back(torch::nn::Linear(cfg.fc, in.num_classes));
+    head_->push_back(torch::nn::Linear(cfg.fc, in.outputs));
     register_module("features", features_);
     register_module("head", head_);
   }

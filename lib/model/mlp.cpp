@@ -13,14 +13,14 @@ namespace {
 class Mlp : public Net {
  public:
   Mlp(const config::ModelConfig& cfg, const InputSpec& in) {
-    int64_t width = in.channels * in.height * in.width;
+    int64_t width = in.numel();
     for (int64_t h : cfg.hidden) {
       body_->push_back(torch::nn::Linear(width, h));
       body_->push_back(torch::nn::ReLU());
       width = h;
     }
     if (cfg.dropout > 0) body_->push_back(torch::nn::Dropout(cfg.dropout));
-    body_->push_back(torch::nn::Linear(width, in.num_classes));
+    body_->push_back(torch::nn::Linear(width, in.outputs));
     register_module("body", body_);
   }
   at::Tensor forward(at::Tensor x) override { return body_->forward(x.flatten(1)); }

@@ -15,7 +15,7 @@
 namespace kiln::model {
 namespace {
 
-const InputSpec kFashion{1, 28, 28, 10};
+const InputSpec kFashion{{1, 28, 28}, 10};
 
 config::ModelConfig named(const std::string& name) {
   config::ModelConfig c;
@@ -76,7 +76,7 @@ TEST(ModelBuild, VariantsForwardBackward) {
 
 TEST(ModelBuild, OtherInputShapesAndClassCounts) {
   // 3-channel 32x32 input, 5 classes: every built-in adapts to the InputSpec.
-  const InputSpec in{3, 32, 32, 5};
+  const InputSpec in{{3, 32, 32}, 5};
   for (const std::string name : {"mlp", "cnn", "resnet"}) {
     auto cfg = named(name);
     cfg.hidden = {16};
@@ -209,7 +209,7 @@ TEST(ModelRegistry, UnknownNameSuggestsNearest) {
 class TestLinearNet : public Net {
  public:
   TestLinearNet(const config::ModelConfig& cfg, const InputSpec& in)
-      : fc_(register_module("fc", torch::nn::Linear(in.channels * in.height * in.width, in.num_classes))),
+      : fc_(register_module("fc", torch::nn::Linear(in.numel(), in.outputs))),
         fc_width_(cfg.fc) {}
   at::Tensor forward(at::Tensor x) override { return fc_->forward(x.flatten(1)); }
   int64_t fc_width() const { return fc_width_; }

@@ -64,6 +64,29 @@ NetPtr build(const config::ModelConfig& cfg, const InputSpec& input) {
   return f(cfg, input);
 }
 
+int64_t InputSpec::numel() const {
+  int64_t n = 1;
+  for (const int64_t d : shape) n *= d;
+  return n;
+}
+
+namespace {
+int64_t image_dim(const InputSpec& in, size_t i) {
+  if (in.shape.size() != 3) {
+    std::string dims;
+    for (const int64_t d : in.shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+    throw Error::usage("the model (model.name) needs image inputs [C, H, W], but the dataset's inputs are [" + dims +
+                           "]",
+                       "use model.name = \"mlp\" (any input shape) or a dataset of images");
+  }
+  return in.shape[i];
+}
+}  // namespace
+
+int64_t InputSpec::channels() const { return image_dim(*this, 0); }
+int64_t InputSpec::height() const { return image_dim(*this, 1); }
+int64_t InputSpec::width() const { return image_dim(*this, 2); }
+
 int64_t count_parameters(torch::nn::Module& m) {
   int64_t n = 0;
   for (const auto& p : m.parameters()) {

@@ -14,15 +14,24 @@ struct ModelConfig;
 
 namespace kiln::model {
 
-// Every kiln model maps images [B, C, H, W] (float, normalised) to logits [B, num_classes].
+// A kiln model maps a batch's input [B, ...] (images: float32 [B, C, H, W], normalised) to
+// its output [B, outputs] (logits for classification), the task's loss and metrics input.
 class Net : public torch::nn::Module {
  public:
-  virtual at::Tensor forward(at::Tensor images) = 0;
+  virtual at::Tensor forward(at::Tensor input) = 0;
 };
 using NetPtr = std::shared_ptr<Net>;
 
+// What a model is built for: the per-sample input shape (the dataset's) and the width of
+// its last layer (the task's: classes, or target values).
 struct InputSpec {
-  int64_t channels = 1, height = 28, width = 28, num_classes = 10;
+  std::vector<int64_t> shape = {1, 28, 28};
+  int64_t outputs = 10;
+  int64_t numel() const;
+  // Image models: the [C, H, W] of the input; Error::usage when the input is not an image.
+  int64_t channels() const;
+  int64_t height() const;
+  int64_t width() const;
 };
 
 using ModelFactory = std::function<NetPtr(const config::ModelConfig&, const InputSpec&)>;

@@ -52,7 +52,7 @@ TORCH_MODULE(BasicBlock);
 class ResNet : public Net {
  public:
   ResNet(const config::ModelConfig& cfg, const InputSpec& in)
-      : stem_(conv(in.channels, cfg.width, 3, 1)), stem_bn_(cfg.width) {
+      : stem_(conv(in.channels(), cfg.width, 3, 1)), stem_bn_(cfg.width) {
     int64_t c = cfg.width;
     for (int stage = 0; stage < 3; ++stage) {
       const int64_t out = cfg.width << stage;
@@ -62,7 +62,7 @@ class ResNet : public Net {
       }
     }
     dropout_ = torch::nn::Dropout(cfg.dropout);
-    fc_ = torch::nn::Linear(c, in.num_classes);
+    fc_ = torch::nn::Linear(c, in.outputs);
     register_module("stem", stem_);
     register_module("stem_bn", stem_bn_);
     register_module("blocks", blocks_);

@@ -5,7 +5,9 @@
 //   metrics.jsonl    one record per step / eval     summary.json   written last, at the end
 //   checkpoints/     step-N.pt (+ sidecars), final.pt             profile/  profiling windows
 #pragma once
+#include <cstdint>
 #include <filesystem>
+#include <vector>
 
 namespace kiln::run {
 
@@ -19,6 +21,14 @@ struct RunDir {
   std::filesystem::path checkpoints() const { return root / "checkpoints"; }
   std::filesystem::path final_checkpoint() const { return checkpoints() / "final.pt"; }
   std::filesystem::path profile() const { return root / "profile"; }
+
+  // checkpoints/step-00000042.pt: zero-padded, so name order is step order.
+  std::filesystem::path step_checkpoint(int64_t step) const;
+  // The step checkpoints (not final.pt), newest first.
+  std::vector<std::filesystem::path> step_checkpoints() const;
 };
+
+// checkpoint.keep: removes all but the newest `keep` step checkpoints (with their sidecars).
+void keep_newest_checkpoints(const RunDir& dir, int64_t keep);
 
 }  // namespace kiln::run

@@ -104,15 +104,8 @@ double TrainProcess::elapsed_s() const {
 
 std::vector<nlohmann::json> TrainProcess::new_evals() {
   std::vector<nlohmann::json> out;
-  std::ifstream in(metrics_, std::ios::binary);
-  if (!in) return out;
-  in.seekg(static_cast<std::streamoff>(metrics_offset_));
-  std::string line;
-  // Only whole lines: a line without its '\n' is still being written.
-  while (std::getline(in, line) && !in.eof()) {
-    metrics_offset_ += line.size() + 1;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("type", "") == "eval") out.push_back(std::move(j));
+  for (auto& j : metrics_.next()) {
+    if (record_type(j) == "eval") out.push_back(std::move(j));
   }
   return out;
 }

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run/metrics_log.h"
+
 namespace kiln::run {
 
 class TrainProcess {
@@ -45,8 +47,8 @@ class TrainProcess {
   pid_t pid_ = -1;
   int exit_code_ = -1, term_signal_ = 0;
   bool reaped_ = false;
-  std::filesystem::path dir_, metrics_;
-  uint64_t metrics_offset_ = 0;
+  std::filesystem::path dir_;
+  MetricsTail metrics_;
   std::chrono::steady_clock::time_point start_;
   std::optional<std::chrono::steady_clock::time_point> term_sent_;
 };

@@ -1,33 +1,33 @@
-// Evaluation loop: sums on the device, one host sync at the end.
+// Evaluation loop: the task keeps its sums on the device and syncs once at the end.
 #include "train/evaluate.h"
 
-#include <torch/nn/functional/loss.h>
+#include <torch/autograd.h>
 
 namespace kiln::train {
 
-EvalResult evaluate(model::Net& net, data::Loader& loader) {
+EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split) {
   torch::NoGradGuard no_grad;
   net.eval();
-  at::Tensor loss_sum, correct;
+  auto eval = task.evaluation();
   int64_t n = 0;
   loader.start(0, 0);
   while (auto b = loader.next()) {
-    auto logits = net.forward(b->images);
-    auto l = torch::nn::functional::cross_entropy(
-        logits, b->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    auto c = logits.argmax(1).eq(b->labels).sum();
-    loss_sum = loss_sum.defined() ? loss_sum + l : l;
-    correct = correct.defined() ? correct + c : c;
-    n += b->labels.size(0);
+    eval->add(net.forward(b->input), b->target);
+    n += b->target.size(0);
   }
   net.train();
   EvalResult r;
   r.samples = n;
-  if (n > 0) {
-    r.loss = loss_sum.item<double>() / double(n);
-    r.accuracy = correct.item<double>() / double(n);
-  }
+  const auto metrics = task.metrics();
+  const auto v = eval->result();
+  for (size_t i = 0; i < metrics.size(); ++i) r.values.emplace_back(task::metric_key(split, metrics[i]), v.at(i));
   return r;
+}
+
+metrics::Values zero_values(const task::Task& task, const std::string& split) {
+  metrics::Values out;
+  for (const auto& m : task.metrics()) out.emplace_back(task::metric_key(split, m), 0.0);
+  return out;
 }
 
 }  // namespace kiln::train

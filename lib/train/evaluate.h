@@ -1,18 +1,23 @@
-// Evaluation on a held-out split: mean cross-entropy and accuracy.
+// Evaluation on a held-out split: the task's metrics (classification: mean cross-entropy and
+// accuracy).
 #pragma once
 #include "data/loader.h"
+#include "metrics/sink.h"
 #include "model/registry.h"
+#include "task/task.h"
 
 namespace kiln::train {
 
 struct EvalResult {
-  double loss = 0.0;      // mean cross-entropy (no label smoothing)
-  double accuracy = 0.0;  // share of samples whose arg-max logit is the label
+  metrics::Values values;  // "<split>_<metric>" in the task's order (test_loss, test_accuracy)
   int64_t samples = 0;
 };
 
 // Runs the model in eval mode without gradients over every batch of `loader`'s epoch 0,
-// then puts the model back in training mode.
-EvalResult evaluate(model::Net& net, data::Loader& loader);
+// then puts the model back in training mode. `split` prefixes the metric names.
+EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split = "test");
+
+// The task's metric names with zero values: what the summary reports when no evaluation ran.
+metrics::Values zero_values(const task::Task& task, const std::string& split = "test");
 
 }  // namespace kiln::train

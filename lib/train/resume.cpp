@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/load.h"
-#include "metrics/sink.h"
+#include "run/metrics_log.h"
 #include "run/run_dir.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -28,7 +28,7 @@ fs::path find_checkpoint(const std::string& resume, const fs::path& run_dir) {
     throw Error::usage(run_dir.string() + " is not a kiln run dir (no checkpoints/ in it)");
   }
   // final.pt first: a run killed after it but before summary.json resumes at its end.
-  auto candidates = checkpoint::list(run::RunDir{run_dir}.checkpoints());
+  auto candidates = run::RunDir{run_dir}.step_checkpoints();
   if (fs::exists(run::RunDir{run_dir}.final_checkpoint())) candidates.insert(candidates.begin(), run::RunDir{run_dir}.final_checkpoint());
   for (const auto& p : candidates) {
     try {
@@ -61,10 +61,10 @@ std::vector<nlohmann::json> trim_metrics(const fs::path& file, const checkpoint:
   std::vector<nlohmann::json> records;
   if (!fs::exists(file)) return records;
   std::string kept;
-  for (auto& j : metrics::read_jsonl(file)) {  // drops a line cut short by a kill
-    const std::string type = j.value("type", "");
+  for (auto& j : run::read_metrics(file)) {  // drops a line cut short by a kill
+    const std::string type = run::record_type(j);
     if ((type == "step" && j.value("step", int64_t(0)) <= s.step) ||
-        (type == "eval" && j.value("epoch", int64_t(0)) < s.epoch)) {
+        (type == "eval" && j.value("step", int64_t(0)) < s.step)) {
       kept += j.dump() + "\n";
       records.push_back(std::move(j));
     }

@@ -24,7 +24,8 @@ std::filesystem::path find_checkpoint(const std::string& resume, const std::file
 // but logging, checkpointing, loader threads/prefetch, LibTorch threads and the run name).
 std::vector<std::string> config_changes(const config::RunConfig& saved, const config::RunConfig& now);
 
-// Rewrites `file` keeping step records up to s.step and evaluations of epochs before s.epoch;
+// Rewrites `file` keeping step records up to s.step and the evaluations before it (an
+// evaluation at s.step itself came after the checkpoint, so the resumed run redoes it);
 // returns the records kept.
 std::vector<nlohmann::json> trim_metrics(const std::filesystem::path& file, const checkpoint::TrainState& s);
 

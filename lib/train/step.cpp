@@ -3,7 +3,6 @@
 
 #include <ATen/ops/isfinite.h>
 #include <ATen/ops/stack.h>
-#include <torch/nn/functional/loss.h>
 
 #include "instrument/scope.h"
 
@@ -32,11 +31,10 @@ at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm
   return total;
 }
 
-StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<data::Batch>& micro,
-               const StepOptions& opts) {
+StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& task,
+               const std::vector<data::Batch>& micro, const StepOptions& opts) {
   StepStats stats;
-  for (const auto& b : micro) stats.samples += b.labels.size(0);
-  const auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(opts.label_smoothing);
+  for (const auto& b : micro) stats.samples += b.target.size(0);
 
   // 1. Clear gradients (set to none: no memset kernels).
   {
@@ -51,10 +49,9 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<
     at::Tensor loss;
     {
       KILN_SCOPE(instrument::Phase::kForward);
-      auto logits = net.forward(b.images);
-      loss = torch::nn::functional::cross_entropy(logits, b.labels, loss_opts);
+      loss = task.loss(net.forward(b.input), b.target);
     }
-    const double weight = double(b.labels.size(0)) / double(stats.samples);
+    const double weight = double(b.target.size(0)) / double(stats.samples);
     {
       KILN_SCOPE(instrument::Phase::kBackward);
       (loss * weight).backward();

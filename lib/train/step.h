@@ -7,11 +7,11 @@
 
 #include "data/loader.h"
 #include "model/registry.h"
+#include "task/task.h"
 
 namespace kiln::train {
 
 struct StepOptions {
-  double label_smoothing = 0.0;
   double grad_clip = 0.0;  // max global L2 norm of the gradients; 0 = off
   bool skip_nonfinite = false;  // train.on_nonfinite = "skip": no update when the loss or a gradient is nan/inf
 };
@@ -25,8 +25,9 @@ struct StepStats {
 
 // One optimizer step over `micro` (grad_accum micro-batches, at least one). Nothing in it
 // waits for the device, so the host can run ahead of the GPU.
-StepStats step(model::Net& net, torch::optim::Optimizer& opt, const std::vector<data::Batch>& micro,
-               const StepOptions& opts);
+// The loss is the task's (classification: cross-entropy).
+StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& task,
+               const std::vector<data::Batch>& micro, const StepOptions& opts);
 
 // True when every element of every defined tensor is finite (one host sync).
 bool all_finite(const std::vector<at::Tensor>& tensors);

@@ -19,6 +19,7 @@
 #include "model/registry.h"
 #include "optim/optimizer.h"
 #include "repro/repro.h"
+#include "task/classification.h"
 #include "train/evaluate.h"
 #include "train/step.h"
 #include "util/error.h"
@@ -34,7 +35,17 @@ void remove_tree(const fs::path& dir) {
   fs::remove_all(dir, ec);
 }
 
-const model::InputSpec kSmall{1, 4, 4, 3};  // 16 inputs, 3 classes: fast on the CPU
+const model::InputSpec kSmall{{1, 4, 4}, 3};  // 16 inputs, 3 classes: fast on the CPU
+const task::TaskPtr kTask = task::make_classification(config::RunConfig{});  // no label smoothing
+
+// The value of metric `key` ("test_accuracy") in an evaluation.
+double value(const train::EvalResult& r, const std::string& key) {
+  for (const auto& [k, v] : r.values) {
+    if (k == key) return v;
+  }
+  ADD_FAILURE() << "no metric " << key;
+  return NAN;
+}
 
 model::NetPtr tiny_mlp(uint64_t seed, std::vector<int64_t> hidden = {8}) {
   config::ModelConfig cfg;
@@ -56,8 +67,8 @@ std::unique_ptr<torch::optim::Optimizer> sgd(model::Net& net, double lr, double 
 data::Batch random_batch(int64_t n, uint64_t seed) {
   torch::manual_seed(seed);
   data::Batch b;
-  b.images = at::randn({n, 1, 4, 4});
-  b.labels = at::randint(0, 3, {n}, at::kLong);
+  b.input = at::randn({n, 1, 4, 4});
+  b.target = at::randint(0, 3, {n}, at::kLong);
   return b;
 }
 
@@ -69,7 +80,7 @@ TEST(TrainStep, ReducesLossOnAFixedBatch) {
   const data::Batch b = random_batch(16, 2);
   std::vector<double> losses;
   for (int i = 0; i < 20; ++i) {
-    const auto stats = train::step(*net, *opt, {b}, {});
+    const auto stats = train::step(*net, *opt, *kTask, {b}, {});
     EXPECT_EQ(stats.samples, 16);
     ASSERT_TRUE(stats.loss.defined());
     EXPECT_EQ(stats.loss.dim(), 0);
@@ -88,9 +99,9 @@ TEST(TrainStep, ReportedLossIsTheBatchCrossEntropyBeforeTheUpdate) {
   double expected;
   {
     torch::NoGradGuard no_grad;
-    expected = at::cross_entropy_loss(net->forward(b.images), b.labels).item<double>();
+    expected = at::cross_entropy_loss(net->forward(b.input), b.target).item<double>();
   }
-  const auto stats = train::step(*net, *opt, {b}, {});
+  const auto stats = train::step(*net, *opt, *kTask, {b}, {});
   EXPECT_NEAR(stats.loss.item<double>(), expected, 1e-6);
 }
 
@@ -98,16 +109,16 @@ TEST(TrainStep, GradAccumulationEqualsOneBigBatch) {
   // Unequal micro-batches (3 and 5 samples) check the per-sample weighting.
   const data::Batch a = random_batch(3, 10), b = random_batch(5, 11);
   data::Batch ab;
-  ab.images = at::cat({a.images, b.images});
-  ab.labels = at::cat({a.labels, b.labels});
+  ab.input = at::cat({a.input, b.input});
+  ab.target = at::cat({a.target, b.target});
 
   auto net_micro = tiny_mlp(7), net_whole = tiny_mlp(7);
   ASSERT_EQ(repro::weights_sha256(*net_micro), repro::weights_sha256(*net_whole));
   auto opt_micro = sgd(*net_micro, 0.5, 0.0), opt_whole = sgd(*net_whole, 0.5, 0.0);
   const auto before = net_whole->parameters()[0].detach().clone();
 
-  const auto s_micro = train::step(*net_micro, *opt_micro, {a, b}, {});
-  const auto s_whole = train::step(*net_whole, *opt_whole, {ab}, {});
+  const auto s_micro = train::step(*net_micro, *opt_micro, *kTask, {a, b}, {});
+  const auto s_whole = train::step(*net_whole, *opt_whole, *kTask, {ab}, {});
   EXPECT_EQ(s_micro.samples, 8);
   EXPECT_EQ(s_whole.samples, 8);
   EXPECT_NEAR(s_micro.loss.item<double>(), s_whole.loss.item<double>(), 1e-6);
@@ -125,13 +136,13 @@ TEST(TrainStep, GradAccumulationWithEqualThirdsAndMomentum) {
   // Three micro-batches of 4 with SGD momentum over two steps: still one batch of 12.
   const data::Batch a = random_batch(4, 20), b = random_batch(4, 21), c = random_batch(4, 22);
   data::Batch abc;
-  abc.images = at::cat({a.images, b.images, c.images});
-  abc.labels = at::cat({a.labels, b.labels, c.labels});
+  abc.input = at::cat({a.input, b.input, c.input});
+  abc.target = at::cat({a.target, b.target, c.target});
   auto net_micro = tiny_mlp(8), net_whole = tiny_mlp(8);
   auto opt_micro = sgd(*net_micro, 0.2, 0.9), opt_whole = sgd(*net_whole, 0.2, 0.9);
   for (int s = 0; s < 2; ++s) {
-    train::step(*net_micro, *opt_micro, {a, b, c}, {});
-    train::step(*net_whole, *opt_whole, {abc}, {});
+    train::step(*net_micro, *opt_micro, *kTask, {a, b, c}, {});
+    train::step(*net_whole, *opt_whole, *kTask, {abc}, {});
   }
   const auto pm = net_micro->parameters(), pw = net_whole->parameters();
   for (size_t i = 0; i < pm.size(); ++i) EXPECT_TRUE(at::allclose(pm[i], pw[i], 1e-5, 1e-6)) << i;
@@ -143,7 +154,7 @@ TEST(TrainStep, ClippingInStepReportsThePreClipNorm) {
   const data::Batch b = random_batch(6, 6);
   train::StepOptions o;
   o.grad_clip = 1e-3;
-  const auto stats = train::step(*net, *opt, {b}, o);
+  const auto stats = train::step(*net, *opt, *kTask, {b}, o);
   ASSERT_TRUE(stats.grad_norm.defined());
   EXPECT_GT(stats.grad_norm.item<double>(), 1e-3);
   double sq = 0;
@@ -196,7 +207,7 @@ TEST(TrainClip, LeavesGradientsBelowMaxNormUnchanged) {
 TEST(TrainClip, NormOfModelGradientsMatchesHandComputation) {
   auto net = tiny_mlp(9);
   const data::Batch b = random_batch(5, 9);
-  at::cross_entropy_loss(net->forward(b.images), b.labels).backward();
+  at::cross_entropy_loss(net->forward(b.input), b.target).backward();
   const double hand = global_norm(net->parameters());
   ASSERT_GT(hand, 0.0);
   const auto norm = train::clip_grad_norm(net->parameters(), hand / 4);
@@ -213,12 +224,12 @@ TEST(TrainClip, NoGradientsGivesZero) {
 // ---- evaluate -------------------------------------------------------------------------
 
 // 10 samples of 1x4x4, label i % 3: labels 0,1,2,0,1,2,0,1,2,0.
-class ModThree : public data::Dataset {
+class ModThree : public data::ImageDataset {
  public:
   int64_t size() const override { return 10; }
   data::ImageShape shape() const override { return data::ImageShape{1, 4, 4}; }
   int64_t num_classes() const override { return 3; }
-  int64_t read(int64_t index, uint8_t* pixels) const override {
+  int64_t read_image(int64_t index, uint8_t* pixels) const override {
     for (int k = 0; k < 16; ++k) pixels[k] = static_cast<uint8_t>(index * 10 + k);
     return index % 3;
   }
@@ -250,13 +261,13 @@ TEST(TrainEvaluate, AccuracyAndLossMatchHandCount) {
   auto loader = data::make_simple_loader(ds, o);
   AlwaysOne net;
   net.train();
-  const auto r = train::evaluate(net, *loader);
+  const auto r = train::evaluate(net, *loader, *kTask);
   EXPECT_EQ(r.samples, 10);
   // Label 1 occurs 3 times in 0..9 (1, 4, 7).
-  EXPECT_DOUBLE_EQ(r.accuracy, 0.3);
+  EXPECT_DOUBLE_EQ(value(r, "test_accuracy"), 0.3);
   // Cross-entropy of logits [0, 2, 0]: right -> log(e^2 + 2) - 2, wrong -> log(e^2 + 2).
   const double z = std::log(std::exp(2.0) + 2.0);
-  EXPECT_NEAR(r.loss, (3 * (z - 2.0) + 7 * z) / 10.0, 1e-5);
+  EXPECT_NEAR(value(r, "test_loss"), (3 * (z - 2.0) + 7 * z) / 10.0, 1e-5);
   EXPECT_FALSE(net.ran_in_training_);
   EXPECT_FALSE(net.ran_with_grad_);
   EXPECT_TRUE(net.is_training());  // back in training mode afterwards
@@ -275,10 +286,10 @@ TEST(TrainEvaluate, PerfectModelScoresOne) {
   o.batch_size = 4;
   auto loader = data::make_simple_loader(std::make_shared<const ModThree>(), o);
   Oracle net;
-  const auto r = train::evaluate(net, *loader);
+  const auto r = train::evaluate(net, *loader, *kTask);
   EXPECT_EQ(r.samples, 10);
-  EXPECT_DOUBLE_EQ(r.accuracy, 1.0);
-  EXPECT_LT(r.loss, 0.02);
+  EXPECT_DOUBLE_EQ(value(r, "test_accuracy"), 1.0);
+  EXPECT_LT(value(r, "test_loss"), 0.02);
 }
 
 // ---- checkpoint -----------------------------------------------------------------------
@@ -307,7 +318,7 @@ TEST_F(CheckpointFiles, SaveThenLoadRestoresWeightsOptimizerAndState) {
   auto net = tiny_mlp(11);
   auto opt = adamw(*net);
   const data::Batch b = random_batch(8, 12);
-  for (int i = 0; i < 3; ++i) train::step(*net, *opt, {b}, {});  // optimizer state is non-trivial
+  for (int i = 0; i < 3; ++i) train::step(*net, *opt, *kTask, {b}, {});  // optimizer state is non-trivial
   const fs::path path = dir_ / "step-3.pt";
   checkpoint::save(path, *net, *opt, checkpoint::TrainState{3, 2, 17});
   ASSERT_TRUE(fs::exists(path));
@@ -323,8 +334,8 @@ TEST_F(CheckpointFiles, SaveThenLoadRestoresWeightsOptimizerAndState) {
 
   // The optimizer state came back too: one more identical step keeps them bit-identical
   // (a fresh AdamW, with no moments, would take a different step).
-  train::step(*net, *opt, {b}, {});
-  train::step(*fresh, *fresh_opt, {b}, {});
+  train::step(*net, *opt, *kTask, {b}, {});
+  train::step(*fresh, *fresh_opt, *kTask, {b}, {});
   EXPECT_EQ(repro::weights_sha256(*fresh), repro::weights_sha256(*net));
 }
 
@@ -333,7 +344,7 @@ TEST_F(CheckpointFiles, RestoredOptimizerDiffersFromAFreshOne) {
   auto net = tiny_mlp(11);
   auto opt = adamw(*net);
   const data::Batch b = random_batch(8, 12);
-  for (int i = 0; i < 3; ++i) train::step(*net, *opt, {b}, {});
+  for (int i = 0; i < 3; ++i) train::step(*net, *opt, *kTask, {b}, {});
   auto copy = tiny_mlp(11);
   auto copy_opt = adamw(*copy);
   {
@@ -342,15 +353,15 @@ TEST_F(CheckpointFiles, RestoredOptimizerDiffersFromAFreshOne) {
     for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
   }
   ASSERT_EQ(repro::weights_sha256(*copy), repro::weights_sha256(*net));
-  train::step(*net, *opt, {b}, {});
-  train::step(*copy, *copy_opt, {b}, {});
+  train::step(*net, *opt, *kTask, {b}, {});
+  train::step(*copy, *copy_opt, *kTask, {b}, {});
   EXPECT_NE(repro::weights_sha256(*copy), repro::weights_sha256(*net));
 }
 
 TEST_F(CheckpointFiles, TruncatedCheckpointThrowsUsageNamingFile) {
   auto net = tiny_mlp(13);
   auto opt = adamw(*net);
-  train::step(*net, *opt, {random_batch(4, 1)}, {});
+  train::step(*net, *opt, *kTask, {random_batch(4, 1)}, {});
   const fs::path path = dir_ / "good.pt";
   checkpoint::save(path, *net, *opt, checkpoint::TrainState{1, 0, 1});
   std::string bytes;

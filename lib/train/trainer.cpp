@@ -1,46 +1,50 @@
-// The main training loop. Setup (data, model, optimizer, run dir, sinks) is in
-// session.cpp; this file is the loop itself. KILN_SCOPE marks its phases (NVTX ranges, and
-// spans for a profiling window when one is open).
+// The training loop, one screen: build the components, open the run dir, then per step the
+// step itself and the periodic work after it, as a flat list. KILN_SCOPE marks its phases
+// (NVTX ranges, and spans for a profiling window when one is open).
 #include "train/trainer.h"
 
-#include <csignal>
-
+#include "instrument/scope.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "instrument/scope.h"
-#include "repro/repro.h"
+#include "train/components.h"
 #include "train/evaluate.h"
 #include "train/session.h"
 #include "train/step.h"
-#include "util/error.h"
 
 namespace kiln::train {
+namespace {
+bool every(int64_t step, int64_t n) { return n > 0 && step % n == 0; }
+}  // namespace
 
 nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
-  Session s(cfg, opts);
+  Components c = build_components(cfg);  // everything that can fail on bad input
+  Session s(cfg, opts, c);               // the run dir, created or resumed
   const auto& tc = cfg.train;
-  const StepOptions step_opts{tc.label_smoothing, tc.grad_clip, tc.on_nonfinite == "skip"};
-  int64_t step = s.state.step;
-  checkpoint::TrainState at = s.state;  // after the newest step: where final.pt resumes
-  const int64_t last = opts.stop_after > 0 ? std::min(s.total_steps, opts.stop_after) : s.total_steps;
+  const StepOptions step_opts{tc.grad_clip, tc.on_nonfinite == "skip"};
+  checkpoint::TrainState at = s.start();  // after the newest step: where final.pt resumes
+  int64_t step = at.step;
+  const int64_t last = s.last_step();
   bool done = last <= step;
-  if (opts.hook) opts.hook->start(s.run_dir);
-  if (done && opts.eval_at_stop) {
-    // Resumed with no step left (killed after the last step's checkpoint, or while writing
-    // final.pt or summary.json): the end still owes the evaluation an unbroken run does.
+  auto evaluate_now = [&](int64_t epoch) {
     KILN_SCOPE(instrument::Phase::kEval);
-    s.record_eval(step, at.epoch, evaluate(*s.net, *s.test_loader));
+    s.log().eval(step, epoch, evaluate(*c.net, *c.test_loader, *c.task));
+  };
+  if (opts.hook) opts.hook->start(s.dir().root);
+  // Resumed with no step left (killed after the last checkpoint, or while writing final.pt or
+  // summary.json), or at a step whose evaluation the stop came before: owe the evaluation
+  // an unbroken run does (resume trimmed metrics.jsonl back to before it).
+  if ((done && opts.eval_at_stop) || (!done && s.resumed() && step > 0 && every(step, tc.eval_every))) {
+    evaluate_now(at.epoch);
   }
 
-  for (int64_t epoch = s.state.epoch; epoch < tc.epochs && !done; ++epoch) {
+  for (int64_t epoch = at.epoch; epoch < tc.epochs && !done; ++epoch) {
     instrument::set_current_step(epoch);
     KILN_SCOPE(instrument::Phase::kEpoch);
-    s.train_loader->start(epoch, epoch == s.state.epoch ? s.state.next_batch : 0);
+    c.train_loader->start(epoch, epoch == s.start().epoch ? s.start().next_batch : 0);
     for (;;) {
       if (opts.hook) opts.hook->before_step(step + 1);
       instrument::set_current_step(step + 1);
       StepStats st;
-      int64_t next_batch = 0;
       {
         instrument::Scope step_scope(instrument::Phase::kStep);
         // Gather grad_accum micro-batches (fewer at the end of the epoch).
@@ -50,7 +54,7 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
           std::optional<data::Batch> b;
           {
             KILN_SCOPE(instrument::Phase::kDataWait);
-            b = s.train_loader->next();
+            b = c.train_loader->next();
           }
           if (!b) break;
           wait_ms += b->wait_ms;
@@ -60,27 +64,26 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
           step_scope.cancel();  // the epoch has ended: no step happened
           break;
         }
-        const double lr = optim::lr_at(cfg.schedule, cfg.optim.lr, step, s.total_steps, s.steps_per_epoch);
-        optim::set_lr(*s.optimizer, lr);
-        st = train::step(*s.net, *s.optimizer, micro, step_opts);
+        const double lr = optim::lr_at(cfg.schedule, cfg.optim.lr, step, c.total_steps, c.steps_per_epoch);
+        optim::set_lr(*c.optimizer, lr);
+        st = train::step(*c.net, *c.optimizer, *c.task, micro, step_opts);
         ++step;
-        s.record_step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
-        next_batch = micro.back().index + 1;
-        at = {step, epoch, next_batch};
-        if (cfg.checkpoint.every > 0 && step % cfg.checkpoint.every == 0) s.save_checkpoint(at);
+        s.log().step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
+        at = {step, epoch, micro.back().index + 1};
+        // Periodic work after the step, in this order (a checkpoint precedes its step's eval).
+        if (every(step, cfg.checkpoint.every)) s.save_checkpoint(at);
       }
       if (opts.hook) opts.hook->after_step(step, st.samples);
-      if (opts.stop && opts.stop->load() != 0) {
-        s.interrupt(at, opts.stop->load());  // throws
-      }
+      if (opts.stop && opts.stop->load() != 0) s.interrupt(at, opts.stop->load());  // throws
       if (step >= last) {
         done = true;
         break;
       }
+      if (every(step, tc.eval_every)) evaluate_now(epoch);
     }
     if (done && !opts.eval_at_stop) break;
-    KILN_SCOPE(instrument::Phase::kEval);
-    s.record_eval(step, epoch, evaluate(*s.net, *s.test_loader));
+    // train.eval_every = 0: every epoch's end; else the last step, unless just evaluated.
+    if (tc.eval_every == 0 || (done && s.log().last_eval_step() != step)) evaluate_now(epoch);
   }
   return s.finish(at);
 }

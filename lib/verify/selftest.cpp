@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "config/load.h"
-#include "metrics/sink.h"
+#include "run/metrics_log.h"
 #include "repro/repro.h"
 #include "run/run_dir.h"
 #include "run/train_process.h"
@@ -22,14 +22,6 @@ namespace {
 // The loader thread counts the runs cycle through: batches must hold the same bytes for any
 // of them, so a run with 1 thread and one with 4 must end with the same weights.
 constexpr int kLoaderThreads[] = {1, 2, 4, 3};
-
-std::map<int64_t, double> step_losses(const fs::path& metrics) {
-  std::map<int64_t, double> out;
-  for (const auto& j : metrics::read_jsonl(metrics)) {
-    if (j.value("type", "") == "step" && j["loss"].is_number()) out[j.value("step", int64_t(0))] = j["loss"].get<double>();
-  }
-  return out;
-}
 
 struct Run {
   int loader_threads = 0;
@@ -56,7 +48,7 @@ Run run_once(const fs::path& exe, const fs::path& dir, const fs::path& config, i
                          "): " + p.last_error_line());
   }
   return {threads, (*summary)["weights_sha256"].get<std::string>(), summary->value("device", "cpu"),
-          step_losses(run::RunDir{dir / "run"}.metrics())};
+          run::step_losses(run::read_metrics(run::RunDir{dir / "run"}.metrics()))};
 }
 
 }  // namespace

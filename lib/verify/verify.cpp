@@ -1,8 +1,10 @@
 // Replays a run into a temporary directory and compares losses, weights and environment.
 #include "verify/verify.h"
 
+#include <cmath>
+
 #include "config/load.h"
-#include "metrics/sink.h"
+#include "run/metrics_log.h"
 #include "repro/repro.h"
 #include "run/run_dir.h"
 #include "train/trainer.h"
@@ -20,15 +22,6 @@ nlohmann::json read_json(const fs::path& p) {
   return j;
 }
 
-// step -> loss from metrics.jsonl.
-std::map<int64_t, double> step_losses(const fs::path& file) {
-  std::map<int64_t, double> out;
-  for (const auto& j : metrics::read_jsonl(file)) {
-    if (j.value("type", "") == "step") out[j.value("step", int64_t(0))] = j.value("loss", 0.0);
-  }
-  return out;
-}
-
 }  // namespace
 
 nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
@@ -40,7 +33,7 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
     }
   }
   const config::RunConfig cfg = config::load(rd.config(), {});
-  const auto recorded = step_losses(rd.metrics());
+  const auto recorded = run::step_losses(run::read_metrics(rd.metrics()));
   const nlohmann::json manifest = read_json(rd.manifest());
   const bool have_summary = fs::exists(rd.summary());
   const bool whole = vo.steps == 0;
@@ -58,7 +51,7 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   to.stop_after = vo.steps;
   to.command_line = "kiln verify " + run_dir.string();
   const nlohmann::json replay_summary = train::run(cfg, to);
-  const auto replayed = step_losses(run::RunDir{to.run_dir}.metrics());
+  const auto replayed = run::step_losses(run::read_metrics(run::RunDir{to.run_dir}.metrics()));
 
   nlohmann::json j;
   j["run_dir"] = run_dir.string();
@@ -68,7 +61,7 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
     const auto it = recorded.find(step);
     if (it == recorded.end()) break;
     ++compared;
-    if (it->second != loss) {
+    if (it->second != loss && !(std::isnan(it->second) && std::isnan(loss))) {  // nan/inf: null in both
       j["first_divergent_step"] = step;
       j["recorded_loss"] = it->second;
       j["replayed_loss"] = loss;

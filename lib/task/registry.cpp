@@ -1,0 +1,30 @@
+// The task registry, with classification built in.
+#include "config/config.h"
+#include "task/classification.h"
+#include "task/task.h"
+#include "util/registry.h"
+
+namespace kiln::task {
+namespace {
+
+util::Registry<TaskFactory>& registry() {
+  static auto* r = new util::Registry<TaskFactory>("task", "train.task", [](auto& reg) {
+    reg.add("classification", [](const config::RunConfig& c) { return make_classification(c); });
+  });
+  return *r;
+}
+
+}  // namespace
+
+bool register_task(const std::string& name, TaskFactory factory) {
+  registry().add(name, std::move(factory));
+  return true;
+}
+
+std::vector<std::string> task_names() { return registry().names(); }
+
+TaskPtr build(const config::RunConfig& cfg) { return registry().get(cfg.train.task)(cfg); }
+
+std::string metric_key(const std::string& split, const Metric& m) { return split + "_" + m.name; }
+
+}  // namespace kiln::task

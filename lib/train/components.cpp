@@ -1,0 +1,44 @@
+// build_components: the setup half of a run, before anything is written.
+#include "train/components.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
+#include "optim/optimizer.h"
+#include "repro/repro.h"
+#include "repro/rng.h"
+#include "train/trainer.h"
+#include "util/error.h"
+
+namespace kiln::train {
+
+Components build_components(const config::RunConfig& cfg) {
+  Components c;
+  c.device = resolve_device(cfg.train.device);
+  if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
+  repro::set_deterministic(cfg.repro.deterministic);
+  c.splits = data::load_splits(cfg.data);
+  c.task = task::build(cfg);
+  const data::SampleSpec spec = c.splits.train->spec();
+  c.task->check(spec, cfg.data.dataset);
+  const model::InputSpec input{spec.input.shape, c.task->outputs(spec)};
+  repro::seed_torch(cfg.repro.seed, "model_init");
+  c.net = model::build(cfg.model, input);
+  c.net->to(c10::Device(c.device));
+  c.optimizer = optim::build(cfg.optim, c.net->parameters());
+  c.train_loader = data::make_loader(c.splits.train, data::loader_options(cfg, c.device, true));
+  c.test_loader = data::make_loader(c.splits.test, data::loader_options(cfg, c.device, false));
+  const int64_t batches = c.train_loader->batches_per_epoch();
+  if (batches == 0) {
+    throw Error::usage("the training set (" + std::to_string(c.splits.train->size()) + " samples) has no full batch of " +
+                       std::to_string(cfg.loader.batch_size) + " with loader.drop_last = true");
+  }
+  c.steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
+  c.total_steps = c.steps_per_epoch * cfg.train.epochs;
+  if (cfg.train.max_steps > 0) c.total_steps = std::min(c.total_steps, cfg.train.max_steps);
+  repro::seed_torch(cfg.repro.seed, "train");  // dropout and any other draw during training
+  return c;
+}
+
+}  // namespace kiln::train
