@@ -456,6 +456,11 @@ TEST_F(CliBadInput, UnknownModelSuggestsMlp) {
   expect_usage_error(tiny_args({"--set", "model.name=mpl"}), {"mpl", "did you mean 'mlp'"});
 }
 
+TEST_F(CliBadInput, UnknownTaskSuggestsClassification) {
+  expect_usage_error(tiny_args({"--set", "train.task=clasification"}),
+                     {"unknown task 'clasification' (train.task)", "did you mean 'classification'"});
+}
+
 TEST_F(CliBadInput, MistypedSubcommand) { expect_usage_error({"trian"}, {"trian", "did you mean 'train'"}); }
 
 TEST_F(CliBadInput, MistypedOption) {

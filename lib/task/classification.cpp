@@ -38,7 +38,7 @@ class Classification : public Task {
     if (spec.target.dtype != c10::ScalarType::Long || !spec.target.shape.empty() || spec.num_classes < 1) {
       throw Error::usage("dataset '" + dataset + "' has " + data::describe(spec.target) +
                              " targets; train.task = \"classification\" needs one int64 class label per sample",
-                         "pick a task for this dataset's targets with train.task (registered: see the docs)");
+                         "pick a task for this dataset's targets with train.task");
     }
   }
   int64_t outputs(const data::SampleSpec& spec) const override { return spec.num_classes; }
