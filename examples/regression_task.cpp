@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "metrics/sink.h"
+#include "repro/rng.h"
 #include "task/task.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -33,20 +34,14 @@ class Waves : public kiln::data::Dataset {
   void read(int64_t index, void* input, void* target) const override {
     auto* x = static_cast<float*>(input);
     for (uint64_t i = 0; i < 4; ++i) {
-      // A hash of (split seed, index, feature) mapped to [-1, 1): no two samples alike.
-      const uint64_t h = mix(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(index) * 4 + i);
+      // kiln's counter-based generator keyed on (split seed, index, feature), mapped to [-1, 1).
+      const uint64_t h = kiln::repro::philox_u64(seed_, static_cast<uint64_t>(index), i);
       x[i] = static_cast<float>(double(h >> 11) / double(1ull << 53) * 2.0 - 1.0);
     }
     *static_cast<float*>(target) = float(std::sin(M_PI * x[0]) + x[1] * x[2] - 0.5 * x[3]);
   }
 
  private:
-  // splitmix64's finaliser: a cheap, well-mixed 64-bit hash.
-  static uint64_t mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
   int64_t n_;
   uint64_t seed_;
 };

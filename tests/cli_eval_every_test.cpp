@@ -32,12 +32,9 @@ std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> 
 
 std::vector<json> evals(const fs::path& dir) {
   std::vector<json> out;
-  for (const auto& line : kiln_test::split_lines(kiln_test::read_file(dir / "metrics.jsonl"))) {
-    auto j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("type", "") == "eval") {
-      j.erase("time_s");  // wall time differs between runs; everything else must not
-      out.push_back(j);
-    }
+  for (auto j : kiln_test::metrics_records(dir, "eval")) {
+    j.erase("time_s");  // wall time differs between runs; everything else must not
+    out.push_back(j);
   }
   return out;
 }

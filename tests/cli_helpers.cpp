@@ -212,4 +212,13 @@ std::vector<std::string> tree(const fs::path& dir) {
   return entries;
 }
 
+std::vector<nlohmann::json> metrics_records(const fs::path& run_dir, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  for (const auto& line : split_lines(read_file(run_dir / "metrics.jsonl"))) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("type", "") == type) out.push_back(std::move(j));
+  }
+  return out;
+}
+
 }  // namespace kiln_test

@@ -90,6 +90,9 @@ std::vector<std::string> split_lines(const std::string& text);
 // The last non-empty line of stdout parsed as JSON; nullopt when it is missing or not JSON.
 std::optional<nlohmann::json> last_json_line(const std::string& out);
 
+// The records of `run_dir`/metrics.jsonl whose "type" is `type` ("step", "eval"), in order.
+std::vector<nlohmann::json> metrics_records(const fs::path& run_dir, const std::string& type);
+
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& text);
 

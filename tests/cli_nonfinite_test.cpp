@@ -30,14 +30,7 @@ std::vector<std::string> diverging(const fs::path& dir, const std::string& polic
   return kiln(a);
 }
 
-std::vector<json> steps(const fs::path& dir) {
-  std::vector<json> out;
-  for (const auto& line : kiln_test::split_lines(kiln_test::read_file(dir / "metrics.jsonl"))) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.value("type", "") == "step") out.push_back(j);
-  }
-  return out;
-}
+std::vector<json> steps(const fs::path& dir) { return kiln_test::metrics_records(dir, "step"); }
 
 TEST(CliNonfinite, StopExits4NamingTheStepAndTheLastGoodCheckpoint) {
   TempDir tmp("cli-nonfinite-stop");

@@ -36,23 +36,14 @@ std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> 
   return kiln(a);
 }
 
-std::vector<json> records(const fs::path& dir, const std::string& type) {
-  std::vector<json> out;
-  for (const auto& line : kiln_test::split_lines(kiln_test::read_file(dir / "metrics.jsonl"))) {
-    auto j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("type", "") == type) out.push_back(j);
-  }
-  return out;
-}
-
 std::vector<double> losses(const fs::path& dir) {
   std::vector<double> out;
-  for (const auto& r : records(dir, "step")) out.push_back(r["loss"].get<double>());
+  for (const auto& r : kiln_test::metrics_records(dir, "step")) out.push_back(r["loss"].get<double>());
   return out;
 }
 
 int64_t last_logged_step(const fs::path& dir) {
-  const auto r = records(dir, "step");
+  const auto r = kiln_test::metrics_records(dir, "step");
   return r.empty() ? 0 : r.back()["step"].get<int64_t>();
 }
 
@@ -92,7 +83,7 @@ class CliResume : public testing::Test {
     EXPECT_EQ(resumed.value("steps", 0), 48);
     EXPECT_EQ(resumed.value("epochs", 0), 2);
     EXPECT_EQ(losses(dir), *ref_losses_);  // every step once, bit-identical
-    EXPECT_EQ(records(dir, "eval").size(), 2u);
+    EXPECT_EQ(kiln_test::metrics_records(dir, "eval").size(), 2u);
   }
 
   static TempDir* ref_dir_;
