@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/fields.h"
+#include "config/model_table.h"
 #include "util/error.h"
 #include "util/text.h"
 #include "util/toml_kind.h"
@@ -22,18 +23,34 @@ std::string where(const std::string& source, const toml::source_region& r) {
   return r.begin.line ? source + ":" + std::to_string(r.begin.line) : source;
 }
 
-Field* find_field(std::vector<Field>& fs, const std::string& key) {
-  for (auto& f : fs) {
-    if (f.key == key) return &f;
+// A model knob under its old flat key (model.hidden, before each model had its own table):
+// refused naming the key's new place. Any registered model's knob is found, not only the
+// built-ins', so a custom model's knob written into [model] gets the same answer.
+void refuse_moved_key(const std::string& key, const std::string& at) {
+  if (key.rfind("model.", 0) != 0 || key.find('.', 6) != std::string::npos) return;
+  const std::string knob = key.substr(6);
+  std::vector<std::string> places;
+  RunConfig scratch;
+  for (const auto& model : model_table_names()) {
+    if (find_field(scratch, "model." + model + "." + knob)) places.push_back("model." + model + "." + knob);
   }
-  return nullptr;
+  if (places.empty()) return;
+  std::string list;
+  for (const auto& p : places) list += (list.empty() ? "'" : "' or '") + p;
+  const std::string model = places[0].substr(6, places[0].rfind('.') - 6);
+  throw Error::usage("'" + key + "' at " + at + " moved to " + list + "'",
+                     "each model's knobs are in its own table: [model." + model + "] " + knob + " = ... in a file, --set " +
+                         places[0] + "=... on the command line");
 }
 
 [[noreturn]] void unknown_key(const std::string& key, const std::string& at) {
+  refuse_moved_key(key, at);
   std::string msg = "unknown key '" + util::shorten(key) + "' at " + at;
-  const std::string hint = util::did_you_mean(key, all_keys());
+  auto candidates = all_keys();
+  for (const auto& model : model_table_names()) candidates.push_back("model." + model);
+  const std::string hint = util::did_you_mean(key, candidates);
   if (!hint.empty()) msg += "; " + hint;
-  throw Error::usage(msg, "`kiln train --print-config` lists every key with its default");
+  throw Error::usage(msg, "`kiln train --print-config` lists every key with its default (another model's knobs: add --set model.name=NAME)");
 }
 
 [[noreturn]] void wrong_type(const Field& f, const std::string& at, const std::string& got) {
@@ -99,11 +116,28 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
   std::visit(Setter{n, f, at}, f.ptr);
 }
 
+// Applies the keys of `table`, the TOML table at `prefix` ("optim", or "model.mlp" for a
+// model's own table, which a [model.mlp] header, dotted keys or an inline table all make).
+void apply_table(RunConfig& cfg, const toml::table& table, const std::string& prefix, const std::string& source,
+                 Origins& origins) {
+  for (auto&& [key, node] : table) {
+    const std::string full = prefix + "." + std::string(key.str());
+    const std::string at = where(source, key.source());
+    if (auto f = find_field(cfg, full)) {
+      assign(*f, node, at);
+      origins[full] = at;
+    } else if (node.is_table() && prefix == "model" && find_model_table(std::string(key.str()))) {
+      apply_table(cfg, *node.as_table(), full, source, origins);
+    } else {
+      unknown_key(full, at);
+    }
+  }
+}
+
 }  // namespace
 
 void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source, Origins& origins) {
   const toml::table root = util::parse_toml(text, source);
-  auto fs = fields(cfg);
   const auto sections = all_sections();
   for (auto&& [section_key, section_node] : root) {
     const std::string section(section_key.str());
@@ -123,14 +157,7 @@ void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source
         return s;
       }());
     }
-    for (auto&& [key, node] : *table) {
-      const std::string full = section + "." + std::string(key.str());
-      const std::string key_at = where(source, key.source());
-      Field* f = find_field(fs, full);
-      if (!f) unknown_key(full, key_at);
-      assign(*f, node, key_at);
-      origins[full] = key_at;
-    }
+    apply_table(cfg, *table, section, source, origins);
   }
 }
 
@@ -151,8 +178,7 @@ void apply_override(RunConfig& cfg, const std::string& assignment, Origins& orig
   }
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
-  auto fs = fields(cfg);
-  Field* f = find_field(fs, key);
+  auto f = find_field(cfg, key);
   if (!f) unknown_key(key, at);
   // Bounded like a file: a value such as [[[[... nested 100,000 deep must be an error, not a crash.
   const std::string doc = "v = " + value;

@@ -19,6 +19,19 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
     return it == origins.end() ? std::string("(default)") : it->second;
   };
   for (const auto& f : fields(cfg)) {
+    if (f.min_items > 0) {
+      std::visit(
+          [&](auto* p) {
+            using T = std::decay_t<decltype(*p)>;
+            if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) {
+              if (p->size() < f.min_items) {
+                throw Error::usage("'" + f.key + "' at " + src(f.key) + " must list at least " +
+                                   (f.min_items == 1 ? "one " + f.item : std::to_string(f.min_items) + " " + f.item + "s"));
+              }
+            }
+          },
+          f.ptr);
+    }
     // Integers stay integers in messages; the range checks compare them as doubles, which is
     // exact for every bound in fields.cpp, and rounding is monotonic, so even INT64_MAX
     // (9223372036854775807 -> 9.2e18) lands on the right side of a bound.
@@ -70,12 +83,6 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
   }
   if (cfg.optim.nesterov && cfg.optim.momentum <= 0) {
     throw Error::usage("'optim.nesterov' at " + src("optim.nesterov") + " needs optim.momentum > 0");
-  }
-  if (cfg.model.hidden.empty() && cfg.model.name == "mlp") {
-    throw Error::usage("'model.hidden' at " + src("model.hidden") + " must list at least one width");
-  }
-  if (cfg.model.channels.empty() && cfg.model.name == "cnn") {
-    throw Error::usage("'model.channels' at " + src("model.channels") + " must list at least one stage");
   }
   // Checked here as well as by the loader, so the message can say where the value came from.
   if (!cfg.data.dir.empty()) util::check_user_path(cfg.data.dir, "'data.dir' at " + src("data.dir") + ":");

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "model/mlp.h"
 #include "model/registry.h"
 #include "optim/optimizer.h"
 #include "repro/repro.h"
@@ -39,7 +40,7 @@ const model::InputSpec kSmall{1, 4, 4, 3};  // 16 inputs, 3 classes: fast on the
 model::NetPtr tiny_mlp(uint64_t seed, std::vector<int64_t> hidden = {8}) {
   config::ModelConfig cfg;
   cfg.name = "mlp";
-  cfg.hidden = std::move(hidden);
+  cfg.knobs<model::MlpKnobs>().hidden = std::move(hidden);
   cfg.dropout = 0.0;
   torch::manual_seed(seed);
   return model::build(cfg, kSmall);
