@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "config/load.h"
+#include "config/model_table.h"
 #include "profile/window.h"
 #include "run/run_dir.h"
 #include "task/task.h"
@@ -80,7 +81,12 @@ int run_train(const TrainArgs& a, const Globals& g) {
   }
   std::optional<std::pair<int64_t, int64_t>> window_steps;
   if (!a.profile_steps.empty()) window_steps = parse_step_range(a.profile_steps);
-  const config::RunConfig cfg = config::load(path, sets);
+  config::Origins origins;
+  const config::RunConfig cfg = config::load(path, sets, &origins);
+  // Other models' knobs are accepted (a sweep over model.name sets them all) but unused.
+  for (const auto& key : config::ignored_keys(cfg, origins)) {
+    log::warn("'" + key + "' at " + origins.at(key) + " is not used: model.name is '" + cfg.model.name + "'");
+  }
   if (a.print_config) {
     std::cout << config::to_toml(cfg);
     return 0;
@@ -113,7 +119,9 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
   CLI::App* cmd = app.add_subcommand("train", "Train a model from a TOML config (defaults: an MLP on Fashion-MNIST)");
   cmd->footer(
       "Config keys are set in TOML sections ([optim] lr = 3e-4) or with --set optim.lr=3e-4.\n"
-      "`kiln train --print-config` prints every key with its default and meaning.\n"
+      "Each model's own knobs are in [model.<name>] ([model.mlp] hidden = [512, 256]).\n"
+      "`kiln train --print-config` prints every key with its default and meaning (for another\n"
+      "model's knobs: --set model.name=cnn --print-config).\n"
       "Output: runs/<train.name>-<timestamp>/ with config.toml, manifest.json, metrics.jsonl,\n"
       "checkpoints/ and summary.json. Exit codes: 0 done, 1 runtime failure, 2 bad usage, config\n"
       "or data (nothing written), 4 diverged (nan/inf loss, train.on_nonfinite = stop), 130/143\n"

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "data/dataset.h"
+#include "model/mlp.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
   cfg.data.mean = {0.5};
   cfg.data.std = {0.5};
   cfg.model.name = "mlp";
-  cfg.model.hidden = {64};
+  cfg.model.knobs<kiln::model::MlpKnobs>().hidden = {64};  // [model.mlp] hidden = [64]
   cfg.train.name = "custom_dataset";
   cfg.train.epochs = 3;
   cfg.log.progress = "off";

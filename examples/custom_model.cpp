@@ -1,25 +1,40 @@
 // Example: use kiln as a library with a model of your own. Registers "tiny_convnet" in the
-// model registry, then trains it on Fashion-MNIST with kiln's own loop (train::run), the
-// same one `kiln train` runs. Build: part of the default build (build/example_custom_model).
-//   usage: example_custom_model [RUN_DIR]
+// model registry, with its own config table [model.tiny_convnet] (one knob, `channels`),
+// then trains it on Fashion-MNIST with kiln's own loop (train::run), the same one `kiln
+// train` runs. Build: part of the default build (build/example_custom_model).
+//   usage: example_custom_model [RUN_DIR [KEY=VALUE ...]]   (KEY=VALUE as kiln's --set,
+//          e.g. model.tiny_convnet.channels=4)
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
-#include "config/config.h"
+#include "config/load.h"
+#include "config/model_table.h"
 #include "model/registry.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
 namespace {
 
-// conv 5x5 (8 ch) -> relu -> max-pool 2 -> linear: 28x28 -> 24x24 -> 12x12, 8*12*12 = 1152 features.
+// The model's knobs: registered with it, they load, validate and print like a built-in
+// model's ([model.tiny_convnet] channels = 8, or --set model.tiny_convnet.channels=8).
+struct TinyKnobs {
+  int64_t channels = 8;
+
+  std::vector<kiln::config::Field> fields() {
+    return {kiln::config::num("channels", &channels, "conv channels", 1, 256)};
+  }
+};
+
+// conv 5x5 (C ch) -> relu -> max-pool 2 -> linear: 28x28 -> 24x24 -> 12x12, C*12*12 features.
 class TinyConvNet : public kiln::model::Net {
  public:
-  explicit TinyConvNet(const kiln::model::InputSpec& in)
-      : conv_(torch::nn::Conv2dOptions(in.channels(), 8, 5)),
-        fc_(8 * ((in.height() - 4) / 2) * ((in.width() - 4) / 2), in.outputs) {
+  TinyConvNet(const kiln::model::InputSpec& in, int64_t channels)
+      : conv_(torch::nn::Conv2dOptions(in.channels(), channels, 5)),
+        fc_(channels * ((in.height() - 4) / 2) * ((in.width() - 4) / 2), in.outputs) {
     register_module("conv", conv_);
     register_module("fc", fc_);
   }
@@ -36,18 +51,20 @@ class TinyConvNet : public kiln::model::Net {
 }  // namespace
 
 int main(int argc, char** argv) {
-  kiln::model::register_model("tiny_convnet", [](const kiln::config::ModelConfig&, const kiln::model::InputSpec& in) {
-    return std::make_shared<TinyConvNet>(in);
-  });
-  kiln::config::RunConfig cfg;  // the defaults, then what this example changes
-  cfg.model.name = "tiny_convnet";
-  cfg.train.name = "custom_model";
-  cfg.train.epochs = 1;
-  cfg.data.limit_train = 6000;
-  cfg.log.progress = "off";
+  kiln::model::register_model(
+      "tiny_convnet",
+      [](const kiln::config::ModelConfig& cfg, const kiln::model::InputSpec& in) {
+        return std::make_shared<TinyConvNet>(in, cfg.knobs<TinyKnobs>().channels);
+      },
+      kiln::config::model_table<TinyKnobs>());
+  // The defaults, then what this example changes, then the command line's KEY=VALUEs.
+  std::vector<std::string> sets = {"model.name=tiny_convnet", "train.name=custom_model", "train.epochs=1",
+                                   "data.limit_train=6000", "log.progress=off"};
+  for (int i = 2; i < argc; ++i) sets.push_back(argv[i]);
   kiln::train::TrainOptions opts;
   if (argc > 1) opts.run_dir = argv[1];
   try {
+    const kiln::config::RunConfig cfg = kiln::config::load(std::nullopt, sets);
     const auto summary = kiln::train::run(cfg, opts);
     std::cout << summary.dump() << std::endl;
   } catch (const kiln::Error& e) {

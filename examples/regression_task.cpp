@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "metrics/sink.h"
+#include "model/mlp.h"
 #include "repro/rng.h"
 #include "task/task.h"
 #include "train/trainer.h"
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   cfg.data.dataset = "waves";
   cfg.train.task = "mse";
   cfg.model.name = "mlp";
-  cfg.model.hidden = {64, 64};
+  cfg.model.knobs<kiln::model::MlpKnobs>().hidden = {64, 64};  // [model.mlp] hidden = [64, 64]
   cfg.model.dropout = 0.0;
   cfg.loader.batch_size = 64;
   cfg.optim.lr = 3e-3;

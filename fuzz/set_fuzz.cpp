@@ -6,9 +6,12 @@
 #include <string>
 
 #include "config/load.h"
+#include "model_tables.h"
 #include "util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const bool tables = kiln_fuzz::register_model_tables();  // [model.mlp] ... (model_tables.h)
+  (void)tables;
   const std::string assignment(reinterpret_cast<const char*>(data), size);
   kiln::config::RunConfig cfg;
   kiln::config::Origins origins;

@@ -50,7 +50,7 @@ TEST(CliInput, DeepTableHeaderIsExit2NotASegfault) {
 
 TEST(CliInput, DeepSetValueIsExit2) {
   TempDir d("input");
-  expect_usage(d, {"train", "--set", "model.hidden=" + std::string(100000, '[')}, "--set model.hidden");
+  expect_usage(d, {"train", "--set", "model.mlp.hidden=" + std::string(100000, '[')}, "--set model.mlp.hidden");
   expect_usage(d, {"train", "--set", dotted(50000) + "=1"}, "unknown key");
 }
 

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 std::vector<std::string> diverging(const fs::path& dir, const std::string& policy, std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {"train", "--set", "data.limit_train=1280", "--set", "data.limit_test=200",
                                 "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.hidden=[64]", "--set", "checkpoint.every=5",
+                                "--set", "model.mlp.hidden=[64]", "--set", "checkpoint.every=5",
                                 "--set", "log.every=3", "--set", "log.progress=off",
                                 "--set", "optim.name=sgd", "--set", "optim.lr=10", "--set", "schedule.name=constant",
                                 "--set", "train.on_nonfinite=" + policy, "--seed", "1", "--json",
@@ -67,7 +67,7 @@ TEST(CliNonfinite, StopExits4NamingTheStepAndTheLastGoodCheckpoint) {
 TEST(CliNonfinite, StopIsTheDefault) {
   TempDir tmp("cli-nonfinite-default");
   std::vector<std::string> a = {"train", "--set", "data.limit_train=1280", "--set", "loader.batch_size=64",
-                                "--set", "train.epochs=2", "--set", "model.hidden=[64]", "--set", "optim.name=sgd",
+                                "--set", "train.epochs=2", "--set", "model.mlp.hidden=[64]", "--set", "optim.name=sgd",
                                 "--set", "optim.lr=10", "--set", "schedule.name=constant", "--set", "log.progress=off",
                                 "--seed", "1", "--run-dir", (tmp / "run").string()};
   const RunResult r = kiln_test::run(kiln(a), {tmp.path()});

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {"train", "--set", "data.limit_train=384", "--set", "data.limit_test=200",
                                 "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.hidden=[64]", "--set", "checkpoint.every=4",
+                                "--set", "model.mlp.hidden=[64]", "--set", "checkpoint.every=4",
                                 "--set", "checkpoint.keep=2", "--set", "log.progress=off",
                                 "--seed", "3", "--json", "--run-dir", dir.string()};
   a.insert(a.end(), extra.begin(), extra.end());

@@ -28,7 +28,7 @@ std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> 
   std::vector<std::string> a = {"train",
                                 "--set", "data.limit_train=1536", "--set", "data.limit_test=256",
                                 "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.hidden=[256, 256]", "--set", "model.dropout=0.3",
+                                "--set", "model.mlp.hidden=[256, 256]", "--set", "model.dropout=0.3",
                                 "--set", "augment.crop_padding=2", "--set", "augment.hflip=true",
                                 "--set", "checkpoint.every=1", "--set", "checkpoint.keep=2",
                                 "--set", "log.progress=off", "--seed", "5", "--json", "--run-dir", dir.string()};

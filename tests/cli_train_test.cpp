@@ -326,7 +326,7 @@ TEST(CliConfig, RunDirConfigReproducesTheRun) {
   const fs::path d1 = tmp / "run1";
   const fs::path d2 = tmp / "run2";
   // Run 1 with overrides (500 samples: ceil(500 / 64) = 8 steps, the last one partial).
-  const json j1 = train_ok(tiny({"--seed", "7", "--set", "optim.lr=0.002", "--set", "model.hidden=[64]", "--set",
+  const json j1 = train_ok(tiny({"--seed", "7", "--set", "optim.lr=0.002", "--set", "model.mlp.hidden=[64]", "--set",
                                  "data.limit_train=500", "--json", "--run-dir", d1.string()}),
                            tmp.path());
   EXPECT_EQ(j1.value("steps", json()), 8);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 
 namespace {
 
@@ -56,6 +57,8 @@ TEST(Examples, CustomModelIsRegisteredAndTrained) {
   EXPECT_EQ(j["model"], "tiny_convnet");
   // One epoch on 6000 samples: well above chance (0.1) when the custom model really trains.
   EXPECT_GT(j["test_accuracy"].get<double>(), 0.6);
+  // The default knob, channels = 8: conv 8*(5*5+1), linear 8*12*12*10+10.
+  EXPECT_EQ(j["parameters"], 8 * 26 + 8 * 144 * 10 + 10);
   fs::remove_all(dir);
 }
 
@@ -90,4 +93,19 @@ TEST(Examples, RegressionTaskDatasetAndSinkPlugIn) {
   EXPECT_EQ(nlohmann::json::parse(line2)["weights_sha256"], j["weights_sha256"]);
   fs::remove_all(dir);
   fs::remove_all(again);
+}
+
+TEST(Examples, CustomModelKnobIsAConfigKey) {
+  const fs::path exe = fs::path(KILN_EXE).parent_path() / "example_custom_model";
+  const fs::path dir = fresh_dir("model-knob");
+  // Its table is known to the config loader: --set reaches the knob, and the range is checked.
+  auto [line, rc] = run(exe.string() + " " + dir.string() + " model.tiny_convnet.channels=4 train.max_steps=1 2>/dev/null");
+  ASSERT_EQ(rc, 0) << line;
+  EXPECT_EQ(nlohmann::json::parse(line)["parameters"], 4 * 26 + 4 * 144 * 10 + 10);
+  fs::remove_all(dir);
+  std::tie(line, rc) = run(exe.string() + " " + dir.string() + " model.tiny_convnet.channels=0 2>&1");
+  EXPECT_EQ(rc, 2) << line;
+  EXPECT_NE(line.find("'model.tiny_convnet.channels' at --set model.tiny_convnet.channels=0 is out of range"),
+            std::string::npos) << line;
+  EXPECT_FALSE(fs::exists(dir));
 }

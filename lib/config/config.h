@@ -1,9 +1,14 @@
 // RunConfig: the whole configuration of a run as a plain struct tree. The in-class
 // initialisers below are the one source of defaults; `kiln train` with no config uses them.
 // Every key is listed once more, with its help text, in fields.cpp (for TOML, --set, print).
+// A model's own knobs are the exception: the model declares them, defaults and help together
+// (config/model_table.h; lib/model/mlp.h for one).
 #pragma once
+#include <any>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace kiln::config {
@@ -32,14 +37,38 @@ struct AugmentConfig {
   bool hflip = false;        // random horizontal flip
 };
 
+// A program error, not a user's: a model's knobs read as another struct than its table holds.
+[[noreturn]] void throw_wrong_knobs_type(const char* wanted, const char* held);
+
+// The keys every model shares; each model's own knobs are in its table, [model.<name>]
+// (config/model_table.h), registered with the model.
 struct ModelConfig {
   std::string name = "mlp";                      // mlp | cnn | resnet | a registered model
-  std::vector<int64_t> hidden = {512, 256};      // mlp: hidden layer widths
-  std::vector<int64_t> channels = {32, 64};      // cnn: conv channels per stage (each stage: 2 convs + pool)
-  int64_t fc = 128;                              // cnn: width of the hidden fully connected layer
-  int64_t width = 16;                            // resnet: channels of the first stage (doubles per stage)
-  int64_t blocks = 2;                            // resnet: residual blocks per stage (3 stages)
   double dropout = 0.2;                          // dropout before the classifier (0 = off)
+  // Knob values by model name: the knobs struct of that model's table, holding its defaults
+  // changed by what the config set. A model with no entry here has its table's defaults.
+  std::map<std::string, std::any> tables;
+
+  // The chosen model's knobs (T is the knobs struct it registered; T's defaults if unset).
+  template <class T>
+  const T& knobs() const {
+    const auto it = tables.find(name);
+    if (it == tables.end()) {
+      static const T defaults{};
+      return defaults;
+    }
+    const T* t = std::any_cast<T>(&it->second);
+    if (!t) throw_wrong_knobs_type(typeid(T).name(), it->second.type().name());
+    return *t;
+  }
+  // The same, to change them in code (inserts T's defaults first).
+  template <class T>
+  T& knobs() {
+    auto it = tables.try_emplace(name, T{}).first;
+    T* t = std::any_cast<T>(&it->second);
+    if (!t) throw_wrong_knobs_type(typeid(T).name(), it->second.type().name());
+    return *t;
+  }
 };
 
 struct OptimConfig {

@@ -1,20 +1,30 @@
 // The one list of config keys, their help texts and ranges (defaults live in config.h).
 #include "config/fields.h"
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 
-namespace kiln::config {
-namespace {
+#include "config/model_table.h"
 
-Field num(std::string key, FieldPtr p, std::string help, std::optional<double> min = {},
-          std::optional<double> max = {}, bool min_exclusive = false, std::string why = {}) {
-  Field f{std::move(key), p, std::move(help), min, max, min_exclusive, {}, std::move(why)};
+namespace kiln::config {
+
+Field num(std::string key, FieldPtr p, std::string help, std::optional<double> min, std::optional<double> max,
+          bool min_exclusive, std::string why) {
+  return Field{std::move(key), p, std::move(help), min, max, min_exclusive, {}, std::move(why)};
+}
+
+Field str(std::string key, std::string* p, std::string help, std::vector<std::string> choices) {
+  return Field{std::move(key), p, std::move(help), {}, {}, false, std::move(choices), {}};
+}
+
+Field nonempty(Field f, std::string item) {
+  f.min_items = 1;
+  f.item = std::move(item);
   return f;
 }
 
-Field str(std::string key, std::string* p, std::string help, std::vector<std::string> choices = {}) {
-  return Field{std::move(key), p, std::move(help), {}, {}, false, std::move(choices), {}};
-}
+namespace {
 
 // Upper bounds for values that are surely mistakes (a typo, a missing exponent sign, a
 // shell variable holding something else), each with the reason the message gives. They sit
@@ -25,15 +35,12 @@ constexpr double kMaxSamples = 1e9;
 const char* const kSamplesWhy = "no dataset kiln holds in memory has 10^9 samples";
 constexpr double kMaxBatch = 1 << 20;
 const char* const kBatchWhy = "a batch of over 2^20 samples does not fit in memory for any model kiln builds";
-constexpr double kMaxWidth = 1 << 16;
-const char* const kWidthWhy = "a layer over 65536 wide holds more than 2^32 weights (16 GiB) by itself";
 constexpr double kMaxLr = 10;
 const char* const kLrWhy =
     "the largest learning rates in use (SGD scaled linearly with huge batches) stay below 10; above it the first step diverges";
 
-}  // namespace
-
-std::vector<Field> fields(RunConfig& c) {
+// The shared keys; fields() adds the chosen model's knobs after model.dropout.
+std::vector<Field> shared_fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset, "registered dataset name (fashion-mnist, or one an example registers)"),
       str("data.dir", &c.data.dir, "directory of the IDX files (gzipped or plain)"),
@@ -55,13 +62,7 @@ std::vector<Field> fields(RunConfig& c) {
           "training: random crop from the image zero-padded by N pixels per side (0 = off)", 0, 64),
       num("augment.hflip", &c.augment.hflip, "training: random horizontal flip (probability 1/2)"),
 
-      str("model.name", &c.model.name, "model: mlp | cnn | resnet | a registered model"),
-      num("model.hidden", &c.model.hidden, "mlp: hidden layer widths", 1, kMaxWidth, false, kWidthWhy),
-      num("model.channels", &c.model.channels, "cnn: conv channels per stage (2 convs + max-pool each)", 1, kMaxWidth, false, kWidthWhy),
-      num("model.fc", &c.model.fc, "cnn: width of the hidden fully connected layer", 1, kMaxWidth, false, kWidthWhy),
-      num("model.width", &c.model.width, "resnet: channels of the first stage (doubled per stage)", 1, kMaxWidth / 4, false,
-          "the third stage has 4x these channels, and a layer over 65536 wide holds more than 2^32 weights"),
-      num("model.blocks", &c.model.blocks, "resnet: residual blocks per stage (3 stages)", 1, 64),
+      str("model.name", &c.model.name, "model: mlp | cnn | resnet | a registered model; its knobs are in [model.<name>]"),
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
 
       str("optim.name", &c.optim.name, "optimizer", {"adamw", "sgd"}),
@@ -115,10 +116,38 @@ std::vector<Field> fields(RunConfig& c) {
   };
 }
 
+}  // namespace
+
+std::vector<Field> fields(RunConfig& c) {
+  auto out = shared_fields(c);
+  const auto after = std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.dropout"; }) + 1;
+  auto knobs = table_fields(c, c.model.name);
+  out.insert(after, std::make_move_iterator(knobs.begin()), std::make_move_iterator(knobs.end()));
+  return out;
+}
+
+std::optional<Field> find_field(RunConfig& c, const std::string& key) {
+  // Model and knob names are bare keys (no dots), so "model.<model>.<knob>" splits one way.
+  if (key.rfind("model.", 0) == 0 && std::count(key.begin(), key.end(), '.') == 2) {
+    const std::string model = key.substr(6, key.find('.', 6) - 6);
+    for (auto& f : table_fields(c, model)) {
+      if (f.key == key) return f;
+    }
+    return std::nullopt;
+  }
+  for (auto& f : shared_fields(c)) {
+    if (f.key == key) return f;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> all_keys() {
   RunConfig c;
   std::vector<std::string> keys;
-  for (const auto& f : fields(c)) keys.push_back(f.key);
+  for (const auto& f : shared_fields(c)) keys.push_back(f.key);
+  for (const auto& model : model_table_names()) {
+    for (const auto& f : table_fields(c, model)) keys.push_back(f.key);
+  }
   return keys;
 }
 

@@ -4,6 +4,7 @@
 // over-long paths are refused before the file system sees them; deep TOML in --set values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "config/config_test_util.h"
 #include "config/fields.h"
 #include "config/load.h"
+#include "config/model_table.h"
 #include "util/error.h"
 
 namespace kiln::config {
@@ -41,10 +43,13 @@ TEST(ConfigLimits, SurelyMistakenValuesAreRefusedWithKeyOriginAndReason) {
   for (const char* set : {"loader.batch_size=1099511627776", "data.limit_train=9223372036854775807",
                           "schedule.warmup_steps=10000000000", "checkpoint.every=10000000000",
                           "checkpoint.keep=9223372036854775807", "log.every=9223372036854775807",
-                          "model.hidden=[64, 9223372036854775807]", "model.fc=1000000", "model.width=100000",
-                          "model.channels=[70000]", "train.grad_accum=1000000", "loader.eval_batch_size=4294967296"}) {
-    msg = usage_error([&] { load(std::nullopt, {set}); });
+                          "model.mlp.hidden=[64, 9223372036854775807]", "model.cnn.fc=1000000", "model.resnet.width=100000",
+                          "model.cnn.channels=[70000]", "model.resnet.blocks=65", "train.grad_accum=1000000", "loader.eval_batch_size=4294967296"}) {
     const std::string key = std::string(set).substr(0, std::string(set).find('='));
+    // A model's knobs are checked when it is the chosen model.
+    const bool knob = std::count(key.begin(), key.end(), '.') == 2;
+    const std::string name = "model.name=" + (knob ? key.substr(6, key.rfind('.') - 6) : std::string("mlp"));
+    msg = usage_error([&] { load(std::nullopt, {name, set}); });
     EXPECT_CONTAINS(msg, "'" + key + "'");
     EXPECT_CONTAINS(msg, "out of range");
   }
@@ -64,14 +69,18 @@ TEST(ConfigLimits, NanAndInfAreRefusedForEveryFloat) {
 
 TEST(ConfigLimits, ValuesNearTheBoundsAreAccepted) {
   EXPECT_NO_THROW(load(std::nullopt, {"optim.lr=10", "train.epochs=1000000", "train.max_steps=1000000000",
-                                      "loader.batch_size=1048576", "model.hidden=[65536]", "schedule.min_lr=1e-9",
+                                      "loader.batch_size=1048576", "model.mlp.hidden=[65536]", "schedule.min_lr=1e-9",
                                       "repro.seed=9223372036854775807"}));
 }
 
 TEST(ConfigLimits, EveryNumericFieldWithAMaxSaysWhy) {
   // A bound without a reason reads as arbitrary; the fields added here each carry one.
   RunConfig c;
-  for (const auto& f : fields(c)) {
+  auto all = fields(c);
+  for (const auto& model : model_table_names()) {
+    for (auto& f : table_fields(c, model)) all.push_back(f);
+  }
+  for (const auto& f : all) {
     if (f.max && *f.max > 1024) {
       EXPECT_FALSE(f.why.empty()) << f.key;
     }
@@ -92,7 +101,7 @@ TEST(ConfigLimits, OverlongConfigPathIsAUsageError) {
 
 TEST(ConfigLimits, DeepSetValuesAreUsageErrors) {
   const std::string deep(100000, '[');
-  EXPECT_CONTAINS(usage_error([&] { load(std::nullopt, {"model.hidden=" + deep}); }), "--set model.hidden");
+  EXPECT_CONTAINS(usage_error([&] { load(std::nullopt, {"model.mlp.hidden=" + deep}); }), "--set model.mlp.hidden");
   EXPECT_CONTAINS(usage_error([&] { load(std::nullopt, {"train.name=" + std::string(100000, '[')}); }), "levels");
 }
 

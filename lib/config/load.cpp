@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/fields.h"
+#include "config/model_table.h"
 #include "util/error.h"
 #include "util/text.h"
 #include "util/toml_kind.h"
@@ -22,18 +23,34 @@ std::string where(const std::string& source, const toml::source_region& r) {
   return r.begin.line ? source + ":" + std::to_string(r.begin.line) : source;
 }
 
-Field* find_field(std::vector<Field>& fs, const std::string& key) {
-  for (auto& f : fs) {
-    if (f.key == key) return &f;
+// A model knob under its old flat key (model.hidden, before each model had its own table):
+// refused naming the key's new place. Any registered model's knob is found, not only the
+// built-ins', so a custom model's knob written into [model] gets the same answer.
+void refuse_moved_key(const std::string& key, const std::string& at) {
+  if (key.rfind("model.", 0) != 0 || key.find('.', 6) != std::string::npos) return;
+  const std::string knob = key.substr(6);
+  std::vector<std::string> places;
+  RunConfig scratch;
+  for (const auto& model : model_table_names()) {
+    if (find_field(scratch, "model." + model + "." + knob)) places.push_back("model." + model + "." + knob);
   }
-  return nullptr;
+  if (places.empty()) return;
+  std::string list;
+  for (const auto& p : places) list += (list.empty() ? "'" : "' or '") + p;
+  const std::string model = places[0].substr(6, places[0].rfind('.') - 6);
+  throw Error::usage("'" + key + "' at " + at + " moved to " + list + "'",
+                     "each model's knobs are in its own table: [model." + model + "] " + knob + " = ... in a file, --set " +
+                         places[0] + "=... on the command line");
 }
 
 [[noreturn]] void unknown_key(const std::string& key, const std::string& at) {
+  refuse_moved_key(key, at);
   std::string msg = "unknown key '" + util::shorten(key) + "' at " + at;
-  const std::string hint = util::did_you_mean(key, all_keys());
+  auto candidates = all_keys();
+  for (const auto& model : model_table_names()) candidates.push_back("model." + model);
+  const std::string hint = util::did_you_mean(key, candidates);
   if (!hint.empty()) msg += "; " + hint;
-  throw Error::usage(msg, "`kiln train --print-config` lists every key with its default");
+  throw Error::usage(msg, "`kiln train --print-config` lists every key with its default (another model's knobs: add --set model.name=NAME)");
 }
 
 [[noreturn]] void wrong_type(const Field& f, const std::string& at, const std::string& got) {
@@ -99,11 +116,28 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
   std::visit(Setter{n, f, at}, f.ptr);
 }
 
+// Applies the keys of `table`, the TOML table at `prefix` ("optim", or "model.mlp" for a
+// model's own table, which a [model.mlp] header, dotted keys or an inline table all make).
+void apply_table(RunConfig& cfg, const toml::table& table, const std::string& prefix, const std::string& source,
+                 Origins& origins) {
+  for (auto&& [key, node] : table) {
+    const std::string full = prefix + "." + std::string(key.str());
+    const std::string at = where(source, key.source());
+    if (auto f = find_field(cfg, full)) {
+      assign(*f, node, at);
+      origins[full] = at;
+    } else if (node.is_table() && prefix == "model" && find_model_table(std::string(key.str()))) {
+      apply_table(cfg, *node.as_table(), full, source, origins);
+    } else {
+      unknown_key(full, at);
+    }
+  }
+}
+
 }  // namespace
 
 void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source, Origins& origins) {
   const toml::table root = util::parse_toml(text, source);
-  auto fs = fields(cfg);
   const auto sections = all_sections();
   for (auto&& [section_key, section_node] : root) {
     const std::string section(section_key.str());
@@ -123,14 +157,7 @@ void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source
         return s;
       }());
     }
-    for (auto&& [key, node] : *table) {
-      const std::string full = section + "." + std::string(key.str());
-      const std::string key_at = where(source, key.source());
-      Field* f = find_field(fs, full);
-      if (!f) unknown_key(full, key_at);
-      assign(*f, node, key_at);
-      origins[full] = key_at;
-    }
+    apply_table(cfg, *table, section, source, origins);
   }
 }
 
@@ -151,8 +178,7 @@ void apply_override(RunConfig& cfg, const std::string& assignment, Origins& orig
   }
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);
-  auto fs = fields(cfg);
-  Field* f = find_field(fs, key);
+  auto f = find_field(cfg, key);
   if (!f) unknown_key(key, at);
   // Bounded like a file: a value such as [[[[... nested 100,000 deep must be an error, not a crash.
   const std::string doc = "v = " + value;
@@ -178,83 +204,6 @@ void apply_override(RunConfig& cfg, const std::string& assignment, Origins& orig
     throw Error::usage("cannot parse value '" + util::shorten(value) + "' of " + at + " as " + type_name(f->ptr));
   }
   origins[key] = at;
-}
-
-void validate(const RunConfig& cfg_in, const Origins& origins) {
-  RunConfig cfg = cfg_in;  // fields() needs non-const pointers; we only read
-  auto src = [&](const std::string& key) {
-    auto it = origins.find(key);
-    return it == origins.end() ? std::string("(default)") : it->second;
-  };
-  for (const auto& f : fields(cfg)) {
-    // Integers stay integers in messages; the range checks compare them as doubles, which is
-    // exact for every bound in fields.cpp, and rounding is monotonic, so even INT64_MAX
-    // (9223372036854775807 -> 9.2e18) lands on the right side of a bound.
-    std::vector<std::pair<double, std::string>> values;
-    bool integer = false;
-    std::visit(
-        [&](auto* p) {
-          using T = std::decay_t<decltype(*p)>;
-          if constexpr (std::is_same_v<T, int64_t>) values.emplace_back(double(*p), std::to_string(*p));
-          if constexpr (std::is_same_v<T, double>) values.emplace_back(*p, format_double(*p));
-          if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-            for (auto v : *p) values.emplace_back(double(v), std::to_string(v));
-          }
-          if constexpr (std::is_same_v<T, std::vector<double>>) {
-            for (auto v : *p) values.emplace_back(v, format_double(v));
-          }
-          integer = std::is_same_v<T, int64_t> || std::is_same_v<T, std::vector<int64_t>>;
-          if constexpr (std::is_same_v<T, std::string>) {
-            if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
-              std::string msg = "invalid value '" + util::shorten(*p) + "' for '" + f.key + "' at " + src(f.key);
-              const std::string hint = util::did_you_mean(*p, f.choices);
-              if (!hint.empty()) msg += "; " + hint;
-              std::string list;
-              for (const auto& c : f.choices) list += (list.empty() ? "" : ", ") + c;
-              throw Error::usage(msg, "choose one of: " + list);
-            }
-          }
-        },
-        f.ptr);
-    for (const auto& [v, text] : values) {
-      if (!std::isfinite(v)) {
-        throw Error::usage("value " + text + " of '" + f.key + "' at " + src(f.key) + " is not a finite number",
-                           "nan and inf are never valid settings");
-      }
-      const bool low = f.min && (f.min_exclusive ? !(v > *f.min) : !(v >= *f.min));
-      const bool high = f.max && !(v <= *f.max);
-      if (low || high) {
-        auto bound = [&](double b) { return integer ? std::to_string(int64_t(b)) : format_double(b); };
-        std::string range = f.min ? (f.min_exclusive ? "> " : ">= ") + bound(*f.min) : "";
-        if (f.max) range += (range.empty() ? "<= " : " and <= ") + bound(*f.max);
-        throw Error::usage("value " + text + " of '" + f.key + "' at " + src(f.key) + " is out of range: must be " + range,
-                           high && !f.why.empty() ? f.why : "");
-      }
-    }
-  }
-  if (cfg.data.mean.size() != cfg.data.std.size() || cfg.data.mean.empty()) {
-    throw Error::usage("'data.mean' (" + src("data.mean") + ") and 'data.std' (" + src("data.std") +
-                       ") must have the same, non-zero number of channels");
-  }
-  if (cfg.optim.nesterov && cfg.optim.momentum <= 0) {
-    throw Error::usage("'optim.nesterov' at " + src("optim.nesterov") + " needs optim.momentum > 0");
-  }
-  if (cfg.model.hidden.empty() && cfg.model.name == "mlp") {
-    throw Error::usage("'model.hidden' at " + src("model.hidden") + " must list at least one width");
-  }
-  if (cfg.model.channels.empty() && cfg.model.name == "cnn") {
-    throw Error::usage("'model.channels' at " + src("model.channels") + " must list at least one stage");
-  }
-  // Checked here as well as by the loader, so the message can say where the value came from.
-  if (!cfg.data.dir.empty()) util::check_user_path(cfg.data.dir, "'data.dir' at " + src("data.dir") + ":");
-  const std::string& d = cfg.train.device;
-  const bool device_ok = d == "auto" || d == "cpu" || d == "cuda" ||
-                         (d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
-                          d.find_first_not_of("0123456789", 5) == std::string::npos);
-  if (!device_ok) {
-    throw Error::usage("invalid value '" + util::shorten(d) + "' for 'train.device' at " + src("train.device"),
-                       "use auto, cpu, cuda or cuda:N");
-  }
 }
 
 RunConfig load(const std::optional<std::filesystem::path>& path, const std::vector<std::string>& overrides,

@@ -86,7 +86,8 @@ std::string to_toml(const RunConfig& cfg_in) {
   std::ostringstream out;
   std::string section;
   for (const auto& f : fields(cfg)) {
-    const auto dot = f.key.find('.');
+    // The last dot splits: "model.mlp.hidden" is `hidden` in [model.mlp].
+    const auto dot = f.key.rfind('.');
     const std::string sec = f.key.substr(0, dot), name = f.key.substr(dot + 1);
     if (sec != section) {
       out << (section.empty() ? "" : "\n") << "[" << sec << "]\n";

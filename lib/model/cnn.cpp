@@ -1,5 +1,5 @@
-// cnn: per stage in model.channels, [Conv3x3 -> BatchNorm -> ReLU] x 2 then MaxPool 2x2;
-// then flatten -> (Dropout) -> Linear(model.fc) -> ReLU -> (Dropout) -> Linear to classes.
+// cnn: per stage in model.cnn.channels, [Conv3x3 -> BatchNorm -> ReLU] x 2 then MaxPool 2x2;
+// then flatten -> (Dropout) -> Linear(model.cnn.fc) -> ReLU -> (Dropout) -> Linear to classes.
 // 28x28 input, channels [32, 64]: 28 -> 14 -> 7, so the classifier sees 64*7*7 = 3136 features.
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -9,7 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
-#include "config/config.h"
+#include "model/cnn.h"
 #include "model/registry.h"
 #include "util/error.h"
 
@@ -24,8 +24,9 @@ torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
 class Cnn : public Net {
  public:
   Cnn(const config::ModelConfig& cfg, const InputSpec& in) {
+    const CnnKnobs& k = cfg.knobs<CnnKnobs>();
     int64_t c = in.channels(), h = in.height(), w = in.width();
-    for (int64_t out : cfg.channels) {
+    for (int64_t out : k.channels) {
       for (int i = 0; i < 2; ++i) {
         features_->push_back(conv3x3(i == 0 ? c : out, out));
         features_->push_back(torch::nn::BatchNorm2d(out));
@@ -35,15 +36,15 @@ class Cnn : public Net {
       c = out, h /= 2, w /= 2;
     }
     if (h < 1 || w < 1) {
-      throw Error::usage("model.channels has " + std::to_string(cfg.channels.size()) +
+      throw Error::usage("model.cnn.channels has " + std::to_string(k.channels.size()) +
                          " stages, which pools a " + std::to_string(in.height()) + "x" + std::to_string(in.width()) +
                          " input below 1x1; use fewer stages");
     }
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
-    head_->push_back(torch::nn::Linear(c * h * w, cfg.fc));
+    head_->push_back(torch::nn::Linear(c * h * w, k.fc));
     head_->push_back(torch::nn::ReLU());
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
-    head_->push_back(torch::nn::Linear(cfg.fc, in.outputs));
+    head_->push_back(torch::nn::Linear(k.fc, in.outputs));
     register_module("features", features_);
     register_module("head", head_);
   }

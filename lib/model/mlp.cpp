@@ -1,10 +1,10 @@
-// mlp: flatten -> [Linear -> ReLU] per model.hidden width -> (Dropout) -> Linear to classes.
+// mlp: flatten -> [Linear -> ReLU] per model.mlp.hidden width -> (Dropout) -> Linear to classes.
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/activation.h>
 
-#include "config/config.h"
+#include "model/mlp.h"
 #include "model/registry.h"
 
 namespace kiln::model {
@@ -14,7 +14,7 @@ class Mlp : public Net {
  public:
   Mlp(const config::ModelConfig& cfg, const InputSpec& in) {
     int64_t width = in.numel();
-    for (int64_t h : cfg.hidden) {
+    for (int64_t h : cfg.knobs<MlpKnobs>().hidden) {
       body_->push_back(torch::nn::Linear(width, h));
       body_->push_back(torch::nn::ReLU());
       width = h;

@@ -8,7 +8,12 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/load.h"
+#include "config/model_table.h"
+#include "model/cnn.h"
+#include "model/mlp.h"
 #include "model/registry.h"
+#include "model/resnet.h"
 #include "repro/repro.h"
 #include "util/error.h"
 
@@ -20,6 +25,15 @@ const InputSpec kFashion{{1, 28, 28}, 10};
 config::ModelConfig named(const std::string& name) {
   config::ModelConfig c;
   c.name = name;
+  return c;
+}
+
+// A small variant of built-in `name` (its own knobs set; mlp: one hidden layer of mlp_width).
+config::ModelConfig small(const std::string& name, int64_t mlp_width) {
+  auto c = named(name);
+  if (name == "mlp") c.knobs<MlpKnobs>().hidden = {mlp_width};
+  if (name == "cnn") c.knobs<CnnKnobs>().channels = {4, 8};
+  if (name == "resnet") c.knobs<ResnetKnobs>() = {4, 1};
   return c;
 }
 
@@ -52,25 +66,21 @@ TEST(ModelBuild, DefaultCnnForwardBackward) { check_forward_backward(named("cnn"
 TEST(ModelBuild, DefaultResnetForwardBackward) { check_forward_backward(named("resnet")); }
 
 TEST(ModelBuild, VariantsForwardBackward) {
-  auto mlp = named("mlp");
-  mlp.hidden = {64};
-  check_forward_backward(mlp);
+  check_forward_backward(small("mlp", 64));
   auto mlp_deep = named("mlp");
-  mlp_deep.hidden = {32, 16, 8};
+  mlp_deep.knobs<MlpKnobs>().hidden = {32, 16, 8};
   mlp_deep.dropout = 0.0;
   check_forward_backward(mlp_deep);
   auto cnn = named("cnn");
-  cnn.channels = {8, 16};
+  cnn.knobs<CnnKnobs>().channels = {8, 16};
   cnn.dropout = 0.5;
   check_forward_backward(cnn);
   auto cnn_one = named("cnn");
-  cnn_one.channels = {4};
-  cnn_one.fc = 16;
+  cnn_one.knobs<CnnKnobs>() = {{4}, 16};
   cnn_one.dropout = 0.0;
   check_forward_backward(cnn_one);
   auto resnet = named("resnet");
-  resnet.width = 8;
-  resnet.blocks = 1;
+  resnet.knobs<ResnetKnobs>() = {8, 1};
   check_forward_backward(resnet);
 }
 
@@ -78,11 +88,7 @@ TEST(ModelBuild, OtherInputShapesAndClassCounts) {
   // 3-channel 32x32 input, 5 classes: every built-in adapts to the InputSpec.
   const InputSpec in{{3, 32, 32}, 5};
   for (const std::string name : {"mlp", "cnn", "resnet"}) {
-    auto cfg = named(name);
-    cfg.hidden = {16};
-    cfg.channels = {4, 8};
-    cfg.width = 4;
-    cfg.blocks = 1;
+    const auto cfg = small(name, 16);
     torch::manual_seed(0);
     NetPtr net = build(cfg, in);
     EXPECT_EQ(net->forward(at::randn({2, 3, 32, 32})).sizes().vec(), (std::vector<int64_t>{2, 5})) << name;
@@ -90,19 +96,14 @@ TEST(ModelBuild, OtherInputShapesAndClassCounts) {
 }
 
 TEST(ModelBuild, MlpParameterCountMatchesHandCount) {
-  auto cfg = named("mlp");
-  cfg.hidden = {64};
-  NetPtr net = build(cfg, kFashion);
+  NetPtr net = build(small("mlp", 64), kFashion);
   EXPECT_EQ(count_parameters(*net), 784 * 64 + 64 + 64 * 10 + 10);
-  cfg.hidden = {512, 256};  // the default widths
-  net = build(cfg, kFashion);
+  net = build(named("mlp"), kFashion);  // the default widths, 512 and 256
   EXPECT_EQ(count_parameters(*net), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
 }
 
 TEST(ModelBuild, CountParametersSkipsFrozenParameters) {
-  auto cfg = named("mlp");
-  cfg.hidden = {64};
-  NetPtr net = build(cfg, kFashion);
+  NetPtr net = build(small("mlp", 64), kFashion);
   const int64_t all = count_parameters(*net);
   auto params = net->parameters();
   params.front().set_requires_grad(false);  // the first Linear's weight [64, 784]
@@ -111,27 +112,23 @@ TEST(ModelBuild, CountParametersSkipsFrozenParameters) {
 
 TEST(ModelBuild, CnnWithTooManyStagesThrowsUsage) {
   auto cfg = named("cnn");
-  cfg.channels = {4, 4, 4, 4, 4};  // 28 -> 14 -> 7 -> 3 -> 1 -> 0
+  cfg.knobs<CnnKnobs>().channels = {4, 4, 4, 4, 4};  // 28 -> 14 -> 7 -> 3 -> 1 -> 0
   try {
     build(cfg, kFashion);
     FAIL() << "expected a usage error";
   } catch (const kiln::Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
-    EXPECT_NE(std::string(e.what()).find("model.channels"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("model.cnn.channels"), std::string::npos) << e.what();
   }
   // Four stages still fit (28 -> 1).
-  cfg.channels = {4, 4, 4, 4};
+  cfg.knobs<CnnKnobs>().channels = {4, 4, 4, 4};
   NetPtr net = build(cfg, kFashion);
   EXPECT_EQ(net->forward(at::randn({2, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{2, 10}));
 }
 
 TEST(ModelBuild, SameSeedSameWeightsOtherSeedOtherWeights) {
   for (const std::string name : {"mlp", "cnn", "resnet"}) {
-    auto cfg = named(name);
-    cfg.hidden = {32};
-    cfg.channels = {4, 8};
-    cfg.width = 4;
-    cfg.blocks = 1;
+    const auto cfg = small(name, 32);
     torch::manual_seed(42);
     const std::string a = repro::weights_sha256(*build(cfg, kFashion));
     torch::manual_seed(42);
@@ -145,8 +142,7 @@ TEST(ModelBuild, SameSeedSameWeightsOtherSeedOtherWeights) {
 }
 
 TEST(ModelBuild, DropoutActsInTrainModeOnly) {
-  auto cfg = named("mlp");
-  cfg.hidden = {64};
+  auto cfg = small("mlp", 64);
   cfg.dropout = 0.5;
   torch::manual_seed(1);
   NetPtr net = build(cfg, kFashion);
@@ -166,7 +162,7 @@ TEST(ModelBuild, DropoutActsInTrainModeOnly) {
 
 TEST(ModelBuild, CnnDropoutActsInTrainModeOnly) {
   auto cfg = named("cnn");
-  cfg.channels = {8, 16};
+  cfg.knobs<CnnKnobs>().channels = {8, 16};
   cfg.dropout = 0.5;
   torch::manual_seed(2);
   NetPtr net = build(cfg, kFashion);
@@ -205,34 +201,64 @@ TEST(ModelRegistry, UnknownNameSuggestsNearest) {
   }
 }
 
-// A custom model: one Linear on the flattened input, remembering its spec.
+// A custom model: one Linear on the flattened input, remembering its one knob.
+struct TestLinearKnobs {
+  int64_t remember = 5;  // a knob name no built-in has, so no other test sees it in their messages
+  std::vector<config::Field> fields() { return {config::num("remember", &remember, "a number the net only remembers", 1, 100)}; }
+};
+
 class TestLinearNet : public Net {
  public:
   TestLinearNet(const config::ModelConfig& cfg, const InputSpec& in)
       : fc_(register_module("fc", torch::nn::Linear(in.numel(), in.outputs))),
-        fc_width_(cfg.fc) {}
+        remembered_(cfg.knobs<TestLinearKnobs>().remember) {}
   at::Tensor forward(at::Tensor x) override { return fc_->forward(x.flatten(1)); }
-  int64_t fc_width() const { return fc_width_; }
+  int64_t remembered() const { return remembered_; }
 
  private:
   torch::nn::Linear fc_;
-  int64_t fc_width_;
+  int64_t remembered_;
 };
 
+NetPtr make_test_linear(const config::ModelConfig& cfg, const InputSpec& in) {
+  return std::make_shared<TestLinearNet>(cfg, in);
+}
+
 TEST(ModelRegistry, RegisteredCustomModelBuildsByName) {
-  ASSERT_TRUE(register_model("kiln-test-linear", [](const config::ModelConfig& cfg, const InputSpec& in) {
-    return std::make_shared<TestLinearNet>(cfg, in);
-  }));
+  ASSERT_TRUE(register_model("kiln-test-linear", make_test_linear, config::model_table<TestLinearKnobs>()));
   const auto names = model_names();
   EXPECT_NE(std::find(names.begin(), names.end(), "kiln-test-linear"), names.end());
-  auto cfg = named("kiln-test-linear");
-  cfg.fc = 77;  // the factory sees the config it was built from
-  NetPtr net = build(cfg, kFashion);
+  // Its table is a config table like the built-ins': loaded, checked and printed.
+  const config::RunConfig run = config::load(std::nullopt, {"model.name=kiln-test-linear", "model.kiln-test-linear.remember=77"});
+  EXPECT_NE(config::to_toml(run).find("[model.kiln-test-linear]\nremember = 77 "), std::string::npos) << config::to_toml(run);
+  EXPECT_THROW(config::load(std::nullopt, {"model.name=kiln-test-linear", "model.kiln-test-linear.remember=101"}), kiln::Error);
+  NetPtr net = build(run.model, kFashion);  // the factory sees the config it was built from
   auto* mine = dynamic_cast<TestLinearNet*>(net.get());
   ASSERT_NE(mine, nullptr);
-  EXPECT_EQ(mine->fc_width(), 77);
+  EXPECT_EQ(mine->remembered(), 77);
   EXPECT_EQ(count_parameters(*net), 784 * 10 + 10);
   EXPECT_EQ(net->forward(at::randn({3, 1, 28, 28})).sizes().vec(), (std::vector<int64_t>{3, 10}));
+  // Without an entry in the config, the knobs are the struct's defaults.
+  EXPECT_EQ(dynamic_cast<TestLinearNet*>(build(named("kiln-test-linear"), kFashion).get())->remembered(), 5);
+}
+
+TEST(ModelRegistry, ModelWithoutKnobsNeedsNoTable) {
+  ASSERT_TRUE(register_model("kiln-test-plain", make_test_linear));  // reads TestLinearKnobs' defaults
+  EXPECT_EQ(count_parameters(*build(named("kiln-test-plain"), kFashion)), 784 * 10 + 10);
+  EXPECT_FALSE(config::find_model_table("kiln-test-plain"));
+  EXPECT_THROW(config::load(std::nullopt, {"model.name=kiln-test-plain", "model.kiln-test-plain.remember=7"}), kiln::Error);
+}
+
+TEST(ModelRegistry, KnobsReadAsAnotherStructIsAnInternalError) {
+  auto cfg = named("mlp");
+  cfg.knobs<MlpKnobs>().hidden = {8};
+  try {
+    (void)static_cast<const config::ModelConfig&>(cfg).knobs<CnnKnobs>();
+    FAIL() << "expected an error";
+  } catch (const kiln::Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kRuntime);
+    EXPECT_NE(std::string(e.what()).find("internal error"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
-// Model registry with the built-ins added on first use.
+// Model registry and the list of built-in models.
 #include "model/registry.h"
 
 #include <map>
 #include <mutex>
 
-#include "config/config.h"
+#include "model/cnn.h"
+#include "model/mlp.h"
+#include "model/resnet.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -17,24 +19,31 @@ struct Registry {
 };
 
 Registry& registry() {
-  static Registry* r = [] {
-    auto* reg = new Registry;
-    reg->factories["mlp"] = make_mlp;
-    reg->factories["cnn"] = make_cnn;
-    reg->factories["resnet"] = make_resnet;
-    return reg;
-  }();
+  static Registry* r = new Registry;
   return *r;
 }
 
 }  // namespace
 
-bool register_model(const std::string& name, ModelFactory factory) {
+bool register_model(const std::string& name, ModelFactory factory, std::optional<config::ModelTable> table) {
+  if (table) config::register_model_table(name, std::move(*table));
   auto& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.factories[name] = std::move(factory);
   return true;
 }
+
+namespace {
+
+// The built-in models, one line each. Registered before main, not on first use like the
+// datasets: config::load needs their tables before anything builds a model, and config/
+// sits below model/, so it cannot ask for them. Both registries are built on first use, so
+// the order of static initialisers cannot lose an entry.
+[[maybe_unused]] const bool kBuiltins = register_model("mlp", make_mlp, config::model_table<MlpKnobs>()) &&
+                                        register_model("cnn", make_cnn, config::model_table<CnnKnobs>()) &&
+                                        register_model("resnet", make_resnet, config::model_table<ResnetKnobs>());
+
+}  // namespace
 
 std::vector<std::string> model_names() {
   auto& r = registry();

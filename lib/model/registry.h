@@ -1,16 +1,17 @@
-// Model registry: `model.name` picks a factory. Built-ins: mlp, cnn, resnet; programs using
-// kiln as a library add their own with register_model (see examples/custom_model.cpp).
+// Model registry: `model.name` picks a factory. Built-ins: mlp, cnn, resnet (one file pair
+// each, one line in registry.cpp); programs using kiln as a library add their own with
+// register_model (see examples/custom_model.cpp).
 #pragma once
 #include <torch/nn/module.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace kiln::config {
-struct ModelConfig;
-}
+#include "config/config.h"
+#include "config/model_table.h"
 
 namespace kiln::model {
 
@@ -34,18 +35,18 @@ struct InputSpec {
   int64_t width() const;
 };
 
+// The factory reads the shared keys from the ModelConfig and its own knobs with
+// cfg.knobs<Knobs>() (Knobs: the struct of its table).
 using ModelFactory = std::function<NetPtr(const config::ModelConfig&, const InputSpec&)>;
 
-bool register_model(const std::string& name, ModelFactory factory);
+// Adds (or replaces) model `name`: its factory and, for a model with knobs, its config table
+// [model.<name>] (config::model_table<Knobs>(), see config/model_table.h). Register before
+// loading a config that sets the knobs: config::load only knows registered tables.
+bool register_model(const std::string& name, ModelFactory factory, std::optional<config::ModelTable> table = std::nullopt);
 std::vector<std::string> model_names();
 
 // Builds model.name; throws Error::usage for an unknown name (with a suggestion).
 NetPtr build(const config::ModelConfig& cfg, const InputSpec& input);
-
-// Built-in factories (registered by the registry itself).
-NetPtr make_mlp(const config::ModelConfig& cfg, const InputSpec& input);
-NetPtr make_cnn(const config::ModelConfig& cfg, const InputSpec& input);
-NetPtr make_resnet(const config::ModelConfig& cfg, const InputSpec& input);
 
 // Number of trainable scalars.
 int64_t count_parameters(torch::nn::Module& m);

@@ -1,5 +1,5 @@
 // resnet: a small pre-activation-free ResNet for 28x28 inputs (He et al. 2016, CIFAR-style):
-// stem Conv3x3(width) -> 3 stages of model.blocks BasicBlocks with width, 2*width, 4*width
+// stem Conv3x3(width) -> 3 stages of model.resnet.blocks BasicBlocks with width, 2*width, 4*width
 // channels (stride 1, 2, 2: 28 -> 14 -> 7) -> global average pool -> (Dropout) -> Linear.
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -9,8 +9,8 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
-#include "config/config.h"
 #include "model/registry.h"
+#include "model/resnet.h"
 
 namespace kiln::model {
 namespace {
@@ -51,12 +51,13 @@ TORCH_MODULE(BasicBlock);
 
 class ResNet : public Net {
  public:
-  ResNet(const config::ModelConfig& cfg, const InputSpec& in)
-      : stem_(conv(in.channels(), cfg.width, 3, 1)), stem_bn_(cfg.width) {
-    int64_t c = cfg.width;
+  ResNet(const config::ModelConfig& cfg, const InputSpec& in) : ResNet(cfg, cfg.knobs<ResnetKnobs>(), in) {}
+  ResNet(const config::ModelConfig& cfg, const ResnetKnobs& k, const InputSpec& in)
+      : stem_(conv(in.channels(), k.width, 3, 1)), stem_bn_(k.width) {
+    int64_t c = k.width;
     for (int stage = 0; stage < 3; ++stage) {
-      const int64_t out = cfg.width << stage;
-      for (int64_t b = 0; b < cfg.blocks; ++b) {
+      const int64_t out = k.width << stage;
+      for (int64_t b = 0; b < k.blocks; ++b) {
         blocks_->push_back(BasicBlock(c, out, (b == 0 && stage > 0) ? 2 : 1));
         c = out;
       }

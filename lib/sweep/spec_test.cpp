@@ -264,7 +264,7 @@ type = "float"
 low = 1e-5
 high = 0.1
 log = true
-[space.model.fc]
+[space.model.cnn.fc]
 type = "int"
 low = 32
 high = 128
@@ -275,7 +275,7 @@ choices = ["adamw", "sgd"]
 )"));
   const std::string d = describe(s);
   for (const char* part : {"'s'", "minimize test_loss", "7 trials", "tpe", "none", "built-in defaults", "optim.lr", "1e-05",
-                           "log", "model.fc", "step 32", "\"adamw\"", "\"sgd\""}) {
+                           "log", "model.cnn.fc", "step 32", "\"adamw\"", "\"sgd\""}) {
     EXPECT_HAS(d, part);
   }
 }

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "model/mlp.h"
 #include "model/registry.h"
 #include "optim/optimizer.h"
 #include "repro/repro.h"
@@ -50,7 +51,7 @@ double value(const train::EvalResult& r, const std::string& key) {
 model::NetPtr tiny_mlp(uint64_t seed, std::vector<int64_t> hidden = {8}) {
   config::ModelConfig cfg;
   cfg.name = "mlp";
-  cfg.hidden = std::move(hidden);
+  cfg.knobs<model::MlpKnobs>().hidden = std::move(hidden);
   cfg.dropout = 0.0;
   torch::manual_seed(seed);
   return model::build(cfg, kSmall);

@@ -57,13 +57,13 @@ TEST(SweepSpace, FloatValidationErrors) {
 }
 
 TEST(SweepSpace, IntValidationErrors) {
-  const std::string ls = usage_error([] { make_int(1, 64, true, 2, "model.fc"); });
-  EXPECT_HAS(ls, "model.fc");
+  const std::string ls = usage_error([] { make_int(1, 64, true, 2, "model.cnn.fc"); });
+  EXPECT_HAS(ls, "model.cnn.fc");
   EXPECT_HAS(ls, "step");
-  EXPECT_HAS(usage_error([] { make_int(8, 4, false, 1, "model.fc"); }), "low <= high");
-  EXPECT_HAS(usage_error([] { make_int(0, 4, true, 1, "model.fc"); }), "low >= 1");
-  EXPECT_HAS(usage_error([] { make_int(0, 4, false, 0, "model.fc"); }), "step > 0");
-  EXPECT_HAS(usage_error([] { make_int(0, 4, false, -2, "model.fc"); }), "step > 0");
+  EXPECT_HAS(usage_error([] { make_int(8, 4, false, 1, "model.cnn.fc"); }), "low <= high");
+  EXPECT_HAS(usage_error([] { make_int(0, 4, true, 1, "model.cnn.fc"); }), "low >= 1");
+  EXPECT_HAS(usage_error([] { make_int(0, 4, false, 0, "model.cnn.fc"); }), "step > 0");
+  EXPECT_HAS(usage_error([] { make_int(0, 4, false, -2, "model.cnn.fc"); }), "step > 0");
   EXPECT_NO_THROW(make_int(1, 1, true, 1));
   EXPECT_NO_THROW(make_int(-3, 3, false, 1));
   const Distribution d = make_int(16, 256, true);
@@ -171,7 +171,7 @@ step = 0.1
 [space.optim]
 name = { type = "categorical", choices = ["adamw", "sgd", 3, 0.5, true] }
 
-[space.model.fc]
+[space.model.cnn.fc]
 type = "int"
 low = 32
 high = 250
@@ -181,7 +181,7 @@ step = 32
 a = { type = "int", low = 1, high = 8, log = true }
 )");
   ASSERT_EQ(space.size(), 5u);
-  const std::vector<std::string> names = {"optim.lr", "model.dropout", "optim.name", "model.fc", "a"};
+  const std::vector<std::string> names = {"optim.lr", "model.dropout", "optim.name", "model.cnn.fc", "a"};
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(space[i].first, names[i]);
   EXPECT_TRUE(space[0].second.log);
   EXPECT_EQ(space[0].second.low, 1e-5);
