@@ -26,6 +26,7 @@ struct Running {
   TrialState verdict = TrialState::kRunning;  // PRUNED / FAIL decided while it ran
   std::string reason;
   int slot = 0;  // GPU slot
+  int evals = 0;  // evaluations reported so far: the pruner's step
 };
 
 std::string params_text(const std::map<std::string, nlohmann::json>& p) {
@@ -154,13 +155,16 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       if (r.verdict == TrialState::kRunning) {
         for (const auto& e : r.proc->new_evals()) {
           const double v = e.value(spec.metric, std::nan(""));
-          const int step = e.value("epoch", 0) + 1;  // steps are epochs done: 1, 2, ...
+          // The pruner's step counts evaluations: epochs done with train.eval_every = 0, and
+          // never repeated when a trial evaluates several times an epoch.
+          const int step = ++r.evals;
+          const std::string epoch = std::to_string(e.value("epoch", 0) + 1);
           if (!std::isfinite(v)) {
             r.verdict = TrialState::kFail;
-            r.reason = spec.metric + " is not finite after epoch " + std::to_string(step);
+            r.reason = spec.metric + " is not finite after epoch " + epoch;
           } else if (backend.report(r.asked, step, v)) {
             r.verdict = TrialState::kPruned;
-            r.reason = "pruned after epoch " + std::to_string(step);
+            r.reason = "pruned after epoch " + epoch;
           }
           if (r.verdict != TrialState::kRunning) {
             r.proc->terminate();
