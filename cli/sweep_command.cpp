@@ -14,11 +14,11 @@
 
 #include "commands.h"
 #include "config/load.h"
-#include "sweep/distribution_json.h"
+#include "optuna/distribution_json.h"
+#include "optuna/sampler.h"
 #include "sweep/driver.h"
 #include "sweep/local.h"
 #include "sweep/remote.h"
-#include "sweep/sampler.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -48,7 +48,7 @@ double seconds_between(const std::string& a, const std::string& b) {
   return std::isfinite(d) ? d : -1;
 }
 
-std::vector<std::string> param_sets(const sweep::Trial& t) {
+std::vector<std::string> param_sets(const optuna::Trial& t) {
   std::vector<std::string> sets;
   for (const auto& [name, internal] : t.params) sets.push_back(sweep::set_argument(name, t.distributions.at(name), internal));
   return sets;
@@ -60,7 +60,7 @@ std::vector<std::string> param_sets(const sweep::Trial& t) {
 void check_space_against_config(const sweep::SweepSpec& spec, const std::optional<fs::path>& base) {
   std::vector<std::string> sets;
   for (const auto& [name, d] : spec.space) {
-    const double first = d.kind == sweep::Distribution::Kind::kCategorical ? 0.0 : d.low;
+    const double first = d.kind == optuna::Distribution::Kind::kCategorical ? 0.0 : d.low;
     sets.push_back(sweep::set_argument(name, d, first));
   }
   config::load(base, sets);
@@ -75,14 +75,14 @@ void check_space_against_config(const sweep::SweepSpec& spec, const std::optiona
 }
 
 
-std::string leaderboard(const sweep::Study& study, const sweep::SweepSpec& spec, size_t max_rows) {
-  std::vector<const sweep::Trial*> rows;
+std::string leaderboard(const optuna::Study& study, const sweep::SweepSpec& spec, size_t max_rows) {
+  std::vector<const optuna::Trial*> rows;
   for (const auto& t : study.trials) {
-    if (sweep::is_finished(t.state)) rows.push_back(&t);
+    if (optuna::is_finished(t.state)) rows.push_back(&t);
   }
-  const bool maximize = spec.direction == sweep::Direction::kMaximize;
-  std::stable_sort(rows.begin(), rows.end(), [&](const sweep::Trial* a, const sweep::Trial* b) {
-    const auto rank = [](const sweep::Trial* t) { return t->state == sweep::TrialState::kComplete ? 0 : t->state == sweep::TrialState::kPruned ? 1 : 2; };
+  const bool maximize = spec.direction == optuna::Direction::kMaximize;
+  std::stable_sort(rows.begin(), rows.end(), [&](const optuna::Trial* a, const optuna::Trial* b) {
+    const auto rank = [](const optuna::Trial* t) { return t->state == optuna::TrialState::kComplete ? 0 : t->state == optuna::TrialState::kPruned ? 1 : 2; };
     if (rank(a) != rank(b)) return rank(a) < rank(b);
     if (a->value && b->value && *a->value != *b->value) return maximize ? *a->value > *b->value : *a->value < *b->value;
     return a->number < b->number;
@@ -92,11 +92,11 @@ std::string leaderboard(const sweep::Study& study, const sweep::SweepSpec& spec,
   for (size_t i = 0; i < rows.size() && i < max_rows; ++i) {
     const auto* t = rows[i];
     std::string params;
-    for (const auto& [name, internal] : t->params) params += (params.empty() ? "" : "  ") + sweep::param_text(name, sweep::to_external(t->distributions.at(name), internal));
+    for (const auto& [name, internal] : t->params) params += (params.empty() ? "" : "  ") + sweep::param_text(name, optuna::to_external(t->distributions.at(name), internal));
     const double secs = seconds_between(t->datetime_start, t->datetime_complete);
     char value[32] = "-";
     if (t->value) std::snprintf(value, sizeof value, "%.4f", *t->value);
-    std::snprintf(line, sizeof line, "  %5d  %-8s  %-*s  %6.1fs  %s\n", t->number, sweep::state_name(t->state),
+    std::snprintf(line, sizeof line, "  %5d  %-8s  %-*s  %6.1fs  %s\n", t->number, optuna::state_name(t->state),
                   int(spec.metric.size()), value, secs, params.c_str());
     out += line;
   }
@@ -125,8 +125,8 @@ int run_sweep(const SweepArgs& a, const Globals& g) {
     config::apply_toml(probe, spec.base_inline, spec.spec_path.string(), origins);
     config::validate(probe, origins);
   }
-  if (spec.sampler.name == "grid" && (spec.n_trials == 0 || size_t(spec.n_trials) > sweep::grid_size(spec.space))) {
-    spec.n_trials = int64_t(sweep::grid_size(spec.space));  // Optuna's GridSampler stops when the grid is done
+  if (spec.sampler.name == "grid" && (spec.n_trials == 0 || size_t(spec.n_trials) > optuna::grid_size(spec.space))) {
+    spec.n_trials = int64_t(optuna::grid_size(spec.space));  // Optuna's GridSampler stops when the grid is done
   }
   fs::create_directories(dir);
   if (!spec.base_inline.empty()) {
@@ -153,7 +153,7 @@ int run_sweep(const SweepArgs& a, const Globals& g) {
   int64_t finished = 0;
   for (const auto& t : backend->snapshot().trials) {
     const bool interrupted = t.user_attrs.value("fail_reason", "") == "interrupted";
-    if (sweep::is_finished(t.state) && !interrupted) ++finished;
+    if (optuna::is_finished(t.state) && !interrupted) ++finished;
   }
   sweep::SweepOptions o;
   o.dir = dir;
@@ -178,28 +178,28 @@ int run_sweep(const SweepArgs& a, const Globals& g) {
             std::to_string(o.parallel) + " at a time; study " + (a.optuna_url.empty() ? study_file.string() : a.optuna_url));
   if (spec.n_trials == 0 || o.n_trials > 0) sweep::run_trials(spec, *backend, o);
 
-  const sweep::Study study = backend->snapshot();
+  const optuna::Study study = backend->snapshot();
   if (!g.quiet) std::fputs(leaderboard(study, spec, 20).c_str(), stderr);
-  const sweep::Trial* best = nullptr;
+  const optuna::Trial* best = nullptr;
   int complete = 0, pruned = 0, failed = 0;
   for (const auto& t : study.trials) {
-    complete += t.state == sweep::TrialState::kComplete;
-    pruned += t.state == sweep::TrialState::kPruned;
-    failed += t.state == sweep::TrialState::kFail;
-    if (t.state != sweep::TrialState::kComplete || !t.value) continue;
-    const bool better = !best || (spec.direction == sweep::Direction::kMaximize ? *t.value > *best->value : *t.value < *best->value);
+    complete += t.state == optuna::TrialState::kComplete;
+    pruned += t.state == optuna::TrialState::kPruned;
+    failed += t.state == optuna::TrialState::kFail;
+    if (t.state != optuna::TrialState::kComplete || !t.value) continue;
+    const bool better = !best || (spec.direction == optuna::Direction::kMaximize ? *t.value > *best->value : *t.value < *best->value);
     if (better) best = &t;
   }
   nlohmann::json j = {{"study_name", spec.name}, {"dir", dir.string()},         {"trials", study.trials.size()},
                       {"complete", complete},    {"pruned", pruned},            {"failed", failed},
-                      {"metric", spec.metric},   {"direction", spec.direction == sweep::Direction::kMaximize ? "maximize" : "minimize"}};
+                      {"metric", spec.metric},   {"direction", spec.direction == optuna::Direction::kMaximize ? "maximize" : "minimize"}};
   if (a.optuna_url.empty()) j["study_file"] = study_file.string();
   if (best) {
     // best.toml: the base config with the best trial's params applied, ready for `kiln train`.
     const config::RunConfig cfg = config::load(base, param_sets(*best));
     util::atomic_write(dir / "best.toml", config::to_toml(cfg));
     nlohmann::json params;
-    for (const auto& [name, internal] : best->params) params[name] = sweep::to_external(best->distributions.at(name), internal);
+    for (const auto& [name, internal] : best->params) params[name] = optuna::to_external(best->distributions.at(name), internal);
     j["best"] = {{"number", best->number}, {"value", *best->value}, {"params", params}};
     j["best_toml"] = (dir / "best.toml").string();
     if (!g.quiet) std::fprintf(stderr, "\n  best: trial %d, %s %.4f; config in %s\n", best->number, spec.metric.c_str(), *best->value, (dir / "best.toml").c_str());

@@ -12,8 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "optuna/study.h"
+#include "sweep/backend.h"
 #include "sweep/spec.h"
-#include "sweep/study.h"
 
 namespace kiln::sweep {
 
@@ -31,7 +32,7 @@ struct SweepOptions {
 
 struct TrialResult {
   int number = -1;
-  TrialState state = TrialState::kFail;
+  optuna::TrialState state = optuna::TrialState::kFail;
   std::optional<double> value;
   std::map<std::string, nlohmann::json> params;  // external values
   double seconds = 0;
@@ -40,7 +41,7 @@ struct TrialResult {
 };
 
 // "optim.lr=0.003": the --set argument for one param value.
-std::string set_argument(const std::string& name, const Distribution& d, double internal);
+std::string set_argument(const std::string& name, const optuna::Distribution& d, double internal);
 
 // "optim.lr=0.00312": a param value for people (4 significant digits for floats).
 std::string param_text(const std::string& name, const nlohmann::json& value);
