@@ -53,7 +53,7 @@ std::string param_text(const std::string& name, const nlohmann::json& v) {
   return name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
 }
 
-std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const SweepOptions& o) {
+std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const DriverOptions& o) {
   std::vector<TrialResult> done;
   std::vector<Running> running;
   std::vector<bool> slot_busy(size_t(std::max(o.parallel, 1)), false);

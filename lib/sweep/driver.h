@@ -18,7 +18,8 @@
 
 namespace kiln::sweep {
 
-struct SweepOptions {
+// What run_trials needs besides the spec (sweep::run fills it from SweepOptions).
+struct DriverOptions {
   std::filesystem::path dir;        // trials/<number>/ go here
   std::string kiln_exe;             // the kiln binary the trials run
   std::string base_config;          // CONFIG argument of the trials ("" = built-in defaults)
@@ -49,6 +50,6 @@ std::string param_text(const std::string& name, const nlohmann::json& value);
 // Runs trials until n_trials have finished, the spec's timeout passes or `stop` is set
 // (then running trials get SIGTERM and are told FAIL "interrupted"). Returns the trials
 // this call ran, in the order they finished.
-std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const SweepOptions& opts);
+std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const DriverOptions& opts);
 
 }  // namespace kiln::sweep
