@@ -29,6 +29,9 @@ void add_sweep_command(CLI::App& app, const Globals& g, Runner& run);
 // usage (exit 2, naming the option), not a filesystem_error at its first use (exit 1).
 CLI::Validator user_path();
 
+// This binary's path (/proc/self/exe), else argv[0]: what child `kiln` processes run.
+std::string self_exe(const std::vector<std::string>& argv);
+
 // SIGINT/SIGTERM: the first sets the returned flag to the signal number (training stops
 // after the current step and checkpoints); a second one exits at once.
 const std::atomic<int>* install_stop_handlers();

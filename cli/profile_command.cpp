@@ -31,9 +31,7 @@ std::vector<std::string> nsys_command(const std::vector<std::string>& argv, cons
   std::vector<std::string> cmd = {"nsys", "profile", "--capture-range=cudaProfilerApi", "--capture-range-end=stop",
                                   "--trace=cuda,nvtx,osrt,cudnn,cublas", "--force-overwrite=true",
                                   "--output=" + out + "/kiln"};
-  char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  cmd.push_back(n > 0 ? std::string(exe, size_t(n)) : argv[0]);
+  cmd.push_back(self_exe(argv));
   for (size_t i = 1; i < argv.size(); ++i) {
     if (argv[i].rfind("--nsys", 0) == 0) continue;
     cmd.push_back(argv[i]);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli_helpers.h"
-#include "sweep/journal.h"
+#include "optuna/journal.h"
 #include "sweep/remote_test_util.h"
 
 namespace {
@@ -141,18 +141,18 @@ TEST(CliSweep, MedianPrunerStopsAClearlyWorseTrial) {
 // Every trial that failed as "interrupted" was run again with the same params, by a trial
 // whose retry_history ends with it (Optuna's RetryFailedTrialCallback attrs), and completed.
 void expect_interrupted_trials_retried(const fs::path& journal, int at_least) {
-  const auto study = kiln::sweep::Journal(journal).load("t");
+  const auto study = kiln::optuna::Journal(journal).load("t");
   ASSERT_TRUE(study);
   int interrupted = 0;
   for (const auto& t : study->trials) {
-    if (t.state != kiln::sweep::TrialState::kFail || t.user_attrs.value("fail_reason", "") != "interrupted") continue;
+    if (t.state != kiln::optuna::TrialState::kFail || t.user_attrs.value("fail_reason", "") != "interrupted") continue;
     ++interrupted;
     bool retried = false;
     for (const auto& r : study->trials) {
       const json h = r.system_attrs.value("retry_history", json::array());
       if (h.empty() || h.back() != t.number) continue;
       retried = true;
-      EXPECT_EQ(r.state, kiln::sweep::TrialState::kComplete) << "retry of trial " << t.number;
+      EXPECT_EQ(r.state, kiln::optuna::TrialState::kComplete) << "retry of trial " << t.number;
       EXPECT_EQ(r.params, t.params) << "retry of trial " << t.number;
     }
     EXPECT_TRUE(retried) << "trial " << t.number << " was interrupted and never run again";

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "config/load.h"
+#include "optuna/distribution_json.h"
 #include "run/run_dir.h"
-#include "sweep/distribution_json.h"
 #include "run/train_process.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -20,10 +20,10 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Running {
-  Asked asked;
+  optuna::Asked asked;
   std::unique_ptr<run::TrainProcess> proc;
   fs::path run_dir;
-  TrialState verdict = TrialState::kRunning;  // PRUNED / FAIL decided while it ran
+  optuna::TrialState verdict = optuna::TrialState::kRunning;  // PRUNED / FAIL decided while it ran
   std::string reason;
   int slot = 0;  // GPU slot
   int evals = 0;  // evaluations reported so far: the pruner's step
@@ -37,9 +37,9 @@ std::string params_text(const std::map<std::string, nlohmann::json>& p) {
 
 }  // namespace
 
-std::string set_argument(const std::string& name, const Distribution& d, double internal) {
+std::string set_argument(const std::string& name, const optuna::Distribution& d, double internal) {
   // --set takes TOML values: floats always with '.' or 'e', strings quoted.
-  const nlohmann::json v = to_external(d, internal);
+  const nlohmann::json v = optuna::to_external(d, internal);
   if (v.is_number_float()) return name + "=" + config::format_double(v.get<double>());
   if (v.is_string()) return name + "=" + config::toml_string(v.get<std::string>());
   return name + "=" + v.dump();  // integers and booleans read the same in TOML
@@ -54,7 +54,7 @@ std::string param_text(const std::string& name, const nlohmann::json& v) {
   return name + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
 }
 
-std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const SweepOptions& o) {
+std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const DriverOptions& o) {
   std::vector<TrialResult> done;
   std::vector<Running> running;
   std::vector<bool> slot_busy(size_t(std::max(o.parallel, 1)), false);
@@ -69,29 +69,29 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
     res.number = r.asked.number;
     res.seconds = r.proc->elapsed_s();
     res.run_dir = r.run_dir;
-    for (const auto& [name, dist] : spec.space) res.params[name] = to_external(dist, r.asked.params.at(name));
+    for (const auto& [name, dist] : spec.space) res.params[name] = optuna::to_external(dist, r.asked.params.at(name));
     const auto summary = r.proc->summary();
-    if (r.verdict != TrialState::kRunning) {
+    if (r.verdict != optuna::TrialState::kRunning) {
       res.state = r.verdict;
       res.reason = r.reason;
     } else if (r.proc->exit_code() == 0 && summary && (*summary)[spec.metric].is_number() &&
                std::isfinite((*summary)[spec.metric].get<double>())) {
-      res.state = TrialState::kComplete;
+      res.state = optuna::TrialState::kComplete;
       res.value = (*summary)[spec.metric].get<double>();
     } else {
-      res.state = TrialState::kFail;
+      res.state = optuna::TrialState::kFail;
       const std::string how = r.proc->term_signal() ? "killed by signal " + std::to_string(r.proc->term_signal())
                                                     : "exit code " + std::to_string(r.proc->exit_code());
       res.reason = r.proc->exit_code() == 0 ? spec.metric + " missing or not finite in the trial's summary"
                                             : how + ": " + r.proc->last_error_line();
     }
-    backend.tell(r.asked, res.state, res.value, res.state == TrialState::kFail ? res.reason : "");
+    backend.tell(r.asked, res.state, res.value, res.state == optuna::TrialState::kFail ? res.reason : "");
     // A trial stopped by the user is not a result: the next run tries the same params again.
-    if (res.state == TrialState::kFail && res.reason == "interrupted" && backend.requeue(res.number) < 0) {
+    if (res.state == optuna::TrialState::kFail && res.reason == "interrupted" && backend.requeue(res.number) < 0) {
       requeue_missed = true;
     }
-    if (res.state == TrialState::kPruned) {
-      const Study s = backend.snapshot();
+    if (res.state == optuna::TrialState::kPruned) {
+      const optuna::Study s = backend.snapshot();
       for (const auto& t : s.trials) {
         if (t.number == res.number) res.value = t.value;
       }
@@ -99,7 +99,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
     if (o.console) {
       char v[32] = "-";
       if (res.value) std::snprintf(v, sizeof v, "%.4f", *res.value);
-      std::fprintf(stderr, "trial %3d %-8s %s %s  (%s) %.1f s%s%s\n", res.number, state_name(res.state),
+      std::fprintf(stderr, "trial %3d %-8s %s %s  (%s) %.1f s%s%s\n", res.number, optuna::state_name(res.state),
                    spec.metric.c_str(), v, params_text(res.params).c_str(), res.seconds,
                    res.reason.empty() ? "" : ": ", res.reason.c_str());
     }
@@ -113,8 +113,8 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       interrupted = true;
       for (auto& r : running) {
         // A trial already decided (pruned, timed out) or already exited keeps its own result.
-        if (r.verdict != TrialState::kRunning || !r.proc->running()) continue;
-        r.verdict = TrialState::kFail;
+        if (r.verdict != optuna::TrialState::kRunning || !r.proc->running()) continue;
+        r.verdict = optuna::TrialState::kFail;
         r.reason = "interrupted";
         r.proc->terminate();
       }
@@ -152,7 +152,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
     if (running.empty()) break;
     for (size_t i = 0; i < running.size();) {
       Running& r = running[i];
-      if (r.verdict == TrialState::kRunning) {
+      if (r.verdict == optuna::TrialState::kRunning) {
         for (const auto& e : r.proc->new_evals()) {
           const double v = e.value(spec.metric, std::nan(""));
           // The pruner's step counts evaluations: epochs done with train.eval_every = 0, and
@@ -160,19 +160,19 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
           const int step = ++r.evals;
           const std::string epoch = std::to_string(e.value("epoch", 0) + 1);
           if (!std::isfinite(v)) {
-            r.verdict = TrialState::kFail;
+            r.verdict = optuna::TrialState::kFail;
             r.reason = spec.metric + " is not finite after epoch " + epoch;
           } else if (backend.report(r.asked, step, v)) {
-            r.verdict = TrialState::kPruned;
+            r.verdict = optuna::TrialState::kPruned;
             r.reason = "pruned after epoch " + epoch;
           }
-          if (r.verdict != TrialState::kRunning) {
+          if (r.verdict != optuna::TrialState::kRunning) {
             r.proc->terminate();
             break;
           }
         }
-        if (r.verdict == TrialState::kRunning && spec.trial_timeout_s > 0 && r.proc->elapsed_s() > spec.trial_timeout_s) {
-          r.verdict = TrialState::kFail;
+        if (r.verdict == optuna::TrialState::kRunning && spec.trial_timeout_s > 0 && r.proc->elapsed_s() > spec.trial_timeout_s) {
+          r.verdict = optuna::TrialState::kFail;
           r.reason = "timed out after " + std::to_string(int(spec.trial_timeout_s)) + " s";
           r.proc->terminate();
         }

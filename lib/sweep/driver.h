@@ -12,12 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "optuna/study.h"
+#include "sweep/backend.h"
 #include "sweep/spec.h"
-#include "sweep/study.h"
 
 namespace kiln::sweep {
 
-struct SweepOptions {
+// What run_trials needs besides the spec (sweep::run fills it from SweepOptions).
+struct DriverOptions {
   std::filesystem::path dir;        // trials/<number>/ go here
   std::string kiln_exe;             // the kiln binary the trials run
   std::string base_config;          // CONFIG argument of the trials ("" = built-in defaults)
@@ -31,7 +33,7 @@ struct SweepOptions {
 
 struct TrialResult {
   int number = -1;
-  TrialState state = TrialState::kFail;
+  optuna::TrialState state = optuna::TrialState::kFail;
   std::optional<double> value;
   std::map<std::string, nlohmann::json> params;  // external values
   double seconds = 0;
@@ -40,7 +42,7 @@ struct TrialResult {
 };
 
 // "optim.lr=0.003": the --set argument for one param value.
-std::string set_argument(const std::string& name, const Distribution& d, double internal);
+std::string set_argument(const std::string& name, const optuna::Distribution& d, double internal);
 
 // "optim.lr=0.00312": a param value for people (4 significant digits for floats).
 std::string param_text(const std::string& name, const nlohmann::json& value);
@@ -48,6 +50,6 @@ std::string param_text(const std::string& name, const nlohmann::json& value);
 // Runs trials until n_trials have finished, the spec's timeout passes or `stop` is set
 // (then running trials get SIGTERM and are told FAIL "interrupted"). Returns the trials
 // this call ran, in the order they finished.
-std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const SweepOptions& opts);
+std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, const DriverOptions& opts);
 
 }  // namespace kiln::sweep

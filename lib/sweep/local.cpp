@@ -1,9 +1,10 @@
 // LocalBackend: Journal + Sampler + Pruner.
 #include "sweep/local.h"
 
-#include "sweep/distribution_json.h"
-#include "sweep/pruner.h"
-#include "sweep/sampler.h"
+#include "optuna/distribution_json.h"
+#include "optuna/journal.h"
+#include "optuna/pruner.h"
+#include "optuna/sampler.h"
 #include "sweep/worker.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -19,20 +20,20 @@ class LocalBackend : public Backend {
     recover();
   }
 
-  Asked ask(const Space& space) override {
-    Asked a = journal_.create_trial(study_id_, space, [&](const Study& study, int number) {
+  optuna::Asked ask(const optuna::Space& space) override {
+    optuna::Asked a = journal_.create_trial(study_id_, space, [&](const optuna::Study& study, int number) {
       return sampler_->sample(space, study, number);
     });
     journal_.set_user_attr(a.trial_id, "kiln_worker", worker_);
     return a;
   }
 
-  bool report(const Asked& t, int step, double value) override {
+  bool report(const optuna::Asked& t, int step, double value) override {
     journal_.report(t.trial_id, step, value);
-    const Study study = snapshot();
+    const optuna::Study study = snapshot();
     for (const auto& trial : study.trials) {
       if (trial.id != t.trial_id) continue;
-      const PruneDecision d = pruner_->decide(study, trial);
+      const optuna::PruneDecision d = pruner_->decide(study, trial);
       // Successive halving's rung records: written so Python workers' pruners agree.
       for (const auto& [key, v] : d.system_attrs) journal_.set_system_attr(t.trial_id, key, v);
       return d.prune;
@@ -40,12 +41,12 @@ class LocalBackend : public Backend {
     throw Error::runtime("trial " + std::to_string(t.number) + " vanished from " + journal_.path().string());
   }
 
-  void tell(const Asked& t, TrialState state, std::optional<double> value, const std::string& reason) override {
+  void tell(const optuna::Asked& t, optuna::TrialState state, std::optional<double> value, const std::string& reason) override {
     if (!reason.empty()) journal_.set_user_attr(t.trial_id, "fail_reason", reason);
-    if (state == TrialState::kPruned) {
+    if (state == optuna::TrialState::kPruned) {
       // Optuna stores the last reported value of a pruned trial as its value.
       value.reset();
-      const Study study = snapshot();
+      const optuna::Study study = snapshot();
       for (const auto& trial : study.trials) {
         if (trial.id == t.trial_id && !trial.intermediate.empty()) value = trial.intermediate.rbegin()->second;
       }
@@ -58,25 +59,25 @@ class LocalBackend : public Backend {
   // killed between failing it and queueing the retry; enqueue writes a retry only once).
   void recover() {
     for (const auto& t : snapshot().trials) {
-      if (t.state == TrialState::kFail && t.user_attrs.value("fail_reason", "") == "interrupted" &&
+      if (t.state == optuna::TrialState::kFail && t.user_attrs.value("fail_reason", "") == "interrupted" &&
           t.user_attrs.contains("kiln_worker")) {
         requeue(t.number);
         continue;
       }
       if (!orphaned(t)) continue;
       journal_.set_user_attr(t.id, "fail_reason", "interrupted");
-      if (!journal_.finish(t.id, TrialState::kFail, std::nullopt)) continue;  // another sweep got there first
+      if (!journal_.finish(t.id, optuna::TrialState::kFail, std::nullopt)) continue;  // another sweep got there first
       log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
       requeue(t.number);
     }
   }
 
   int requeue(int number) override {
-    const Study study = snapshot();
+    const optuna::Study study = snapshot();
     for (const auto& t : study.trials) {
       if (t.number != number) continue;
       nlohmann::json fixed = nlohmann::json::object();
-      for (const auto& [name, v] : t.params) fixed[name] = to_external(t.distributions.at(name), v);
+      for (const auto& [name, v] : t.params) fixed[name] = optuna::to_external(t.distributions.at(name), v);
       // Optuna's RetryFailedTrialCallback attrs: the first failed trial, and every retry's.
       nlohmann::json history = t.system_attrs.value("retry_history", nlohmann::json::array());
       history.push_back(number);
@@ -92,36 +93,36 @@ class LocalBackend : public Backend {
     return -1;
   }
 
-  Study snapshot() override {
+  optuna::Study snapshot() override {
     auto s = journal_.load(study_id_);
     if (!s) throw Error::runtime("the study vanished from " + journal_.path().string());
     return *s;
   }
 
  private:
-  Journal journal_;
-  std::unique_ptr<Sampler> sampler_;
-  std::unique_ptr<Pruner> pruner_;
+  optuna::Journal journal_;
+  std::unique_ptr<optuna::Sampler> sampler_;
+  std::unique_ptr<optuna::Pruner> pruner_;
   int study_id_ = -1;
   const std::string worker_ = this_worker();  // kiln_worker of the trials this sweep asks for
 };
 
 }  // namespace
 
-std::unique_ptr<Sampler> make_sampler(const SweepSpec& spec) {
+std::unique_ptr<optuna::Sampler> make_sampler(const SweepSpec& spec) {
   const auto& s = spec.sampler;
-  if (s.name == "grid") return make_grid_sampler(spec.space, s.seed);
-  if (s.name == "random") return make_random_sampler(s.seed);
-  return make_tpe_sampler(s.seed, s.n_startup_trials, s.n_ei_candidates);
+  if (s.name == "grid") return optuna::make_grid_sampler(spec.space, s.seed);
+  if (s.name == "random") return optuna::make_random_sampler(s.seed);
+  return optuna::make_tpe_sampler(s.seed, s.n_startup_trials, s.n_ei_candidates);
 }
 
-std::unique_ptr<Pruner> make_pruner(const SweepSpec& spec) {
+std::unique_ptr<optuna::Pruner> make_pruner(const SweepSpec& spec) {
   const auto& p = spec.pruner;
-  if (p.name == "median") return make_median_pruner(p.n_startup_trials, p.n_warmup_steps, p.interval_steps);
+  if (p.name == "median") return optuna::make_median_pruner(p.n_startup_trials, p.n_warmup_steps, p.interval_steps);
   if (p.name == "successive_halving") {
-    return make_successive_halving_pruner(p.min_resource, p.reduction_factor, p.min_early_stopping_rate);
+    return optuna::make_successive_halving_pruner(p.min_resource, p.reduction_factor, p.min_early_stopping_rate);
   }
-  return make_no_pruner();
+  return optuna::make_no_pruner();
 }
 
 std::unique_ptr<Backend> make_local_backend(const std::filesystem::path& study_file, const SweepSpec& spec,

@@ -5,15 +5,16 @@
 #include <filesystem>
 #include <memory>
 
-#include "sweep/journal.h"
+#include "optuna/pruner.h"
+#include "optuna/sampler.h"
+#include "sweep/backend.h"
 #include "sweep/spec.h"
-#include "sweep/study.h"
 
 namespace kiln::sweep {
 
 // The sampler and pruner a spec asks for.
-std::unique_ptr<Sampler> make_sampler(const SweepSpec& spec);
-std::unique_ptr<Pruner> make_pruner(const SweepSpec& spec);
+std::unique_ptr<optuna::Sampler> make_sampler(const SweepSpec& spec);
+std::unique_ptr<optuna::Pruner> make_pruner(const SweepSpec& spec);
 
 // Opens (or creates) the spec's study in `study_file`. user_attrs go on a new study only.
 // Trials this machine's kiln sweeps left RUNNING (their process is gone: the sweep was

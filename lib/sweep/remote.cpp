@@ -10,7 +10,7 @@
 #include <random>
 #include <sstream>
 
-#include "sweep/distribution_json.h"
+#include "optuna/distribution_json.h"
 #include "sweep/remote_http.h"
 #include "sweep/remote_pending.h"
 #include "sweep/worker.h"
@@ -24,20 +24,20 @@ namespace {
 using nlohmann::json;
 
 // The dashboard's spelling ("Complete"), as the server's JSON uses it.
-const char* dashboard_state_name(TrialState s) {
+const char* dashboard_state_name(optuna::TrialState s) {
   switch (s) {
-    case TrialState::kRunning: return "Running";
-    case TrialState::kComplete: return "Complete";
-    case TrialState::kPruned: return "Pruned";
-    case TrialState::kFail: return "Fail";
-    case TrialState::kWaiting: return "Waiting";
+    case optuna::TrialState::kRunning: return "Running";
+    case optuna::TrialState::kComplete: return "Complete";
+    case optuna::TrialState::kPruned: return "Pruned";
+    case optuna::TrialState::kFail: return "Fail";
+    case optuna::TrialState::kWaiting: return "Waiting";
   }
   return "?";
 }
 
-TrialState state_from_name(const std::string& s) {
-  for (TrialState t : {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned,
-                       TrialState::kFail, TrialState::kWaiting}) {
+optuna::TrialState state_from_name(const std::string& s) {
+  for (optuna::TrialState t : {optuna::TrialState::kRunning, optuna::TrialState::kComplete, optuna::TrialState::kPruned,
+                       optuna::TrialState::kFail, optuna::TrialState::kWaiting}) {
     if (s == dashboard_state_name(t)) return t;
   }
   throw Error::runtime("the Optuna server sent an unknown trial state '" + s + "'");
@@ -54,14 +54,14 @@ json attrs_object(const json& list) {
 
 std::string text_or_empty(const json& j) { return j.is_string() ? j.get<std::string>() : ""; }
 
-Trial trial_from_json(const json& j) {
-  Trial t;
+optuna::Trial trial_from_json(const json& j) {
+  optuna::Trial t;
   t.id = j.at("trial_id").get<int>();
   t.number = j.at("number").get<int>();
   t.state = state_from_name(j.at("state").get<std::string>());
   for (const auto& p : j.at("params")) {
     const std::string name = p.at("name").get<std::string>();
-    t.distributions[name] = distribution_from_json(p.at("distribution_json"));
+    t.distributions[name] = optuna::distribution_from_json(p.at("distribution_json"));
     t.params[name] = number_from_json(p.at("param_internal_value"));
   }
   const json& values = j.at("values");
@@ -97,10 +97,10 @@ class RemoteBackend final : public Backend {
     recover();
   }
 
-  Asked ask(const Space& space) override {
+  optuna::Asked ask(const optuna::Space& space) override {
     nlohmann::ordered_json search_space = nlohmann::ordered_json::object();  // spec order
     for (const auto& [name, dist] : space) {
-      search_space[name] = nlohmann::ordered_json::parse(distribution_to_json(dist));
+      search_space[name] = nlohmann::ordered_json::parse(optuna::distribution_to_json(dist));
     }
     nlohmann::ordered_json body{{"search_space", search_space},
                                 {"request_id", random_request_id()},
@@ -111,7 +111,7 @@ class RemoteBackend final : public Backend {
       http_.throw_refused("the search space (POST " + path + ")", r,
                           "fix the search space in the sweep spec");
     }
-    Asked a;
+    optuna::Asked a;
     try {
       a.trial_id = r.body.at("trial_id").get<int>();
       a.number = r.body.at("number").get<int>();
@@ -124,7 +124,7 @@ class RemoteBackend final : public Backend {
     return a;
   }
 
-  bool report(const Asked& trial, int step, double value) override {
+  bool report(const optuna::Asked& trial, int step, double value) override {
     json rec{{"op", "report"},         {"study", opts_.study_name}, {"trial_id", trial.trial_id},
              {"number", trial.number}, {"step", step},              {"value", json_number(value)}};
     rec = pending_.add(std::move(rec));
@@ -133,25 +133,25 @@ class RemoteBackend final : public Backend {
     return r.body.value("should_prune", false);
   }
 
-  void tell(const Asked& trial, TrialState state, std::optional<double> value,
+  void tell(const optuna::Asked& trial, optuna::TrialState state, std::optional<double> value,
             const std::string& reason) override {
     json rec{{"op", "tell"}, {"study", opts_.study_name}, {"trial_id", trial.trial_id},
              {"number", trial.number}};
     std::string fail_reason = reason;
-    if (state == TrialState::kComplete) {
+    if (state == optuna::TrialState::kComplete) {
       if (!value) throw Error::runtime("tell: a COMPLETE trial needs its objective value");
       if (std::isnan(*value)) {  // Optuna refuses NaN as a result; its own tell() fails the trial
-        state = TrialState::kFail;
+        state = optuna::TrialState::kFail;
         if (fail_reason.empty()) fail_reason = "the objective value was NaN";
       } else {
         rec["values"] = json::array({json_number(*value)});
       }
-    } else if (state != TrialState::kPruned && state != TrialState::kFail) {
+    } else if (state != optuna::TrialState::kPruned && state != optuna::TrialState::kFail) {
       throw Error::runtime(std::string("tell: cannot finish a trial as ") + dashboard_state_name(state));
     }
     // PRUNED sends no value: Optuna stores the last reported one itself.
     rec["state"] = dashboard_state_name(state);
-    if (state == TrialState::kFail && !fail_reason.empty()) {
+    if (state == optuna::TrialState::kFail && !fail_reason.empty()) {
       rec["user_attrs"] = json{{"fail_reason", fail_reason}};
     }
     rec = pending_.add(std::move(rec));
@@ -180,17 +180,17 @@ class RemoteBackend final : public Backend {
     }
   }
 
-  Study snapshot() override {
+  optuna::Study snapshot() override {
     const std::string path = "/api/studies/" + std::to_string(study_id_);
     const HttpReply r = http_.call("GET", path);
     if (r.status >= 300) http_.throw_refused("GET " + path, r);
-    Study s;
+    optuna::Study s;
     try {
       s.id = r.body.at("study_id").get<int>();
       s.name = r.body.at("name").get<std::string>();
       s.direction = r.body.at("directions").at(0).get<std::string>() == "maximize"
-                        ? Direction::kMaximize
-                        : Direction::kMinimize;
+                        ? optuna::Direction::kMaximize
+                        : optuna::Direction::kMinimize;
       s.user_attrs = attrs_object(r.body.value("user_attrs", json::array()));
       s.system_attrs = attrs_object(r.body.value("system_attrs", json::array()));
       for (const auto& t : r.body.at("trials")) s.trials.push_back(trial_from_json(t));
@@ -199,13 +199,13 @@ class RemoteBackend final : public Backend {
                            e.what() + ")");
     }
     std::sort(s.trials.begin(), s.trials.end(),
-              [](const Trial& a, const Trial& b) { return a.number < b.number; });
+              [](const optuna::Trial& a, const optuna::Trial& b) { return a.number < b.number; });
     return s;
   }
 
  private:
   void open_study() {
-    const char* dir = opts_.direction == Direction::kMaximize ? "maximize" : "minimize";
+    const char* dir = opts_.direction == optuna::Direction::kMaximize ? "maximize" : "minimize";
     json body{{"study_name", opts_.study_name}, {"directions", json::array({dir})}};
     if (!opts_.metric.empty()) body["metric_names"] = json::array({opts_.metric});
     const HttpReply r = http_.call("POST", "/api/studies", body.dump());
@@ -262,10 +262,10 @@ class RemoteBackend final : public Backend {
   void recover() {
     for (const auto& t : snapshot().trials) {
       if (!orphaned(t)) continue;
-      Asked a;
+      optuna::Asked a;
       a.trial_id = t.id;
       a.number = t.number;
-      tell(a, TrialState::kFail, std::nullopt, "interrupted");
+      tell(a, optuna::TrialState::kFail, std::nullopt, "interrupted");
       log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
       requeue(t.number);
     }

@@ -7,7 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "sweep/study.h"
+#include "optuna/study.h"
+#include "sweep/backend.h"
 
 namespace kiln::sweep {
 
@@ -15,7 +16,7 @@ struct RemoteOptions {
   std::string url;         // http://host:port (an optional path prefix is kept: http://h/optuna)
   std::string token;       // "" = none (else "Authorization: Bearer ...")
   std::string study_name;  // created on the server if missing, loaded otherwise
-  Direction direction = Direction::kMinimize;
+  optuna::Direction direction = optuna::Direction::kMinimize;
   std::string metric;      // the objective's name (Optuna's metric_names), "" = unnamed
   // Unsent reports/tells, one JSON object a line; "" keeps nothing on disk. Refused records
   // (4xx other than 401/403) are moved to "<pending_file>.rejected" instead of being dropped.

@@ -1,12 +1,12 @@
-// The [space] table of a sweep spec (see parse_space in space.h): flattens quoted and nested
+// The [space] table of a sweep spec (see space_toml.h): flattens quoted and nested
 // param names, checks each param's keys and value types with file:line in every message, and
 // builds the distributions with the same rules as make_float/make_int/make_categorical.
-#include "sweep/space.h"
+#include "sweep/space_toml.h"
 
 #include <algorithm>
 #include <map>
 
-#include "sweep/space_build.h"
+#include "optuna/distribution_build.h"
 #include "sweep/toml_read.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -48,7 +48,7 @@ class ParamReader {
   ParamReader(const Param& p, const std::string& file)
       : p_(p), file_(file), param_("space param '" + p.name + "'"), ctx_(param_ + " at " + toml_where(file, p.at)) {}
 
-  Distribution read() {
+  optuna::Distribution read() {
     const toml::node& type_node = *p_.tbl->get("type");
     const std::vector<std::string> types = {"float", "int", "categorical"};
     const auto* type = type_node.as_string();
@@ -69,10 +69,10 @@ class ParamReader {
       if (!dym.empty()) msg += "; " + dym;
       throw Error::usage(msg, "a " + kind + " param takes: " + join_names(keys));
     }
-    if (kind == "categorical") return build_categorical(ctx_, choices());
+    if (kind == "categorical") return optuna::build_categorical(ctx_, choices());
     const bool log = flag("log");
-    if (kind == "int") return build_int(ctx_, integer("low", true).value(), integer("high", true).value(), log, integer("step", false).value_or(1));
-    return build_float(ctx_, number("low", true).value(), number("high", true).value(), log, number("step", false));
+    if (kind == "int") return optuna::build_int(ctx_, integer("low", true).value(), integer("high", true).value(), log, integer("step", false).value_or(1));
+    return optuna::build_float(ctx_, number("low", true).value(), number("high", true).value(), log, number("step", false));
   }
 
  private:
@@ -127,7 +127,7 @@ class ParamReader {
 
 }  // namespace
 
-Space parse_space(const toml::table& tbl, const std::string& file) {
+optuna::Space parse_space(const toml::table& tbl, const std::string& file) {
   std::vector<Param> params;
   collect(tbl, "", file, params);
   if (params.empty()) throw Error::usage("the [space] table at " + toml_where(file, tbl.source()) + " is empty", kSpaceHint);
@@ -135,7 +135,7 @@ Space parse_space(const toml::table& tbl, const std::string& file) {
   std::stable_sort(params.begin(), params.end(), [](const Param& a, const Param& b) {
     return std::pair(a.at.begin.line, a.at.begin.column) < std::pair(b.at.begin.line, b.at.begin.column);
   });
-  Space space;
+  optuna::Space space;
   std::map<std::string, std::string> seen;  // name -> file:line
   for (const auto& p : params) {
     const std::string at = toml_where(file, p.at);

@@ -9,7 +9,8 @@
 
 #include <toml++/toml.h>
 
-#include "sweep/space.h"
+#include "optuna/distribution.h"
+#include "sweep/space_toml.h"
 #include "sweep/spec_base.h"
 #include "sweep/toml_read.h"
 #include "util/error.h"
@@ -107,7 +108,7 @@ class SpecReader {
     else if (auto f = n->as_floating_point()) v = f->get();
     else wrong(full, *n, "a number of seconds");
     if (!std::isfinite(v) || v < 0) {
-      throw Error::usage("key '" + full + "' at " + at(n->source()) + " must be >= 0 seconds (0 = no limit), got " + format_number(v));
+      throw Error::usage("key '" + full + "' at " + at(n->source()) + " must be >= 0 seconds (0 = no limit), got " + optuna::format_number(v));
     }
     return v;
   }
@@ -159,7 +160,7 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   if (obj) r.check_keys(*obj, "objective", kObjective);
   s.metric = r.text(obj, "objective", "metric", "test_accuracy", kMetrics);
   const std::string dir_name = r.text(obj, "objective", "direction", s.metric == "test_loss" ? "minimize" : "maximize", kDirections);
-  s.direction = dir_name == "minimize" ? Direction::kMinimize : Direction::kMaximize;
+  s.direction = dir_name == "minimize" ? optuna::Direction::kMinimize : optuna::Direction::kMaximize;
 
   const toml::table* budget = r.section(root, "budget");
   if (budget) r.check_keys(*budget, "budget", kBudget);
@@ -206,7 +207,7 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
 
   if (s.sampler.name == "grid") {
     for (const auto& [name, d] : s.space) {
-      if (d.kind == Distribution::Kind::kFloat && !d.step) {
+      if (d.kind == optuna::Distribution::Kind::kFloat && !d.step) {
         throw Error::usage("sampler 'grid' (at " + r.at(sampler->get("name")->source()) + ") needs a finite set of values, but space param '" +
                                name + "' is a float without a step",
                            "give '" + name + "' a step, make it int or categorical, or use sampler 'random' or 'tpe'");
@@ -219,7 +220,7 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
 std::string describe(const SweepSpec& s) {
   std::ostringstream o;
   o << "study '" << s.name << "' from " << s.spec_path.string() << "\n";
-  o << "  objective: " << (s.direction == Direction::kMaximize ? "maximize " : "minimize ") << s.metric << "\n";
+  o << "  objective: " << (s.direction == optuna::Direction::kMaximize ? "maximize " : "minimize ") << s.metric << "\n";
   o << "  budget: " << (s.n_trials > 0 ? std::to_string(s.n_trials) + " trials" : std::string("unlimited trials"));
   if (s.timeout_s > 0) o << ", timeout " << util::format_duration(s.timeout_s);
   if (s.trial_timeout_s > 0) o << ", trial timeout " << util::format_duration(s.trial_timeout_s);
@@ -238,14 +239,14 @@ std::string describe(const SweepSpec& s) {
   o << "  space (" << s.space.size() << " params):\n";
   for (const auto& [name, d] : s.space) {
     o << "    " << name << ": ";
-    if (d.kind == Distribution::Kind::kCategorical) {
+    if (d.kind == optuna::Distribution::Kind::kCategorical) {
       o << "categorical [";
       for (size_t i = 0; i < d.choices.size(); ++i) o << (i ? ", " : "") << d.choices[i].dump();
       o << "]";
     } else {
-      o << (d.kind == Distribution::Kind::kInt ? "int [" : "float [") << format_number(d.low) << ", " << format_number(d.high) << "]";
+      o << (d.kind == optuna::Distribution::Kind::kInt ? "int [" : "float [") << optuna::format_number(d.low) << ", " << optuna::format_number(d.high) << "]";
       if (d.log) o << " log";
-      if (d.step && (d.kind == Distribution::Kind::kFloat || *d.step != 1)) o << " step " << format_number(*d.step);
+      if (d.step && (d.kind == optuna::Distribution::Kind::kFloat || *d.step != 1)) o << " step " << optuna::format_number(*d.step);
     }
     o << "\n";
   }

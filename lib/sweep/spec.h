@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "sweep/study.h"
+#include "optuna/study.h"
 
 namespace kiln::sweep {
 
@@ -55,14 +55,14 @@ struct SweepSpec {
   std::filesystem::path base_path;
   std::string base_inline;
   std::string metric = "test_accuracy";  // test_accuracy | test_loss (per-epoch eval metrics)
-  Direction direction = Direction::kMaximize;
+  optuna::Direction direction = optuna::Direction::kMaximize;
   int64_t n_trials = 20;        // 0 = unlimited (then timeout_s > 0)
   double timeout_s = 0;         // whole sweep, seconds; 0 = none
   double trial_timeout_s = 0;   // per trial, seconds; 0 = none
   int parallel = 1;             // trials at once
   SamplerSpec sampler;
   PrunerSpec pruner;
-  Space space;
+  optuna::Space space;
 };
 
 // Reads and validates a spec file; throws kiln::Error::usage naming file:line and key.

@@ -70,7 +70,7 @@ TEST(SweepSpec, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s.base_path, base);
   EXPECT_TRUE(s.base_inline.empty());
   EXPECT_EQ(s.metric, "test_accuracy");
-  EXPECT_EQ(s.direction, Direction::kMaximize);
+  EXPECT_EQ(s.direction, optuna::Direction::kMaximize);
   EXPECT_EQ(s.n_trials, 20);
   EXPECT_EQ(s.timeout_s, 0.0);
   EXPECT_EQ(s.trial_timeout_s, 0.0);
@@ -125,7 +125,7 @@ choices = ["adamw", "sgd"]
   EXPECT_EQ(s.name, "study-a");
   EXPECT_EQ(s.base_path, dir.path() / "cfg/small.toml");
   EXPECT_EQ(s.metric, "test_loss");
-  EXPECT_EQ(s.direction, Direction::kMaximize);  // explicit beats the metric's default
+  EXPECT_EQ(s.direction, optuna::Direction::kMaximize);  // explicit beats the metric's default
   EXPECT_EQ(s.n_trials, 0);                      // unlimited: the timeout ends the sweep
   EXPECT_EQ(s.timeout_s, 90.5);
   EXPECT_EQ(s.trial_timeout_s, 30.0);
@@ -145,7 +145,7 @@ choices = ["adamw", "sgd"]
 TEST(SweepSpec, TestLossDefaultsToMinimize) {
   SpecDir dir;
   const SweepSpec s = load_spec(dir.write("s.toml", std::string("base = \"\"\n[objective]\nmetric = \"test_loss\"\n") + kSpace));
-  EXPECT_EQ(s.direction, Direction::kMinimize);
+  EXPECT_EQ(s.direction, optuna::Direction::kMinimize);
   EXPECT_TRUE(s.base_path.empty());  // "" = kiln's built-in defaults
   EXPECT_TRUE(s.base_inline.empty());
 }

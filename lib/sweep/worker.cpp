@@ -19,8 +19,8 @@ std::string this_host() {
 
 std::string this_worker() { return this_host() + ":" + std::to_string(getpid()); }
 
-bool orphaned(const Trial& t) {
-  if (t.state != TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) return false;
+bool orphaned(const optuna::Trial& t) {
+  if (t.state != optuna::TrialState::kRunning || !t.user_attrs.contains("kiln_worker")) return false;
   const auto& attr = t.user_attrs["kiln_worker"];
   if (!attr.is_string()) return false;
   const std::string w = attr.get<std::string>();

@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include "sweep/study.h"
+#include "optuna/study.h"
 
 namespace kiln::sweep {
 
@@ -12,6 +12,6 @@ namespace kiln::sweep {
 std::string this_worker();
 
 // True when `t` is RUNNING for a kiln sweep on this host whose process is gone.
-bool orphaned(const Trial& t);
+bool orphaned(const optuna::Trial& t);
 
 }  // namespace kiln::sweep

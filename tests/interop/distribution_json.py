@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference output of real Optuna for lib/sweep/distribution_json_test.cpp. Reads a JSON
+"""Reference output of real Optuna for tests/optuna/distribution_json_test.cpp. Reads a JSON
 list on stdin and prints one line per item:
   {"dist": <any json_to_distribution form>} -> distribution_to_json(json_to_distribution(...)),
                                               a deprecated class as its new equivalent (what kiln writes)

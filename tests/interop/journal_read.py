@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Prints one study of a journal file as real Optuna reads it, as JSON on stdout, for
-lib/sweep/journal_test.cpp to compare field by field with kiln's own replay. NaN and
+tests/optuna/journal_interop_test.cpp to compare field by field with kiln's own replay. NaN and
 infinities come out as Python's bare NaN/Infinity tokens (kiln's reader accepts them).
 
 usage: journal_read.py JOURNAL_PATH STUDY_NAME

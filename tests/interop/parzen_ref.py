@@ -1,5 +1,5 @@
 """Reference numbers from Optuna's TPE internals, for kiln's Parzen estimator tests
-(lib/sweep/sampler_test.cpp). Only deterministic quantities are asked for: densities and the
+(tests/optuna/parzen_test.cpp). Only deterministic quantities are asked for: densities and the
 truncated normal's inverse CDF, never random draws.
 
 Usage: python parzen_ref.py IN.json > OUT.json

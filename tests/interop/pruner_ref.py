@@ -1,4 +1,4 @@
-"""Reference pruning decisions from real Optuna, for lib/sweep/pruner_interop_test.cpp.
+"""Reference pruning decisions from real Optuna, for tests/optuna/pruner_interop_test.cpp.
 
 Usage: python pruner_ref.py IN.json > OUT.json
 

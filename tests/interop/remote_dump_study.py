@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Prints one study of a journal file as JSON, read back by real Optuna, for
-lib/sweep/remote_test.cpp to compare with what kiln's remote client sent.
+tests/sweep/remote_test.cpp to compare with what kiln's remote client sent.
 
 usage: remote_dump_study.py JOURNAL_PATH STUDY_NAME
 """

@@ -1,4 +1,4 @@
-"""Reference distributions from real Optuna, for lib/sweep/space_test.cpp: validation, the
+"""Reference distributions from real Optuna, for tests/optuna/distribution_test.cpp: validation, the
 snapping of `high` onto the step grid, single() and _contains().
 
 Usage: python space_ref.py IN.json > OUT.json

@@ -24,14 +24,14 @@ using remote_test::dump_study;
 using remote_test::OptunaServer;
 namespace fs = std::filesystem;
 
-Space demo_space() {
-  Distribution lr{Distribution::Kind::kFloat, 1e-5, 0.1, true, std::nullopt, {}};
-  Distribution layers{Distribution::Kind::kInt, 1, 4, false, 1.0, {}};
-  Distribution opt{Distribution::Kind::kCategorical, 0, 0, false, std::nullopt, {"adam", "sgd"}};
+optuna::Space demo_space() {
+  optuna::Distribution lr{optuna::Distribution::Kind::kFloat, 1e-5, 0.1, true, std::nullopt, {}};
+  optuna::Distribution layers{optuna::Distribution::Kind::kInt, 1, 4, false, 1.0, {}};
+  optuna::Distribution opt{optuna::Distribution::Kind::kCategorical, 0, 0, false, std::nullopt, {"adam", "sgd"}};
   return {{"lr", lr}, {"layers", layers}, {"opt", opt}};
 }
 
-RemoteOptions options(const OptunaServer& server, const TempDir& dir, Direction d = Direction::kMinimize) {
+RemoteOptions options(const OptunaServer& server, const TempDir& dir, optuna::Direction d = optuna::Direction::kMinimize) {
   RemoteOptions o;
   o.url = server.url();
   o.study_name = "remote-test";
@@ -47,13 +47,13 @@ TEST(SweepRemote, AskReportTellEndToEnd) {
   KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {"--sampler", "random", "--seed", "3", "--pruner", "none"});
-  RemoteOptions o = options(server, dir, Direction::kMaximize);
+  RemoteOptions o = options(server, dir, optuna::Direction::kMaximize);
   o.metric = "accuracy";
   auto backend = make_remote_backend(o);
-  const Space space = demo_space();
-  std::vector<Asked> asked;
+  const optuna::Space space = demo_space();
+  std::vector<optuna::Asked> asked;
   for (int i = 0; i < 4; ++i) {
-    Asked a = backend->ask(space);
+    optuna::Asked a = backend->ask(space);
     EXPECT_EQ(a.number, i);
     ASSERT_EQ(a.params.size(), 3u);
     EXPECT_GE(a.params["lr"], 1e-5);
@@ -67,10 +67,10 @@ TEST(SweepRemote, AskReportTellEndToEnd) {
     }
     asked.push_back(a);
   }
-  backend->tell(asked[0], TrialState::kComplete, 0.9);
-  backend->tell(asked[1], TrialState::kPruned, std::nullopt);
-  backend->tell(asked[2], TrialState::kFail, std::nullopt, "loss diverged");
-  backend->tell(asked[3], TrialState::kComplete, 0.75);
+  backend->tell(asked[0], optuna::TrialState::kComplete, 0.9);
+  backend->tell(asked[1], optuna::TrialState::kPruned, std::nullopt);
+  backend->tell(asked[2], optuna::TrialState::kFail, std::nullopt, "loss diverged");
+  backend->tell(asked[3], optuna::TrialState::kComplete, 0.75);
   EXPECT_FALSE(std::filesystem::exists(o.pending_file)) << "acknowledged records are removed";
 
   // Optuna itself reads the journal the server wrote.
@@ -97,12 +97,12 @@ TEST(SweepRemote, AskReportTellEndToEnd) {
   EXPECT_EQ(py["trials"][0]["external"]["opt"], asked[0].params["opt"] == 0 ? "adam" : "sgd");
 
   // The client's own snapshot agrees with Optuna.
-  const Study s = backend->snapshot();
+  const optuna::Study s = backend->snapshot();
   EXPECT_EQ(s.name, o.study_name);
-  EXPECT_EQ(s.direction, Direction::kMaximize);
+  EXPECT_EQ(s.direction, optuna::Direction::kMaximize);
   ASSERT_EQ(s.trials.size(), 4u);
   for (int i = 0; i < 4; ++i) {
-    const Trial& t = s.trials[i];
+    const optuna::Trial& t = s.trials[i];
     EXPECT_EQ(t.id, asked[i].trial_id);
     EXPECT_EQ(t.params, asked[i].params);
     EXPECT_EQ(t.distributions.size(), 3u);
@@ -110,10 +110,10 @@ TEST(SweepRemote, AskReportTellEndToEnd) {
     EXPECT_FALSE(t.datetime_start.empty());
     EXPECT_FALSE(t.datetime_complete.empty());
   }
-  EXPECT_EQ(s.trials[0].state, TrialState::kComplete);
-  EXPECT_EQ(s.trials[1].state, TrialState::kPruned);
-  EXPECT_EQ(s.trials[2].state, TrialState::kFail);
-  EXPECT_TRUE(s.trials[2].distributions.at("opt").kind == Distribution::Kind::kCategorical);
+  EXPECT_EQ(s.trials[0].state, optuna::TrialState::kComplete);
+  EXPECT_EQ(s.trials[1].state, optuna::TrialState::kPruned);
+  EXPECT_EQ(s.trials[2].state, optuna::TrialState::kFail);
+  EXPECT_TRUE(s.trials[2].distributions.at("opt").kind == optuna::Distribution::Kind::kCategorical);
   EXPECT_DOUBLE_EQ(*s.trials[3].value, 0.75);
   EXPECT_EQ(s.trials[2].user_attrs["fail_reason"], "loss diverged");
 
@@ -131,16 +131,16 @@ TEST(SweepRemote, RequeuedTrialIsAskedNextWithTheSameParams) {
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {"--sampler", "random", "--seed", "5", "--pruner", "none"});
   auto backend = make_remote_backend(options(server, dir));
-  const Space space = demo_space();
-  const Asked a = backend->ask(space);
-  backend->tell(a, TrialState::kFail, std::nullopt, "interrupted");
+  const optuna::Space space = demo_space();
+  const optuna::Asked a = backend->ask(space);
+  backend->tell(a, optuna::TrialState::kFail, std::nullopt, "interrupted");
   const int n = backend->requeue(a.number);
   EXPECT_EQ(n, 1);
   EXPECT_EQ(backend->requeue(a.number), n) << "a retry is queued once";
-  const Asked b = backend->ask(space);
+  const optuna::Asked b = backend->ask(space);
   EXPECT_EQ(b.number, n);
   EXPECT_EQ(b.params, a.params);
-  const Study s = backend->snapshot();
+  const optuna::Study s = backend->snapshot();
   ASSERT_EQ(s.trials.size(), 2u);
   EXPECT_EQ(s.trials[1].system_attrs.value("failed_trial", -1), a.number);
   EXPECT_EQ(s.trials[1].system_attrs.value("retry_history", json()), json::array({a.number}));
@@ -155,29 +155,29 @@ TEST(SweepRemote, MedianPrunerPrunesABadCurveAfterStartupTrials) {
                       {"--sampler", "random", "--seed", "1", "--pruner", "median",
                        "--n-startup-trials", "3"});
   auto backend = make_remote_backend(options(server, dir));
-  const Space space = demo_space();
+  const optuna::Space space = demo_space();
   const auto curve = [](double scale, int step) { return scale / (step + 1); };  // minimised
   for (int i = 0; i < 3; ++i) {
     // Before 3 trials have completed nothing is pruned, however bad: n_startup_trials.
-    Asked bad = backend->ask(space);
+    optuna::Asked bad = backend->ask(space);
     EXPECT_FALSE(backend->report(bad, 0, 100.0)) << "pruned with only " << i << " complete trials";
-    backend->tell(bad, TrialState::kFail, std::nullopt, "test");
-    Asked a = backend->ask(space);
+    backend->tell(bad, optuna::TrialState::kFail, std::nullopt, "test");
+    optuna::Asked a = backend->ask(space);
     for (int step = 0; step < 5; ++step) EXPECT_FALSE(backend->report(a, step, curve(1.0 + 0.1 * i, step)));
-    backend->tell(a, TrialState::kComplete, curve(1.0 + 0.1 * i, 4));
+    backend->tell(a, optuna::TrialState::kComplete, curve(1.0 + 0.1 * i, 4));
   }
-  Asked bad = backend->ask(space);
+  optuna::Asked bad = backend->ask(space);
   EXPECT_TRUE(backend->report(bad, 0, 10.0)) << "10 is far above the median 1.1 at step 0";
   EXPECT_TRUE(backend->report(bad, 0, 10.0)) << "a repeated step gets the same decision";
-  backend->tell(bad, TrialState::kPruned, std::nullopt);
-  Asked good = backend->ask(space);
+  backend->tell(bad, optuna::TrialState::kPruned, std::nullopt);
+  optuna::Asked good = backend->ask(space);
   for (int step = 0; step < 5; ++step) EXPECT_FALSE(backend->report(good, step, curve(0.5, step)));
-  backend->tell(good, TrialState::kComplete, curve(0.5, 4));
-  const Study s = backend->snapshot();
+  backend->tell(good, optuna::TrialState::kComplete, curve(0.5, 4));
+  const optuna::Study s = backend->snapshot();
   ASSERT_EQ(s.trials.size(), 8u);
-  EXPECT_EQ(s.trials[6].state, TrialState::kPruned);
+  EXPECT_EQ(s.trials[6].state, optuna::TrialState::kPruned);
   EXPECT_DOUBLE_EQ(*s.trials[6].value, 10.0);
-  EXPECT_EQ(s.trials[7].state, TrialState::kComplete);
+  EXPECT_EQ(s.trials[7].state, optuna::TrialState::kComplete);
 }
 
 TEST(SweepRemote, ParallelTrialsShareOneClient) {
@@ -190,20 +190,20 @@ TEST(SweepRemote, ParallelTrialsShareOneClient) {
   std::vector<int> trial_ids(4, -1);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&, w] {  // as `kiln sweep --parallel 4` drives it
-      Asked a = backend->ask(demo_space());
+      optuna::Asked a = backend->ask(demo_space());
       for (int step = 0; step < 3; ++step) backend->report(a, step, w + 0.1 * step);
-      backend->tell(a, TrialState::kComplete, w + 0.5);
+      backend->tell(a, optuna::TrialState::kComplete, w + 0.5);
       trial_ids[w] = a.trial_id;
     });
   }
   for (auto& t : workers) t.join();
-  const Study s = backend->snapshot();
+  const optuna::Study s = backend->snapshot();
   ASSERT_EQ(s.trials.size(), 4u);
   for (int w = 0; w < 4; ++w) {
     const auto it = std::find_if(s.trials.begin(), s.trials.end(),
-                                 [&](const Trial& t) { return t.id == trial_ids[w]; });
+                                 [&](const optuna::Trial& t) { return t.id == trial_ids[w]; });
     ASSERT_NE(it, s.trials.end());
-    EXPECT_EQ(it->state, TrialState::kComplete);
+    EXPECT_EQ(it->state, optuna::TrialState::kComplete);
     EXPECT_DOUBLE_EQ(*it->value, w + 0.5);
     EXPECT_EQ(it->intermediate.size(), 3u);
   }
@@ -217,8 +217,8 @@ TEST(SweepRemote, ServerRestartMidSweepLosesNothing) {
   auto server = std::make_unique<OptunaServer>(dir / "study.journal", flags);
   const int port = server->port();
   auto backend = make_remote_backend(options(*server, dir));
-  const Space space = demo_space();
-  Asked first = backend->ask(space);
+  const optuna::Space space = demo_space();
+  optuna::Asked first = backend->ask(space);
   EXPECT_FALSE(backend->report(first, 0, 3.0));
   server->kill();  // SIGKILL: no goodbye
 
@@ -227,16 +227,16 @@ TEST(SweepRemote, ServerRestartMidSweepLosesNothing) {
   auto rest = std::async(std::launch::async, [&] {
     started.set_value();
     EXPECT_FALSE(backend->report(first, 1, 2.0));
-    backend->tell(first, TrialState::kComplete, 2.0);
-    Asked second = backend->ask(space);
+    backend->tell(first, optuna::TrialState::kComplete, 2.0);
+    optuna::Asked second = backend->ask(space);
     EXPECT_FALSE(backend->report(second, 0, 1.5));
-    backend->tell(second, TrialState::kComplete, 1.5);
+    backend->tell(second, optuna::TrialState::kComplete, 1.5);
     return second;
   });
   started.get_future().wait();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   server = std::make_unique<OptunaServer>(dir / "study.journal", flags, port);
-  const Asked second = rest.get();
+  const optuna::Asked second = rest.get();
 
   const json py = dump_study(dir / "study.journal", "remote-test");
   ASSERT_EQ(py["trials"].size(), 2u) << py.dump();
@@ -258,10 +258,10 @@ TEST(SweepRemote, ServerThatStaysDownGivesUpAndTheTellIsSentByTheNextClient) {
   o.request_timeout_s = 1;
   o.give_up_after_s = 1.5;
   auto backend = make_remote_backend(o);
-  Asked a = backend->ask(demo_space());
+  optuna::Asked a = backend->ask(demo_space());
   server->kill();
   try {
-    backend->tell(a, TrialState::kComplete, 0.25);
+    backend->tell(a, optuna::TrialState::kComplete, 0.25);
     FAIL() << "tell succeeded with the server down";
   } catch (const kiln::Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kRuntime);
@@ -288,9 +288,9 @@ TEST(SweepRemote, ServerThatStaysDownGivesUpAndTheTellIsSentByTheNextClient) {
   ASSERT_EQ(rejected.size(), 1u);
   EXPECT_EQ(json::parse(rejected[0])["trial_id"], 999);
   EXPECT_NE(json::parse(rejected[0])["rejected_because"].get<std::string>().find("404"), std::string::npos);
-  const Study s = next->snapshot();
+  const optuna::Study s = next->snapshot();
   ASSERT_EQ(s.trials.size(), 1u);
-  EXPECT_EQ(s.trials[0].state, TrialState::kComplete);
+  EXPECT_EQ(s.trials[0].state, optuna::TrialState::kComplete);
   EXPECT_DOUBLE_EQ(*s.trials[0].value, 0.25);
 }
 
@@ -319,7 +319,7 @@ TEST(SweepRemote, BadSearchSpaceSurfacesTheServersReason) {
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal", {});
   auto backend = make_remote_backend(options(server, dir));
-  const auto expect_refused = [&](const Space& space, const std::string& needle) {
+  const auto expect_refused = [&](const optuna::Space& space, const std::string& needle) {
     try {
       backend->ask(space);
       FAIL() << "ask accepted a bad search space";
@@ -331,12 +331,12 @@ TEST(SweepRemote, BadSearchSpaceSurfacesTheServersReason) {
     }
   };
   // low > high: Optuna's own FloatDistribution check, passed through.
-  expect_refused({{"x", Distribution{Distribution::Kind::kFloat, 1.0, 0.0, false, std::nullopt, {}}}}, "low");
+  expect_refused({{"x", optuna::Distribution{optuna::Distribution::Kind::kFloat, 1.0, 0.0, false, std::nullopt, {}}}}, "low");
   // log with low <= 0.
-  expect_refused({{"x", Distribution{Distribution::Kind::kFloat, 0.0, 1.0, true, std::nullopt, {}}}}, "x");
+  expect_refused({{"x", optuna::Distribution{optuna::Distribution::Kind::kFloat, 0.0, 1.0, true, std::nullopt, {}}}}, "x");
   // A name that changes kind between trials (Optuna's compatibility rule).
   backend->ask(demo_space());
-  expect_refused({{"layers", Distribution{Distribution::Kind::kFloat, 1.0, 4.0, false, std::nullopt, {}}}},
+  expect_refused({{"layers", optuna::Distribution{optuna::Distribution::Kind::kFloat, 1.0, 4.0, false, std::nullopt, {}}}},
                  "layers");
   EXPECT_EQ(backend->snapshot().trials.size(), 1u) << "refused asks create no trial";
 }

@@ -1,6 +1,6 @@
 // Test helpers for remote mode (remote_test.cpp): tools/optuna_server.py as a child process
 // and the study as real Optuna reads it back (tests skip with KILN_REQUIRE_OPTUNA from
-// optuna_reference.h when the interop Python lacks optuna). Tests only; needs tests/cli_helpers.h.
+// optuna/optuna_reference.h when the interop Python lacks optuna). Tests only; needs tests/cli_helpers.h.
 #pragma once
 #include <signal.h>
 
@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.h"
-#include "optuna_reference.h"  // KILN_TEST_PYTHON, KILN_REQUIRE_OPTUNA
+#include "optuna/optuna_reference.h"  // KILN_TEST_PYTHON, KILN_REQUIRE_OPTUNA
 
 namespace kiln::sweep::remote_test {
 
@@ -58,7 +58,7 @@ class OptunaServer {
 
 // The study as real Optuna reads it from the journal (tests/interop/remote_dump_study.py).
 inline nlohmann::json dump_study(const fs::path& journal, const std::string& name) {
-  const std::string script = test_support::interop_script("remote_dump_study.py");
+  const std::string script = optuna::test_support::interop_script("remote_dump_study.py");
   const auto r = kiln_test::run({kPython, script, journal.string(), name});
   if (r.exit_code != 0) throw std::runtime_error("remote_dump_study.py failed: " + r.describe());
   return nlohmann::json::parse(kiln_test::split_lines(r.out).back());
