@@ -1,4 +1,4 @@
-// Unit tests for sweep/decimal: Decimal(str(x)) from doubles, 28-digit half-even rounding,
+// Unit tests for optuna/decimal: Decimal(str(x)) from doubles, 28-digit half-even rounding,
 // exact divmod and its DivisionImpossible limit, each against what Python's decimal gives.
 #include <gtest/gtest.h>
 
