@@ -1,25 +1,17 @@
 // Model registry and the list of built-in models.
 #include "model/registry.h"
 
-#include <map>
-#include <mutex>
-
 #include "model/cnn.h"
 #include "model/mlp.h"
 #include "model/resnet.h"
 #include "util/error.h"
-#include "util/text.h"
+#include "util/registry.h"
 
 namespace kiln::model {
 namespace {
 
-struct Registry {
-  std::mutex mu;
-  std::map<std::string, ModelFactory> factories;
-};
-
-Registry& registry() {
-  static Registry* r = new Registry;
+util::Registry<ModelFactory>& registry() {
+  static auto* r = new util::Registry<ModelFactory>("model", "model.name", [](auto&) {});
   return *r;
 }
 
@@ -27,9 +19,7 @@ Registry& registry() {
 
 bool register_model(const std::string& name, ModelFactory factory, std::optional<config::ModelTable> table) {
   if (table) config::register_model_table(name, std::move(*table));
-  auto& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.factories[name] = std::move(factory);
+  registry().add(name, std::move(factory));
   return true;
 }
 
@@ -45,33 +35,9 @@ namespace {
 
 }  // namespace
 
-std::vector<std::string> model_names() {
-  auto& r = registry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  std::vector<std::string> out;
-  for (const auto& [n, f] : r.factories) out.push_back(n);
-  return out;
-}
+std::vector<std::string> model_names() { return registry().names(); }
 
-NetPtr build(const config::ModelConfig& cfg, const InputSpec& input) {
-  ModelFactory f;
-  {
-    auto& r = registry();
-    std::lock_guard<std::mutex> lock(r.mu);
-    auto it = r.factories.find(cfg.name);
-    if (it != r.factories.end()) f = it->second;
-  }
-  if (!f) {
-    const auto names = model_names();
-    std::string msg = "unknown model '" + cfg.name + "' (model.name)";
-    const std::string hint = util::did_you_mean(cfg.name, names);
-    if (!hint.empty()) msg += "; " + hint;
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw Error::usage(msg, "registered models: " + list);
-  }
-  return f(cfg, input);
-}
+NetPtr build(const config::ModelConfig& cfg, const InputSpec& input) { return registry().get(cfg.name)(cfg, input); }
 
 int64_t InputSpec::numel() const {
   int64_t n = 1;
