@@ -82,7 +82,8 @@ void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
       "normalise, all cores. Also measures augmentation off, a plain memcpy of the same output bytes\n"
       "(the ceiling) and, on CUDA, H2D GB/s against a plain pinned copy. bench/loader_vs_pytorch.sh\n"
       "runs it beside PyTorch's DataLoader on the same files.");
-  loader->add_option("config", args->config, "TOML config file (omit for the standard measurement)")->check(user_path());
+  loader->add_option("config", args->config, "TOML config file (omit for the standard measurement)")
+      ->check(user_path());
   loader->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
   loader->add_option("--epochs", args->epochs, "measured epochs per variant (after one warm-up)")
       ->check(CLI::Range(1, 1000));
@@ -95,17 +96,22 @@ void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
       "A synthetic 4-parameter objective (no training): mean ask + tell ms over the 10 trials before\n"
       "trial 100 and trial 1000. bench/sampler_vs_optuna.sh runs Optuna's TPE beside it.");
   sampler->add_option("--trials", sargs->trials, "trials to run")->check(CLI::Range(10, 100000))->capture_default_str();
-  sampler->add_option("--sampler", sargs->sampler, "tpe or random")->check(CLI::IsMember({"tpe", "random"}))->capture_default_str();
+  sampler->add_option("--sampler", sargs->sampler, "tpe or random")
+      ->check(CLI::IsMember({"tpe", "random"}))
+      ->capture_default_str();
   sampler->add_option("--seed", sargs->seed, "sampler seed");
   sampler->callback([&run, sargs] { run = [sargs] { return run_sampler_bench(*sargs); }; });
 
   auto pargs = std::make_shared<ScopesBenchArgs>();
-  CLI::App* scopes = bench->add_subcommand("scopes", "Instrumentation cost: ns per KILN_SCOPE in and out of a profiling window");
+  CLI::App* scopes =
+      bench->add_subcommand("scopes", "Instrumentation cost: ns per KILN_SCOPE in and out of a profiling window");
   scopes->footer(
       "One JSON line: off_ns (a scope as every `kiln train` runs it: NVTX calls, no tool attached) and\n"
       "window_ns (inside a profiling window: host clock and span; on CUDA also two CUDA events).\n"
       "bench/profile_overhead.sh turns them into a share of the step time.");
-  scopes->add_option("--calls", pargs->calls, "scopes timed per variant")->check(CLI::Range(int64_t(1000), int64_t(100000000)))->capture_default_str();
+  scopes->add_option("--calls", pargs->calls, "scopes timed per variant")
+      ->check(CLI::Range(int64_t(1000), int64_t(100000000)))
+      ->capture_default_str();
   scopes->add_option("--device", pargs->device, "auto, cpu, cuda or cuda:N")
       ->check(CLI::Validator(
           [](const std::string& d) {

@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
     g.argv.emplace_back(argv[i]);
   }
 
-  CLI::App app{"kiln: train, profile and sweep models on LibTorch.\n"
-               "Run `kiln COMMAND --help` for a command's options."};
+  CLI::App app{
+      "kiln: train, profile and sweep models on LibTorch.\n"
+      "Run `kiln COMMAND --help` for a command's options."};
   app.name("kiln");
   app.footer(
       "Common use:\n"
@@ -100,12 +101,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const std::string hint = suggest_option(app, argc, argv);
     std::cerr << "kiln: error: " << (hint.empty() ? e.what() : hint) << "\n";
-    std::cerr << "  hint: run `kiln " << (app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name() + " ")
-              << "--help`\n";
+    std::cerr << "  hint: run `kiln "
+              << (app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name() + " ") << "--help`\n";
     return 2;
   }
 
-  kiln::log::set_level(g.quiet ? kiln::log::Level::kWarn : g.verbose ? kiln::log::Level::kDebug : kiln::log::Level::kInfo);
+  kiln::log::set_level(g.quiet     ? kiln::log::Level::kWarn
+                       : g.verbose ? kiln::log::Level::kDebug
+                                   : kiln::log::Level::kInfo);
   try {
     return run();
   } catch (const kiln::Error& e) {

@@ -28,8 +28,12 @@ struct ProfileArgs {
 // The nsys command that captures only the window: kiln brackets it with
 // cudaProfilerStart/Stop, and --capture-range=cudaProfilerApi makes nsys record just that.
 std::vector<std::string> nsys_command(const std::vector<std::string>& argv, const std::string& out) {
-  std::vector<std::string> cmd = {"nsys", "profile", "--capture-range=cudaProfilerApi", "--capture-range-end=stop",
-                                  "--trace=cuda,nvtx,osrt,cudnn,cublas", "--force-overwrite=true",
+  std::vector<std::string> cmd = {"nsys",
+                                  "profile",
+                                  "--capture-range=cudaProfilerApi",
+                                  "--capture-range-end=stop",
+                                  "--trace=cuda,nvtx,osrt,cudnn,cublas",
+                                  "--force-overwrite=true",
                                   "--output=" + out + "/kiln"};
   cmd.push_back(self_exe(argv));
   for (size_t i = 1; i < argv.size(); ++i) {
@@ -64,7 +68,8 @@ bool on_path(const std::string& prog) {
 
 int run_nsys(const std::vector<std::string>& cmd) {
   if (!on_path("nsys")) {
-    throw Error::usage("--nsys=run needs Nsight Systems' `nsys` on PATH", "install Nsight Systems, or use --nsys to print the command");
+    throw Error::usage("--nsys=run needs Nsight Systems' `nsys` on PATH",
+                       "install Nsight Systems, or use --nsys to print the command");
   }
   std::vector<char*> args;
   for (const auto& a : cmd) args.push_back(const_cast<char*>(a.c_str()));
@@ -113,7 +118,8 @@ int run_profile(const ProfileArgs& a, const Globals& g, const std::vector<std::s
 
 void add_profile_command(CLI::App& app, const Globals& g, Runner& run) {
   auto args = std::make_shared<ProfileArgs>();
-  CLI::App* cmd = app.add_subcommand("profile", "Profile the training step per phase, with GPU telemetry and a verdict");
+  CLI::App* cmd =
+      app.add_subcommand("profile", "Profile the training step per phase, with GPU telemetry and a verdict");
   cmd->footer(
       "Runs the training step of CONFIG (the same code as `kiln train`) for --warmup steps, then\n"
       "measures --steps steps: per-phase mean/p50/p95 and share of the step (CUDA events on a GPU,\n"
@@ -129,9 +135,12 @@ void add_profile_command(CLI::App& app, const Globals& g, Runner& run) {
   cmd->add_option("-s,--set", args->sets, "override a key: section.key=value (repeatable)")->take_all();
   cmd->add_option("--warmup", args->warmup, "steps to run before measuring")->capture_default_str();
   cmd->add_option("--steps", args->steps, "steps to measure")->capture_default_str();
-  cmd->add_option("--out", args->out, "output directory (default profiles/<train.name>-<timestamp>)")->check(user_path());
-  cmd->add_flag("--torch-trace", args->torch_trace, "also write LibTorch's Kineto trace (ops, CUDA kernels) to torch_trace.json");
-  cmd->add_flag("--nvtx-ops", args->nvtx_ops, "one NVTX range per LibTorch operator (like PyTorch's emit_nvtx), for nsys; not with --torch-trace");
+  cmd->add_option("--out", args->out, "output directory (default profiles/<train.name>-<timestamp>)")
+      ->check(user_path());
+  cmd->add_flag("--torch-trace", args->torch_trace,
+                "also write LibTorch's Kineto trace (ops, CUDA kernels) to torch_trace.json");
+  cmd->add_flag("--nvtx-ops", args->nvtx_ops,
+                "one NVTX range per LibTorch operator (like PyTorch's emit_nvtx), for nsys; not with --torch-trace");
   cmd->add_option("--nsys", args->nsys, "print the nsys command capturing only the window; --nsys=run executes it")
       ->expected(0, 1)
       ->default_str("print")

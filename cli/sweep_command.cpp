@@ -44,7 +44,8 @@ int run_sweep(const SweepArgs& a, const Globals& g) {
 
 void add_sweep_command(CLI::App& app, const Globals& g, Runner& run) {
   auto args = std::make_shared<SweepArgs>();
-  CLI::App* cmd = app.add_subcommand("sweep", "Search hyperparameters (Optuna semantics, native TPE, pruning, parallel trials)");
+  CLI::App* cmd =
+      app.add_subcommand("sweep", "Search hyperparameters (Optuna semantics, native TPE, pruning, parallel trials)");
   cmd->footer(
       "Each trial is a child `kiln train` with --set overrides and its own run dir under\n"
       "DIR/trials/NNNN/run; per-epoch results go to the pruner; the study is an Optuna journal file\n"
@@ -58,8 +59,10 @@ void add_sweep_command(CLI::App& app, const Globals& g, Runner& run) {
   cmd->add_option("--trials", args->trials, "trials in the study when done (overrides [budget] n_trials)");
   cmd->add_option("--parallel", args->parallel, "trials at once (overrides [budget] parallel)");
   cmd->add_option("--dir", args->dir, "sweep directory (default sweeps/<name>)")->check(user_path());
-  cmd->add_option("--study-file", args->study_file, "Optuna journal file (default DIR/study.journal)")->check(user_path());
-  cmd->add_option("--optuna-url", args->optuna_url, "ask an Optuna server (tools/optuna_server.py) instead of the native sampler");
+  cmd->add_option("--study-file", args->study_file, "Optuna journal file (default DIR/study.journal)")
+      ->check(user_path());
+  cmd->add_option("--optuna-url", args->optuna_url,
+                  "ask an Optuna server (tools/optuna_server.py) instead of the native sampler");
   cmd->add_flag("--json", args->json, "print the summary as one JSON object on the last stdout line");
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_sweep(*args, g); }; });
 }

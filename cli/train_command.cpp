@@ -76,7 +76,8 @@ int run_train(const TrainArgs& a, const Globals& g) {
   }
   if (!a.resume.empty() && !path) {
     // Resuming without a config: the run's own config.toml (plus any --set).
-    const std::filesystem::path dir = a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);
+    const std::filesystem::path dir =
+        a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);
     if (!dir.empty()) path = run::RunDir{dir}.config();
   }
   std::optional<std::pair<int64_t, int64_t>> window_steps;
@@ -100,8 +101,8 @@ int run_train(const TrainArgs& a, const Globals& g) {
   opts.console = !g.quiet;
   std::unique_ptr<profile::Window> window;
   if (window_steps) {
-    window = std::make_unique<profile::Window>(profile::WindowOptions{
-        window_steps->first, window_steps->second, {}, train::resolve_device(cfg.train.device)});
+    window = std::make_unique<profile::Window>(
+        profile::WindowOptions{window_steps->first, window_steps->second, {}, train::resolve_device(cfg.train.device)});
     opts.hook = window.get();
   }
   log::info("training " + cfg.model.name + " on " + cfg.data.dataset + " (" + std::to_string(cfg.train.epochs) +

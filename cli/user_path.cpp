@@ -1,8 +1,8 @@
 // The CLI11 validator for path options (see commands.h): util::check_user_path's message,
 // which CLI11 prefixes with the option's name.
+#include "util/user_path.h"
 #include "commands.h"
 #include "util/error.h"
-#include "util/user_path.h"
 
 namespace kiln::cli {
 

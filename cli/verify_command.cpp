@@ -4,10 +4,10 @@
 #include <iostream>
 
 #include "commands.h"
+#include "util/error.h"
+#include "util/toml_parse.h"
 #include "verify/selftest.h"
 #include "verify/verify.h"
-#include "util/toml_parse.h"
-#include "util/error.h"
 
 namespace kiln::cli {
 namespace {
@@ -34,8 +34,9 @@ int run_selftest(const VerifyArgs& a, const Globals& g) {
   const nlohmann::json j = verify::selftest(o);
   if (!g.quiet) {
     for (const auto& c : j["configs"]) {
-      std::fprintf(stderr, "selftest %-12s %s  (%zu fresh processes, %lld steps)\n", c["name"].get<std::string>().c_str(),
-                   c["match"].get<bool>() ? "MATCH" : "MISMATCH", c["runs"].size(), c["steps"].get<long long>());
+      std::fprintf(stderr, "selftest %-12s %s  (%zu fresh processes, %lld steps)\n",
+                   c["name"].get<std::string>().c_str(), c["match"].get<bool>() ? "MATCH" : "MISMATCH",
+                   c["runs"].size(), c["steps"].get<long long>());
       if (!c["first_divergent_step"].is_null()) {
         std::fprintf(stderr, "  first divergent step %lld: losses %s\n", c["first_divergent_step"].get<long long>(),
                      c["losses_at_divergence"].dump().c_str());

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int ndims = data[0] % 4;
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   try {
-    const kiln::data::IdxArray a = kiln::data::parse_idx(kiln::data::maybe_gunzip(std::move(bytes), "fuzz.idx"), "fuzz.idx", ndims);
+    const kiln::data::IdxArray a =
+        kiln::data::parse_idx(kiln::data::maybe_gunzip(std::move(bytes), "fuzz.idx"), "fuzz.idx", ndims);
     int64_t n = 1;
     for (int64_t d : a.dims) n *= d;
     if (static_cast<size_t>(n) != a.data.size()) __builtin_trap();  // the header and the data must agree

@@ -1,10 +1,10 @@
 // Precompiled header for every kiln .cpp: the narrow LibTorch headers (not torch/torch.h).
 #pragma once
 #include <ATen/ATen.h>
+#include <torch/cuda.h>
 #include <torch/nn.h>
 #include <torch/optim.h>
 #include <torch/serialize.h>
-#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <cstdint>

@@ -19,17 +19,30 @@ namespace {
 using kiln_test::kiln;
 using kiln_test::RunResult;
 using kiln_test::TempDir;
-using kiln_test::TmpfsMount;
 using kiln_test::tmpfs_pages;
+using kiln_test::TmpfsMount;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 // 30 steps, a checkpoint every 10, all three kept (so nothing is freed before the third).
 std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train",          "--set", "data.limit_train=1024", "--set", "data.limit_test=256",
-                                "--set",          "train.max_steps=30",   "--set", "checkpoint.every=10",
-                                "--set",          "checkpoint.keep=3",    "--set", "log.progress=off",
-                                "--seed",         "3",                    "--json", "--run-dir",
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.limit_train=1024",
+                                "--set",
+                                "data.limit_test=256",
+                                "--set",
+                                "train.max_steps=30",
+                                "--set",
+                                "checkpoint.every=10",
+                                "--set",
+                                "checkpoint.keep=3",
+                                "--set",
+                                "log.progress=off",
+                                "--seed",
+                                "3",
+                                "--json",
+                                "--run-dir",
                                 dir.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
@@ -39,7 +52,8 @@ std::vector<std::string> step_lines(const fs::path& metrics) {
   std::vector<std::string> out;
   for (const auto& line : kiln_test::split_lines(kiln_test::read_file(metrics))) {
     auto j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("type", "") == "step") out.push_back(std::to_string(j["step"].get<int>()) + " " + j["loss"].dump());
+    if (!j.is_discarded() && j.value("type", "") == "step")
+      out.push_back(std::to_string(j["step"].get<int>()) + " " + j["loss"].dump());
   }
   return out;
 }
@@ -55,9 +69,9 @@ TEST(CliDiskFull, ThirdCheckpointDoesNotFitThenResumeFinishesTheRun) {
   // Everything the run holds when it starts the third checkpoint, plus half a checkpoint.
   const uint64_t ckpt = fs::file_size(ref / "checkpoints" / "step-00000010.pt");
   uint64_t before_third = 0;
-  for (const char* f : {"config.toml", "manifest.json", "metrics.jsonl", "checkpoints/step-00000010.pt",
-                        "checkpoints/step-00000010.pt.sha256", "checkpoints/step-00000020.pt",
-                        "checkpoints/step-00000020.pt.sha256"}) {
+  for (const char* f :
+       {"config.toml", "manifest.json", "metrics.jsonl", "checkpoints/step-00000010.pt",
+        "checkpoints/step-00000010.pt.sha256", "checkpoints/step-00000020.pt", "checkpoints/step-00000020.pt.sha256"}) {
     before_third += tmpfs_pages(fs::file_size(ref / f));
   }
   const uint64_t size = tmpfs_pages(before_third + ckpt / 2);
@@ -94,9 +108,21 @@ TEST(CliDiskFull, ThirdCheckpointDoesNotFitThenResumeFinishesTheRun) {
 class CliDiskFullProfile : public testing::Test {
  protected:
   static std::vector<std::string> args(const fs::path& out, bool torch_trace) {
-    std::vector<std::string> a = {"profile", "--set", "data.limit_train=512", "--set", "data.limit_test=256",
-                                  "--set", "loader.batch_size=64", "--set", "log.progress=off",
-                                  "--warmup", "1", "--steps", "3", "--out", out.string()};
+    std::vector<std::string> a = {"profile",
+                                  "--set",
+                                  "data.limit_train=512",
+                                  "--set",
+                                  "data.limit_test=256",
+                                  "--set",
+                                  "loader.batch_size=64",
+                                  "--set",
+                                  "log.progress=off",
+                                  "--warmup",
+                                  "1",
+                                  "--steps",
+                                  "3",
+                                  "--out",
+                                  out.string()};
     if (torch_trace) a.push_back("--torch-trace");
     return kiln(a);
   }

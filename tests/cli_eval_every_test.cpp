@@ -21,11 +21,29 @@ namespace fs = std::filesystem;
 // kept), dropout on so the RNG state matters.
 std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {"train",
-                                "--set", "data.limit_train=1536", "--set", "data.limit_test=256",
-                                "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "train.eval_every=10", "--set", "model.dropout=0.3",
-                                "--set", "checkpoint.every=1", "--set", "checkpoint.keep=100",
-                                "--set", "log.progress=off", "--seed", "3", "--json", "--run-dir", dir.string()};
+                                "--set",
+                                "data.limit_train=1536",
+                                "--set",
+                                "data.limit_test=256",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "train.eval_every=10",
+                                "--set",
+                                "model.dropout=0.3",
+                                "--set",
+                                "checkpoint.every=1",
+                                "--set",
+                                "checkpoint.keep=100",
+                                "--set",
+                                "log.progress=off",
+                                "--seed",
+                                "3",
+                                "--json",
+                                "--run-dir",
+                                dir.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }

@@ -32,7 +32,9 @@ void remove_tree(const fs::path& dir) {
 }
 
 void sleep_ms(long ms) {
-  struct timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
+  struct timespec ts {
+    ms / 1000, (ms % 1000) * 1'000'000
+  };
   nanosleep(&ts, nullptr);
 }
 
@@ -154,9 +156,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
   return c.wait(opts.timeout);
 }
 
-std::vector<std::string> kiln(std::initializer_list<std::string> args) {
-  return kiln(std::vector<std::string>(args));
-}
+std::vector<std::string> kiln(std::initializer_list<std::string> args) { return kiln(std::vector<std::string>(args)); }
 
 std::vector<std::string> kiln(const std::vector<std::string>& args) {
   std::vector<std::string> v{kiln_exe()};

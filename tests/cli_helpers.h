@@ -34,16 +34,16 @@ class TempDir {
 };
 
 struct RunOptions {
-  fs::path cwd;                                  // empty: inherit the test's cwd
-  std::chrono::milliseconds timeout{120'000};    // SIGKILL after this and report timed_out
+  fs::path cwd;                                // empty: inherit the test's cwd
+  std::chrono::milliseconds timeout{120'000};  // SIGKILL after this and report timed_out
 };
 
 struct RunResult {
-  int exit_code = -1;    // WEXITSTATUS when the child exited normally, else -1
-  int term_signal = 0;   // the signal that killed it, 0 when it exited
+  int exit_code = -1;   // WEXITSTATUS when the child exited normally, else -1
+  int term_signal = 0;  // the signal that killed it, 0 when it exited
   bool timed_out = false;
-  std::string out;       // all of stdout
-  std::string err;       // all of stderr
+  std::string out;  // all of stdout
+  std::string err;  // all of stderr
   // For gtest messages: exit status and both streams.
   std::string describe() const;
 };
@@ -58,8 +58,8 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   pid_t pid() const { return pid_; }
-  bool running();                       // false once it has exited (and been reaped)
-  void signal(int sig);                 // kill(pid, sig) while it runs
+  bool running();        // false once it has exited (and been reaped)
+  void signal(int sig);  // kill(pid, sig) while it runs
   std::string out_so_far() const;
   std::string err_so_far() const;
   // Polls until `pred(stdout, stderr)` holds or the child exits or `timeout` passes.
@@ -109,7 +109,9 @@ bool Child::wait_for_output(Pred pred, std::chrono::milliseconds timeout) {
     if (pred(out_so_far(), err_so_far())) return true;
     if (!running()) return pred(out_so_far(), err_so_far());
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    struct timespec ts{0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     nanosleep(&ts, nullptr);
   }
 }

@@ -76,10 +76,12 @@ TEST(CliInput, IdxHeaderThatOverflowsIsExit2NamingTheFileAndDimension) {
   // 256 x 2^28 x 2^28: the product is 2^64, which wrapped to 0 and matched the empty body.
   write_file(d / "data/train-images-idx3-ubyte",
              std::string("\0\0\x08\x03\x00\x00\x01\x00\x10\x00\x00\x00\x10\x00\x00\x00", 16));
-  for (const char* f : {"train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) write_file(d / "data" / f, "");
+  for (const char* f : {"train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    write_file(d / "data" / f, "");
   RunOptions o;
   o.cwd = d.path();
-  const RunResult r = kiln_test::run(kiln({"train", "--set", "data.dir=data", "--run-dir", "run", "--set", "log.progress=off"}), o);
+  const RunResult r =
+      kiln_test::run(kiln({"train", "--set", "data.dir=data", "--run-dir", "run", "--set", "log.progress=off"}), o);
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_NE(r.err.find("train-images-idx3-ubyte"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("dimension 3 of 3"), std::string::npos) << r.err;
@@ -97,10 +99,11 @@ TEST(CliInput, OneStepRunLogsTheStartLearningRate) {
   TempDir d("input");
   RunOptions o;
   o.cwd = d.path();
-  const RunResult r = kiln_test::run(kiln({"train", "--quiet", "--run-dir", "run", "--set", "train.max_steps=1", "--set",
-                                           "data.limit_train=64", "--set", "data.limit_test=64", "--set", "loader.batch_size=32",
-                                           "--set", "optim.lr=0.003", "--set", "log.progress=off"}),
-                                     o);
+  const RunResult r =
+      kiln_test::run(kiln({"train", "--quiet", "--run-dir", "run", "--set", "train.max_steps=1", "--set",
+                           "data.limit_train=64", "--set", "data.limit_test=64", "--set", "loader.batch_size=32",
+                           "--set", "optim.lr=0.003", "--set", "log.progress=off"}),
+                     o);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   int steps = 0;
   for (const auto& line : split_lines(read_file(d / "run/metrics.jsonl"))) {

@@ -56,16 +56,33 @@ TEST(CliModelTables, PrintConfigShowsTheChosenModelsTableOnly) {
   EXPECT_TRUE(has(r.out, "\nblocks = 2 ")) << r.out;
   EXPECT_FALSE(has(r.out, "[model.mlp]")) << r.out;
   // The other model's knob was accepted, and kiln says it is not used.
-  EXPECT_TRUE(has(r.err, "'model.mlp.hidden' at --set model.mlp.hidden=[8] is not used: model.name is 'resnet'")) << r.err;
+  EXPECT_TRUE(has(r.err, "'model.mlp.hidden' at --set model.mlp.hidden=[8] is not used: model.name is 'resnet'"))
+      << r.err;
 }
 
 TEST(CliModelTables, RunDirConfigHoldsTheChosenModelsTableAndReproduces) {
   TempDir tmp("model-tables");
-  const std::vector<std::string> args = {"train", "--set", "model.name=cnn", "--set", "model.cnn.channels=[4]",
-                                         "--set", "model.cnn.fc=16", "--set", "model.mlp.hidden=[8]",
-                                         "--set", "data.limit_train=256", "--set", "data.limit_test=64",
-                                         "--set", "loader.batch_size=64", "--set", "train.max_steps=2",
-                                         "--set", "log.progress=off", "--json", "--run-dir"};
+  const std::vector<std::string> args = {"train",
+                                         "--set",
+                                         "model.name=cnn",
+                                         "--set",
+                                         "model.cnn.channels=[4]",
+                                         "--set",
+                                         "model.cnn.fc=16",
+                                         "--set",
+                                         "model.mlp.hidden=[8]",
+                                         "--set",
+                                         "data.limit_train=256",
+                                         "--set",
+                                         "data.limit_test=64",
+                                         "--set",
+                                         "loader.batch_size=64",
+                                         "--set",
+                                         "train.max_steps=2",
+                                         "--set",
+                                         "log.progress=off",
+                                         "--json",
+                                         "--run-dir"};
   auto with_dir = [&](const std::string& d) {
     auto a = args;
     a.push_back(d);
@@ -78,7 +95,8 @@ TEST(CliModelTables, RunDirConfigHoldsTheChosenModelsTableAndReproduces) {
   EXPECT_TRUE(has(saved, "\nfc = 16 ")) << saved;
   EXPECT_FALSE(has(saved, "[model.mlp]")) << saved;
   // The saved config alone trains the same weights.
-  const RunResult again = kiln_test::run(kiln({"train", "run/config.toml", "--json", "--run-dir", "again"}), {tmp.path()});
+  const RunResult again =
+      kiln_test::run(kiln({"train", "run/config.toml", "--json", "--run-dir", "again"}), {tmp.path()});
   ASSERT_EQ(again.exit_code, 0) << again.describe();
   const auto a = kiln_test::last_json_line(r.out), b = kiln_test::last_json_line(again.out);
   ASSERT_TRUE(a && b);
@@ -88,13 +106,14 @@ TEST(CliModelTables, RunDirConfigHoldsTheChosenModelsTableAndReproduces) {
 
 TEST(CliModelTables, SweepVariesTheModelWithEachModelsKnobs) {
   TempDir tmp("model-tables");
-  write_file(tmp / "s.toml",
-             "name = \"t\"\n[objective]\nmetric = \"test_accuracy\"\n[sampler]\nname = \"grid\"\n[pruner]\nname = \"none\"\n"
-             "[base.data]\nlimit_train = 256\nlimit_test = 64\n[base.loader]\nbatch_size = 64\n"
-             "[base.train]\nepochs = 1\n[base.log]\nprogress = \"off\"\n"
-             "[base.model.mlp]\nhidden = [32]\n[base.model.cnn]\nchannels = [4]\n"
-             "[space.\"model.name\"]\ntype = \"categorical\"\nchoices = [\"mlp\", \"cnn\"]\n"
-             "[space.model.cnn.fc]\ntype = \"categorical\"\nchoices = [16]\n");
+  write_file(
+      tmp / "s.toml",
+      "name = \"t\"\n[objective]\nmetric = \"test_accuracy\"\n[sampler]\nname = \"grid\"\n[pruner]\nname = \"none\"\n"
+      "[base.data]\nlimit_train = 256\nlimit_test = 64\n[base.loader]\nbatch_size = 64\n"
+      "[base.train]\nepochs = 1\n[base.log]\nprogress = \"off\"\n"
+      "[base.model.mlp]\nhidden = [32]\n[base.model.cnn]\nchannels = [4]\n"
+      "[space.\"model.name\"]\ntype = \"categorical\"\nchoices = [\"mlp\", \"cnn\"]\n"
+      "[space.model.cnn.fc]\ntype = \"categorical\"\nchoices = [16]\n");
   // Every trial gets --set model.cnn.fc=16, the mlp ones too: they must accept it.
   const RunResult r = kiln_test::run(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--json"}), {tmp.path()});
   ASSERT_EQ(r.exit_code, 0) << r.describe();

@@ -18,14 +18,38 @@ using kiln_test::TempDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::vector<std::string> diverging(const fs::path& dir, const std::string& policy, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train", "--set", "data.limit_train=1280", "--set", "data.limit_test=200",
-                                "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.mlp.hidden=[64]", "--set", "checkpoint.every=5",
-                                "--set", "log.every=3", "--set", "log.progress=off",
-                                "--set", "optim.name=sgd", "--set", "optim.lr=10", "--set", "schedule.name=constant",
-                                "--set", "train.on_nonfinite=" + policy, "--seed", "1", "--json",
-                                "--run-dir", dir.string()};
+std::vector<std::string> diverging(const fs::path& dir, const std::string& policy,
+                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.limit_train=1280",
+                                "--set",
+                                "data.limit_test=200",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "model.mlp.hidden=[64]",
+                                "--set",
+                                "checkpoint.every=5",
+                                "--set",
+                                "log.every=3",
+                                "--set",
+                                "log.progress=off",
+                                "--set",
+                                "optim.name=sgd",
+                                "--set",
+                                "optim.lr=10",
+                                "--set",
+                                "schedule.name=constant",
+                                "--set",
+                                "train.on_nonfinite=" + policy,
+                                "--seed",
+                                "1",
+                                "--json",
+                                "--run-dir",
+                                dir.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }
@@ -53,7 +77,8 @@ TEST(CliNonfinite, StopExits4NamingTheStepAndTheLastGoodCheckpoint) {
   int64_t newest = 0;
   for (const auto& e : fs::directory_iterator(dir / "checkpoints")) {
     const std::string n = e.path().filename().string();
-    if (n.rfind("step-", 0) == 0 && e.path().extension() == ".pt") newest = std::max<int64_t>(newest, std::stoll(n.substr(5)));
+    if (n.rfind("step-", 0) == 0 && e.path().extension() == ".pt")
+      newest = std::max<int64_t>(newest, std::stoll(n.substr(5)));
   }
   ASSERT_GT(newest, 0);
   EXPECT_LT(newest, first_bad);
@@ -66,10 +91,27 @@ TEST(CliNonfinite, StopExits4NamingTheStepAndTheLastGoodCheckpoint) {
 
 TEST(CliNonfinite, StopIsTheDefault) {
   TempDir tmp("cli-nonfinite-default");
-  std::vector<std::string> a = {"train", "--set", "data.limit_train=1280", "--set", "loader.batch_size=64",
-                                "--set", "train.epochs=2", "--set", "model.mlp.hidden=[64]", "--set", "optim.name=sgd",
-                                "--set", "optim.lr=10", "--set", "schedule.name=constant", "--set", "log.progress=off",
-                                "--seed", "1", "--run-dir", (tmp / "run").string()};
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.limit_train=1280",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "model.mlp.hidden=[64]",
+                                "--set",
+                                "optim.name=sgd",
+                                "--set",
+                                "optim.lr=10",
+                                "--set",
+                                "schedule.name=constant",
+                                "--set",
+                                "log.progress=off",
+                                "--seed",
+                                "1",
+                                "--run-dir",
+                                (tmp / "run").string()};
   const RunResult r = kiln_test::run(kiln(a), {tmp.path()});
   EXPECT_EQ(r.exit_code, 4) << r.describe();
 }

@@ -23,9 +23,19 @@ namespace fs = std::filesystem;
 // 512 train samples in batches of 64: 8 steps an epoch, 3 epochs (24 steps); a checkpoint
 // every 5 steps so the checkpoint phase falls inside the window.
 std::vector<std::string> tiny(const std::string& cmd, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {cmd,     "--set", "data.limit_train=512", "--set", "data.limit_test=256",
-                                "--set", "train.epochs=3",          "--set", "loader.batch_size=64",
-                                "--set", "log.progress=off",        "--set", "checkpoint.every=5"};
+  std::vector<std::string> a = {cmd,
+                                "--set",
+                                "data.limit_train=512",
+                                "--set",
+                                "data.limit_test=256",
+                                "--set",
+                                "train.epochs=3",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "log.progress=off",
+                                "--set",
+                                "checkpoint.every=5"};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }
@@ -42,7 +52,8 @@ const json* phase(const json& profile, const std::string& name) {
 TEST(CliProfile, ReportAndTraceAreConsistent) {
   TempDir tmp("profile");
   const fs::path out = tmp / "out";
-  const RunResult r = kiln_test::run(tiny("profile", {"--warmup", "4", "--steps", "16", "--out", out.string(), "--json"}));
+  const RunResult r =
+      kiln_test::run(tiny("profile", {"--warmup", "4", "--steps", "16", "--out", out.string(), "--json"}));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto summary = kiln_test::last_json_line(r.out);
   ASSERT_TRUE(summary) << r.describe();
@@ -100,7 +111,7 @@ TEST(CliProfile, ReportAndTraceAreConsistent) {
       threads.insert(e["args"]["name"]);
     }
   }
-  std::vector<std::string> expected = {"epoch", "step", "data_wait", "forward", "backward",
+  std::vector<std::string> expected = {"epoch",     "step", "data_wait",  "forward",   "backward",
                                        "optimizer", "eval", "checkpoint", "load_batch"};
   if (p["device"].get<std::string>().rfind("cuda", 0) == 0) expected.push_back("h2d_copy");
   for (const auto& n : expected) EXPECT_TRUE(names.count(n)) << "trace.json lacks " << n;
@@ -110,8 +121,8 @@ TEST(CliProfile, ReportAndTraceAreConsistent) {
 TEST(CliProfile, CpuRunNotesTelemetryAbsence) {
   TempDir tmp("profile");
   const fs::path out = tmp / "out";
-  const RunResult r = kiln_test::run(tiny("profile", {"--set", "train.device=cpu", "--warmup", "1", "--steps", "2",
-                                                     "--out", out.string()}));
+  const RunResult r = kiln_test::run(
+      tiny("profile", {"--set", "train.device=cpu", "--warmup", "1", "--steps", "2", "--out", out.string()}));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const json p = json::parse(read_file(out / "profile.json"));
   EXPECT_EQ(p["telemetry"]["available"], false);
@@ -124,7 +135,8 @@ TEST(CliProfile, CpuRunNotesTelemetryAbsence) {
 TEST(CliProfile, TorchTraceIsAChromeTraceOfLibTorchOps) {
   TempDir tmp("profile");
   const fs::path out = tmp / "out";
-  const RunResult r = kiln_test::run(tiny("profile", {"--warmup", "1", "--steps", "2", "--out", out.string(), "--torch-trace"}));
+  const RunResult r =
+      kiln_test::run(tiny("profile", {"--warmup", "1", "--steps", "2", "--out", out.string(), "--torch-trace"}));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const json t = json::parse(read_file(out / "torch_trace.json"));
   ASSERT_TRUE(t["traceEvents"].is_array());
@@ -209,7 +221,8 @@ TEST(CliTrainProfileSteps, ResumedRunCutsOrRefusesTheWindow) {
   ASSERT_EQ(kiln_test::run(tiny("train", {"--set", "checkpoint.keep=10", "--run-dir", run_dir.string()})).exit_code, 0);
   fs::path ckpt10;
   for (const auto& e : fs::directory_iterator(run_dir / "checkpoints")) {
-    if (e.path().filename().string().find("step-") == 0 && e.path().filename().string().find("10.pt") != std::string::npos) {
+    if (e.path().filename().string().find("step-") == 0 &&
+        e.path().filename().string().find("10.pt") != std::string::npos) {
       ckpt10 = e.path();
     }
   }
@@ -234,8 +247,8 @@ TEST(CliTrainProfileSteps, ResumedRunCutsOrRefusesTheWindow) {
 
 TEST(CliTrainProfileSteps, WindowPastTheEndIsUsageErrorWritingNothing) {
   TempDir tmp("profile");
-  const RunResult r = kiln_test::run(tiny("train", {"--set", "train.max_steps=10", "--profile-steps", "20:30",
-                                                   "--run-dir", (tmp / "run").string()}));
+  const RunResult r = kiln_test::run(
+      tiny("train", {"--set", "train.max_steps=10", "--profile-steps", "20:30", "--run-dir", (tmp / "run").string()}));
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_NE(r.err.find("ends at step 10"), std::string::npos) << r.describe();
   EXPECT_FALSE(fs::exists(tmp / "run")) << "a refused run writes nothing";

@@ -23,11 +23,28 @@ namespace fs = std::filesystem;
 // 12 steps over 2 epochs (6 batches of 64 each), a checkpoint every 4 steps: the last
 // checkpoint is at the last step, as a run killed after it leaves things.
 std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train", "--set", "data.limit_train=384", "--set", "data.limit_test=200",
-                                "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.mlp.hidden=[64]", "--set", "checkpoint.every=4",
-                                "--set", "checkpoint.keep=2", "--set", "log.progress=off",
-                                "--seed", "3", "--json", "--run-dir", dir.string()};
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.limit_train=384",
+                                "--set",
+                                "data.limit_test=200",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "model.mlp.hidden=[64]",
+                                "--set",
+                                "checkpoint.every=4",
+                                "--set",
+                                "checkpoint.keep=2",
+                                "--set",
+                                "log.progress=off",
+                                "--seed",
+                                "3",
+                                "--json",
+                                "--run-dir",
+                                dir.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }

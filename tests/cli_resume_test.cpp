@@ -26,12 +26,33 @@ using namespace std::chrono_literals;
 // checkpoint after every step (which also slows the steps enough to kill the run mid-way).
 std::vector<std::string> run_args(const fs::path& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {"train",
-                                "--set", "data.limit_train=1536", "--set", "data.limit_test=256",
-                                "--set", "loader.batch_size=64", "--set", "train.epochs=2",
-                                "--set", "model.mlp.hidden=[256, 256]", "--set", "model.dropout=0.3",
-                                "--set", "augment.crop_padding=2", "--set", "augment.hflip=true",
-                                "--set", "checkpoint.every=1", "--set", "checkpoint.keep=2",
-                                "--set", "log.progress=off", "--seed", "5", "--json", "--run-dir", dir.string()};
+                                "--set",
+                                "data.limit_train=1536",
+                                "--set",
+                                "data.limit_test=256",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "model.mlp.hidden=[256, 256]",
+                                "--set",
+                                "model.dropout=0.3",
+                                "--set",
+                                "augment.crop_padding=2",
+                                "--set",
+                                "augment.hflip=true",
+                                "--set",
+                                "checkpoint.every=1",
+                                "--set",
+                                "checkpoint.keep=2",
+                                "--set",
+                                "log.progress=off",
+                                "--seed",
+                                "5",
+                                "--json",
+                                "--run-dir",
+                                dir.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }
@@ -125,8 +146,8 @@ TEST_F(CliResume, SigtermThenSigintAbortsAndResumeMatches) {
   TempDir tmp("cli-resume-term-int");
   const fs::path dir = tmp / "run";
   Child child(run_args(dir), {tmp.path()});
-  ASSERT_TRUE(child.wait_for_output(
-      [&](const std::string&, const std::string&) { return last_logged_step(dir) >= 14; }, 120s))
+  ASSERT_TRUE(
+      child.wait_for_output([&](const std::string&, const std::string&) { return last_logged_step(dir) >= 14; }, 120s))
       << child.err_so_far();
   ASSERT_TRUE(child.running());
   child.signal(SIGTERM);
@@ -147,7 +168,7 @@ TEST_F(CliResume, CorruptNewestCheckpointFallsBackToThePreviousOne) {
   }
   std::sort(ckpts.begin(), ckpts.end());
   ASSERT_EQ(ckpts.size(), 2u);  // checkpoint.keep = 2
-  {  // flip bytes in the middle of the newest
+  {                             // flip bytes in the middle of the newest
     std::fstream f(ckpts.back(), std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(fs::file_size(ckpts.back()) / 2));
     f.write("\xde\xad\xbe\xef", 4);

@@ -21,7 +21,8 @@ TEST(CliSelftest, ShippedConfigsAgreeAcrossFreshProcesses) {
   TempDir tmp("cli-selftest");
   // A small test split keeps the end-of-run evaluations short; training is as shipped.
   kiln_test::RunOptions o{tmp.path(), std::chrono::minutes(15)};
-  const RunResult r = kiln_test::run(kiln({"verify", "--selftest", "--processes", "4", "--set", "data.limit_test=500", "--json"}), o);
+  const RunResult r =
+      kiln_test::run(kiln({"verify", "--selftest", "--processes", "4", "--set", "data.limit_test=500", "--json"}), o);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const json j = kiln_test::last_json_line(r.out).value_or(json::object());
   ASSERT_TRUE(j.value("match", false)) << j.dump(2);

@@ -6,9 +6,9 @@
 
 #include <csignal>
 #include <memory>
-#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_helpers.h"
@@ -31,27 +31,28 @@ using namespace std::chrono_literals;
 std::string spec(const std::string& body, const std::string& pruner = "none", const std::string& sampler = "random") {
   return "name = \"t\"\n"
          "[objective]\nmetric = \"test_accuracy\"\n"
-         "[sampler]\nname = \"" + sampler + "\"\nseed = 1\n"
-         "[pruner]\nname = \"" + pruner + "\"\n" +
-         (pruner == "median" ? "n_startup_trials = 1\n" : "") +
+         "[sampler]\nname = \"" +
+         sampler +
+         "\"\nseed = 1\n"
+         "[pruner]\nname = \"" +
+         pruner + "\"\n" + (pruner == "median" ? "n_startup_trials = 1\n" : "") +
          "[base.data]\nlimit_train = 512\nlimit_test = 256\n"
          "[base.loader]\nbatch_size = 64\n"
          "[base.train]\nepochs = 2\n"
-         "[base.log]\nprogress = \"off\"\n" + body;
+         "[base.log]\nprogress = \"off\"\n" +
+         body;
 }
 
 const char* kLrSpace = "[space.\"optim.lr\"]\ntype = \"float\"\nlow = 1e-4\nhigh = 1e-2\nlog = true\n";
 
-json optuna_view(const fs::path& journal) {
-  return kiln::sweep::remote_test::dump_study(journal, "t");
-}
+json optuna_view(const fs::path& journal) { return kiln::sweep::remote_test::dump_study(journal, "t"); }
 
 TEST(CliSweep, RunsTrialsWritesBestConfigAndOptunaReadsTheStudy) {
   TempDir tmp("sweep");
-  write_file(tmp / "s.toml", spec(std::string(kLrSpace) +
-                                  "[space.\"model.dropout\"]\ntype = \"categorical\"\nchoices = [0.0, 0.2]\n"));
-  const RunResult r = kiln_test::run(kiln({"sweep", "s.toml", "--trials", "4", "--parallel", "2", "--dir", "sw", "--json"}),
-                                     {tmp.path()});
+  write_file(tmp / "s.toml",
+             spec(std::string(kLrSpace) + "[space.\"model.dropout\"]\ntype = \"categorical\"\nchoices = [0.0, 0.2]\n"));
+  const RunResult r = kiln_test::run(
+      kiln({"sweep", "s.toml", "--trials", "4", "--parallel", "2", "--dir", "sw", "--json"}), {tmp.path()});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto j = kiln_test::last_json_line(r.out);
   ASSERT_TRUE(j) << r.describe();
@@ -69,7 +70,8 @@ TEST(CliSweep, RunsTrialsWritesBestConfigAndOptunaReadsTheStudy) {
   ASSERT_NE(lr_at, std::string::npos) << p.out;
   EXPECT_NEAR(std::stod(p.out.substr(lr_at + 6)), best_lr, 1e-12 * best_lr) << "the best lr is in best.toml";
   // Each trial ran in its own run dir.
-  for (const char* t : {"0000", "0001", "0002", "0003"}) EXPECT_TRUE(fs::exists(tmp / "sw" / "trials" / t / "run" / "summary.json")) << t;
+  for (const char* t : {"0000", "0001", "0002", "0003"})
+    EXPECT_TRUE(fs::exists(tmp / "sw" / "trials" / t / "run" / "summary.json")) << t;
   KILN_REQUIRE_OPTUNA();
   const json o = optuna_view(tmp / "sw" / "study.journal");
   ASSERT_EQ(o["trials"].size(), 4u);
@@ -129,7 +131,8 @@ TEST(CliSweep, MedianPrunerStopsAClearlyWorseTrial) {
   write_file(tmp / "good.toml", spec("[space.\"optim.lr\"]\ntype = \"float\"\nlow = 3e-3\nhigh = 3e-3\n", "median"));
   write_file(tmp / "bad.toml", spec("[space.\"optim.lr\"]\ntype = \"float\"\nlow = 1e-9\nhigh = 1e-9\n", "median"));
   ASSERT_EQ(kiln_test::run(kiln({"sweep", "good.toml", "--trials", "1", "--dir", "sw"}), {tmp.path()}).exit_code, 0);
-  const RunResult r = kiln_test::run(kiln({"sweep", "bad.toml", "--trials", "2", "--dir", "sw", "--json"}), {tmp.path()});
+  const RunResult r =
+      kiln_test::run(kiln({"sweep", "bad.toml", "--trials", "2", "--dir", "sw", "--json"}), {tmp.path()});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto j = kiln_test::last_json_line(r.out);
   ASSERT_TRUE(j);
@@ -168,9 +171,13 @@ TEST(CliSweep, InterruptedSweepResumesWithoutLosingFinishedTrials) {
   {
     kiln_test::Child c(kiln({"sweep", "s.toml", "--trials", "3", "--dir", "sw"}), {tmp.path()});
     // Stop it while its second trial runs: after the first result line, once trial 1 trains.
-    ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string& err) {
-      return err.find("COMPLETE") != std::string::npos && fs::exists(tmp / "sw" / "trials" / "0001" / "run" / "metrics.jsonl");
-    }, 120s)) << c.err_so_far();
+    ASSERT_TRUE(c.wait_for_output(
+        [&](const std::string&, const std::string& err) {
+          return err.find("COMPLETE") != std::string::npos &&
+                 fs::exists(tmp / "sw" / "trials" / "0001" / "run" / "metrics.jsonl");
+        },
+        120s))
+        << c.err_so_far();
     c.signal(SIGINT);
     const RunResult r = c.wait(60s);
     EXPECT_EQ(r.exit_code, 130) << r.describe();
@@ -207,9 +214,12 @@ TEST(CliSweep, SigkilledSweepResumes) {
   write_file(tmp / "s.toml", spec(kLrSpace));
   {
     kiln_test::Child c(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw"}), {tmp.path()});
-    ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string&) {
-      return fs::exists(tmp / "sw" / "trials" / "0000" / "run" / "metrics.jsonl");
-    }, 60s)) << c.err_so_far();
+    ASSERT_TRUE(c.wait_for_output(
+        [&](const std::string&, const std::string&) {
+          return fs::exists(tmp / "sw" / "trials" / "0000" / "run" / "metrics.jsonl");
+        },
+        60s))
+        << c.err_so_far();
     c.signal(SIGKILL);
     c.wait(10s);
   }
@@ -233,9 +243,12 @@ TEST(CliSweep, RemoteModeAgainstOptunaServerThatRestarts) {
   kiln_test::Child c(kiln({"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--optuna-url", server->url(), "--json"}),
                      {tmp.path()});
   // Once the sweep has asked for its first trial, take the server away.
-  ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string& err) {
-    return err.find("trials to run") != std::string::npos && fs::exists(tmp / "sw" / "trials" / "0000");
-  }, 60s)) << c.err_so_far();
+  ASSERT_TRUE(c.wait_for_output(
+      [&](const std::string&, const std::string& err) {
+        return err.find("trials to run") != std::string::npos && fs::exists(tmp / "sw" / "trials" / "0000");
+      },
+      60s))
+      << c.err_so_far();
   server->kill();
   std::this_thread::sleep_for(1s);
   server = std::make_unique<kiln::sweep::remote_test::OptunaServer>(tmp / "remote.journal", flags, port);
@@ -258,12 +271,16 @@ TEST(CliSweep, RemoteSigkilledSweepResumes) {
   write_file(tmp / "s.toml", spec(kLrSpace));
   const std::vector<std::string> flags = {"--sampler", "random", "--pruner", "none"};
   kiln::sweep::remote_test::OptunaServer server(tmp / "remote.journal", flags);
-  const std::vector<std::string> args = {"sweep", "s.toml", "--trials", "2", "--dir", "sw", "--optuna-url", server.url(), "--json"};
+  const std::vector<std::string> args = {"sweep", "s.toml",       "--trials",   "2",     "--dir",
+                                         "sw",    "--optuna-url", server.url(), "--json"};
   {
     kiln_test::Child c(kiln(args), {tmp.path()});
-    ASSERT_TRUE(c.wait_for_output([&](const std::string&, const std::string&) {
-      return fs::exists(tmp / "sw" / "trials" / "0000" / "run" / "metrics.jsonl");
-    }, 60s)) << c.err_so_far();
+    ASSERT_TRUE(c.wait_for_output(
+        [&](const std::string&, const std::string&) {
+          return fs::exists(tmp / "sw" / "trials" / "0000" / "run" / "metrics.jsonl");
+        },
+        60s))
+        << c.err_so_far();
     c.signal(SIGKILL);
     c.wait(10s);
   }

@@ -3,6 +3,8 @@
 // codes, its --json line, the run directory it writes, and that bad input writes nothing.
 #include <gtest/gtest.h>
 
+#include <toml++/toml.h>
+#include <torch/cuda.h>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -10,8 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
-#include <toml++/toml.h>
-#include <torch/cuda.h>
 #include <vector>
 
 #include "cli_helpers.h"
@@ -37,9 +37,9 @@ const char* const kFashionFiles[] = {"train-images-idx3-ubyte", "train-labels-id
 
 // A tiny, fast run: 512 train samples in batches of 64 (8 steps an epoch), 256 test samples.
 std::vector<std::string> tiny(std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train",           "--set", "data.limit_train=512", "--set", "data.limit_test=256",
-                                "--set",           "train.epochs=1",             "--set", "loader.batch_size=64",
-                                "--set",           "log.progress=off"};
+  std::vector<std::string> a = {
+      "train",          "--set", "data.limit_train=512", "--set", "data.limit_test=256", "--set",
+      "train.epochs=1", "--set", "loader.batch_size=64", "--set", "log.progress=off"};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }
@@ -105,8 +105,8 @@ TEST(CliTrain, TinyRunPrintsJsonSummaryAndWritesRunDir) {
   const json j = json::parse(lines[0], nullptr, false);
   ASSERT_TRUE(j.is_object()) << lines[0];
 
-  for (const char* key : {"run_dir", "epochs", "steps", "test_accuracy", "test_loss", "samples_per_s", "seed",
-                          "weights_sha256"}) {
+  for (const char* key :
+       {"run_dir", "epochs", "steps", "test_accuracy", "test_loss", "samples_per_s", "seed", "weights_sha256"}) {
     EXPECT_TRUE(j.contains(key)) << "missing key " << key << " in " << lines[0];
   }
   ASSERT_TRUE(j["run_dir"].is_string());
@@ -215,7 +215,8 @@ TEST(CliRepro, SameSeedSameWeightsAndLossesOtherSeedDiffers) {
 TEST(CliReproCuda, SameSeedSameWeightsOnTheGpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device (none visible)";
   TempDir tmp("cli-repro-gpu");
-  const std::vector<std::string> gpu = {"--set", "train.device=cuda", "--set", "model.name=cnn", "--seed", "3", "--json"};
+  const std::vector<std::string> gpu = {"--set", "train.device=cuda", "--set", "model.name=cnn", "--seed", "3",
+                                        "--json"};
   auto run_in = [&](const std::string& d) {
     std::vector<std::string> a = gpu;
     a.insert(a.end(), {"--run-dir", (tmp / d).string()});
@@ -254,9 +255,9 @@ TEST(CliRepro, LoaderThreadCountDoesNotChangeTheRun) {
 
 TEST(CliBench, LoaderPrintsFiguresAsJson) {
   TempDir tmp("cli-bench");
-  const RunResult r = kiln_test::run(
-      kiln({"bench", "loader", "--set", "data.limit_train=2048", "--set", "loader.threads=2", "--epochs", "1", "--json"}),
-      {tmp.path()});
+  const RunResult r = kiln_test::run(kiln({"bench", "loader", "--set", "data.limit_train=2048", "--set",
+                                           "loader.threads=2", "--epochs", "1", "--json"}),
+                                     {tmp.path()});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto j = kiln_test::last_json_line(r.out);
   ASSERT_TRUE(j.has_value()) << r.describe();
@@ -331,7 +332,8 @@ TEST(CliConfig, RunDirConfigReproducesTheRun) {
                            tmp.path());
   EXPECT_EQ(j1.value("steps", json()), 8);
   // Run 2 from run 1's config.toml alone.
-  const json j2 = train_ok(kiln({"train", (d1 / "config.toml").string(), "--json", "--run-dir", d2.string()}), tmp.path());
+  const json j2 =
+      train_ok(kiln({"train", (d1 / "config.toml").string(), "--json", "--run-dir", d2.string()}), tmp.path());
   ASSERT_TRUE(is_sha256_hex(j1.value("weights_sha256", json())));
   EXPECT_EQ(j2.value("weights_sha256", json()), j1["weights_sha256"]);
   EXPECT_EQ(j2.value("steps", json()), j1["steps"]);
@@ -418,7 +420,8 @@ TEST_F(CliBadInput, ConfigFileMissing) {
 }
 
 TEST_F(CliBadInput, SetUnknownKey) {
-  expect_usage_error(tiny_args({"--set", "optim.lrr=0.1", "--run-dir", "out"}), {"optim.lrr", "did you mean 'optim.lr'"});
+  expect_usage_error(tiny_args({"--set", "optim.lrr=0.1", "--run-dir", "out"}),
+                     {"optim.lrr", "did you mean 'optim.lr'"});
 }
 
 TEST_F(CliBadInput, SetValueNotANumber) {
@@ -479,7 +482,9 @@ TEST_F(CliBadInput, NonEmptyRunDir) {
 
 class CliPending : public CliInTempDir {};
 
-TEST_F(CliPending, VerifyOfANonRunDirIsUsageError) { expect_usage_error({"verify", "somedir"}, {"not a kiln run dir"}); }
+TEST_F(CliPending, VerifyOfANonRunDirIsUsageError) {
+  expect_usage_error({"verify", "somedir"}, {"not a kiln run dir"});
+}
 
 // ---------------------------------------------------------------------------------------
 // version and help.
@@ -522,12 +527,13 @@ void expect_clean_stop(int sig, int expected_exit) {
   Child child(kiln({"train", "--set", "train.epochs=20", "--set", "log.progress=off", "--run-dir", dir.string()}),
               {tmp.path()});
   // The manifest is written once the run has started (and the handlers are installed).
-  const bool started =
-      child.wait_for_output([&](const std::string&, const std::string&) { return fs::exists(dir / "manifest.json"); },
-                            90s);
+  const bool started = child.wait_for_output(
+      [&](const std::string&, const std::string&) { return fs::exists(dir / "manifest.json"); }, 90s);
   ASSERT_TRUE(started) << "the run did not start\n" << child.err_so_far();
   ASSERT_TRUE(child.running()) << "the run ended before the signal\n" << child.err_so_far();
-  struct timespec ts{0, 300'000'000};
+  struct timespec ts {
+    0, 300'000'000
+  };
   nanosleep(&ts, nullptr);  // let it take a few steps
   child.signal(sig);
   const RunResult r = child.wait(90s);  // SIGKILLs on the deadline: the test cannot hang

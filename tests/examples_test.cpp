@@ -99,13 +99,15 @@ TEST(Examples, CustomModelKnobIsAConfigKey) {
   const fs::path exe = fs::path(KILN_EXE).parent_path() / "example_custom_model";
   const fs::path dir = fresh_dir("model-knob");
   // Its table is known to the config loader: --set reaches the knob, and the range is checked.
-  auto [line, rc] = run(exe.string() + " " + dir.string() + " model.tiny_convnet.channels=4 train.max_steps=1 2>/dev/null");
+  auto [line, rc] =
+      run(exe.string() + " " + dir.string() + " model.tiny_convnet.channels=4 train.max_steps=1 2>/dev/null");
   ASSERT_EQ(rc, 0) << line;
   EXPECT_EQ(nlohmann::json::parse(line)["parameters"], 4 * 26 + 4 * 144 * 10 + 10);
   fs::remove_all(dir);
   std::tie(line, rc) = run(exe.string() + " " + dir.string() + " model.tiny_convnet.channels=0 2>&1");
   EXPECT_EQ(rc, 2) << line;
   EXPECT_NE(line.find("'model.tiny_convnet.channels' at --set model.tiny_convnet.channels=0 is out of range"),
-            std::string::npos) << line;
+            std::string::npos)
+      << line;
   EXPECT_FALSE(fs::exists(dir));
 }

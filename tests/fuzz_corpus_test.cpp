@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 std::vector<fs::path> corpus(const std::string& name) {
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(fs::path(KILN_SOURCE_DIR) / "fuzz/corpus" / name)) files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(fs::path(KILN_SOURCE_DIR) / "fuzz/corpus" / name))
+    files.push_back(e.path());
   std::sort(files.begin(), files.end());
   return files;
 }

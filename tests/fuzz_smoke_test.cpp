@@ -25,10 +25,10 @@ TEST_P(FuzzSmoke, RunsBrieflyWithoutFindings) {
   kiln_test::RunOptions o;
   o.cwd = work.path();
   o.timeout = std::chrono::milliseconds(120'000);
-  const auto r = kiln_test::run({bin.string(), "-max_total_time=5", "-runs=2000000", "-max_len=4096", "-timeout=20",
-                                 "-rss_limit_mb=2048", "-print_final_stats=1", "-artifact_prefix=" + (work / "").string(),
-                                 (work / "new").string(), corpus},
-                                o);
+  const auto r = kiln_test::run(
+      {bin.string(), "-max_total_time=5", "-runs=2000000", "-max_len=4096", "-timeout=20", "-rss_limit_mb=2048",
+       "-print_final_stats=1", "-artifact_prefix=" + (work / "").string(), (work / "new").string(), corpus},
+      o);
   EXPECT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 6000 ? r.err.size() - 6000 : 0);
   EXPECT_NE(r.err.find("Done"), std::string::npos) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
 }

@@ -67,8 +67,9 @@ std::vector<std::string> layer_violations(const fs::path& lib_root, const Layers
         if (!rank.count(target)) {
           out.push_back(where + "lib/" + target + "/ is in no layer of the list");
         } else if (rank[target] >= rank[folder]) {
-          out.push_back(where + folder + " (layer " + std::to_string(rank[folder] + 1) + ") may only include lower layers, and " +
-                        target + " is layer " + std::to_string(rank[target] + 1));
+          out.push_back(where + folder + " (layer " + std::to_string(rank[folder] + 1) +
+                        ") may only include lower layers, and " + target + " is layer " +
+                        std::to_string(rank[target] + 1));
         }
       }
     }

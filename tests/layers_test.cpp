@@ -74,7 +74,8 @@ TEST(Layers, IncludingATestHelperOrAnUnlistedFolderFails) {
 
 TEST(Layers, TheListIsReadFromTheMarkdownBlock) {
   kiln_test::TempDir tmp("layers-md");
-  kiln_test::write_file(tmp / "a.md", "# x\n```\nnot this\n```\n```layers\nutil   # lowest\n\ndata model\ntrain\n```\n");
+  kiln_test::write_file(tmp / "a.md",
+                        "# x\n```\nnot this\n```\n```layers\nutil   # lowest\n\ndata model\ntrain\n```\n");
   const Layers l = kiln_test::read_layers(tmp / "a.md");
   ASSERT_EQ(l.size(), 3u);
   EXPECT_EQ(l[1], (std::vector<std::string>{"data", "model"}));

@@ -8,7 +8,8 @@ namespace {
 
 class Totals : public testing::EmptyTestEventListener {
   void OnTestProgramEnd(const testing::UnitTest& u) override {
-    std::printf("kiln_tests: %d passed, %d failed, %d skipped\n", u.successful_test_count(),  // skipped tests are not counted as successful
+    std::printf("kiln_tests: %d passed, %d failed, %d skipped\n",
+                u.successful_test_count(),  // skipped tests are not counted as successful
                 u.failed_test_count(), u.skipped_test_count());
     std::fflush(stdout);
   }

@@ -26,8 +26,8 @@ TmpfsMount::~TmpfsMount() {
 
 bool TmpfsMount::resize(uint64_t size_bytes) {
   const std::string opts = "size=" + std::to_string(size_bytes);
-  return mounted_ && ::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV,
-                             opts.c_str()) == 0;
+  return mounted_ &&
+         ::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts.c_str()) == 0;
 }
 
 uint64_t tmpfs_pages(uint64_t n) {

@@ -3,7 +3,6 @@
 
 #include <torch/serialize/archive.h>
 
-
 #include "repro/rng_state.h"
 #include "util/error.h"
 #include "util/fs.h"

@@ -14,11 +14,11 @@
 namespace kiln::config {
 
 struct DataConfig {
-  std::string dataset = "fashion-mnist";            // registered dataset name
+  std::string dataset = "fashion-mnist";                  // registered dataset name
   std::string dir = "/usr/share/datasets/fashion-mnist";  // IDX files, .gz or plain
-  int64_t limit_train = 0;                          // use only the first N train samples (0 = all)
-  int64_t limit_test = 0;                           // use only the first N test samples (0 = all)
-  std::vector<double> mean = {0.2860};              // per channel, on the [0,1] scale
+  int64_t limit_train = 0;                                // use only the first N train samples (0 = all)
+  int64_t limit_test = 0;                                 // use only the first N test samples (0 = all)
+  std::vector<double> mean = {0.2860};                    // per channel, on the [0,1] scale
   std::vector<double> std = {0.3530};
 };
 
@@ -27,8 +27,8 @@ struct LoaderConfig {
   int64_t eval_batch_size = 1000;
   bool shuffle = true;
   bool drop_last = false;
-  int64_t threads = 0;   // worker threads (0 = the machine's cores)
-  int64_t prefetch = 4;  // batches prepared ahead of the training step (ring slots)
+  int64_t threads = 0;        // worker threads (0 = the machine's cores)
+  int64_t prefetch = 4;       // batches prepared ahead of the training step (ring slots)
   bool gpu_normalize = true;  // CUDA: copy uint8 to the GPU and normalise there
 };
 
@@ -43,8 +43,8 @@ struct AugmentConfig {
 // The keys every model shares; each model's own knobs are in its table, [model.<name>]
 // (config/model_table.h), registered with the model.
 struct ModelConfig {
-  std::string name = "mlp";                      // mlp | cnn | resnet | a registered model
-  double dropout = 0.2;                          // dropout before the classifier (0 = off)
+  std::string name = "mlp";  // mlp | cnn | resnet | a registered model
+  double dropout = 0.2;      // dropout before the classifier (0 = off)
   // Knob values by model name: the knobs struct of that model's table, holding its defaults
   // changed by what the config set. A model with no entry here has its table's defaults.
   std::map<std::string, std::any> tables;
@@ -74,12 +74,12 @@ struct ModelConfig {
 struct OptimConfig {
   std::string name = "adamw";  // adamw | sgd
   double lr = 1e-3;
-  double weight_decay = 0.0;   // decoupled for adamw, L2 for sgd
-  double momentum = 0.9;       // sgd
-  bool nesterov = false;       // sgd
-  double beta1 = 0.9;          // adamw
-  double beta2 = 0.999;        // adamw
-  double eps = 1e-8;           // adamw
+  double weight_decay = 0.0;  // decoupled for adamw, L2 for sgd
+  double momentum = 0.9;      // sgd
+  bool nesterov = false;      // sgd
+  double beta1 = 0.9;         // adamw
+  double beta2 = 0.999;       // adamw
+  double eps = 1e-8;          // adamw
 };
 
 struct ScheduleConfig {
@@ -94,16 +94,16 @@ struct ScheduleConfig {
 };
 
 struct TrainConfig {
-  std::string name = "fashion";  // run name: runs/<name>-<timestamp>/
+  std::string name = "fashion";         // run name: runs/<name>-<timestamp>/
   std::string task = "classification";  // what is learned: its loss and metrics (a registered task)
   int64_t epochs = 15;
-  int64_t max_steps = 0;          // optimizer-step budget (0 = epochs decide)
-  int64_t eval_every = 0;         // evaluate every N optimizer steps and after the last (0 = every epoch's end)
+  int64_t max_steps = 0;   // optimizer-step budget (0 = epochs decide)
+  int64_t eval_every = 0;  // evaluate every N optimizer steps and after the last (0 = every epoch's end)
   double label_smoothing = 0.0;
-  double grad_clip = 0.0;         // max global grad L2 norm (0 = off)
-  int64_t grad_accum = 1;         // micro-batches per optimizer step
-  std::string device = "auto";    // auto | cpu | cuda | cuda:N
-  int64_t threads = 0;            // LibTorch intra-op threads (0 = its default)
+  double grad_clip = 0.0;             // max global grad L2 norm (0 = off)
+  int64_t grad_accum = 1;             // micro-batches per optimizer step
+  std::string device = "auto";        // auto | cpu | cuda | cuda:N
+  int64_t threads = 0;                // LibTorch intra-op threads (0 = its default)
   std::string on_nonfinite = "stop";  // a nan/inf loss: stop | skip (the update) | ignore
 };
 
@@ -118,8 +118,8 @@ struct CheckpointConfig {
 };
 
 struct LogConfig {
-  int64_t every = 50;              // console line / progress refresh every N steps
-  std::string progress = "auto";   // auto (bar on a terminal, lines otherwise) | bar | lines | off
+  int64_t every = 50;             // console line / progress refresh every N steps
+  std::string progress = "auto";  // auto (bar on a terminal, lines otherwise) | bar | lines | off
 };
 
 struct RunConfig {

@@ -248,11 +248,15 @@ TEST(ConfigValidate, TrainDevice) {
 
 TEST(ConfigValidate, CrossFieldChecks) {
   EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"data.mean=[0.1, 0.2]"}); }), "data.mean");
-  EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"optim.nesterov=true", "optim.momentum=0"}); }),
+  EXPECT_CONTAINS(usage_error([] {
+                    load(std::nullopt, {"optim.nesterov=true", "optim.momentum=0"});
+                  }),
                   "optim.nesterov");
   EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"model.mlp.hidden=[]"}); }),
                   "'model.mlp.hidden' at --set model.mlp.hidden=[] must list at least one width");
-  EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"model.name=cnn", "model.cnn.channels=[]"}); }),
+  EXPECT_CONTAINS(usage_error([] {
+                    load(std::nullopt, {"model.name=cnn", "model.cnn.channels=[]"});
+                  }),
                   "must list at least one stage");
 }
 
@@ -294,7 +298,8 @@ TEST(ConfigOverride, BareWordsBecomeStringsForStringKeys) {
 }
 
 TEST(ConfigOverride, LaterOverridesWinOverFile) {
-  const auto path = std::filesystem::temp_directory_path() / ("kiln-config-test-" + std::to_string(::getpid()) + ".toml");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("kiln-config-test-" + std::to_string(::getpid()) + ".toml");
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);
@@ -440,8 +445,10 @@ TEST(ConfigToml, FormatDoubleShortestRoundTrip) {
 }
 
 TEST(ConfigToml, FormatDoubleIsValidTomlFloatAndExact) {
-  const double values[] = {0.1,   0.2,      1.0 / 3.0, 2.0 / 3.0, 1e-8,   3e-4, 3.0,     1.0,
-                           1e20,  1e22,     1e-300,    5e-324,    1e308,  -0.5, 123456.0, 0.9999999999999999,
+  const double values[] = {0.1,   0.2,     1.0 / 3.0,     2.0 / 3.0,
+                           1e-8,  3e-4,    3.0,           1.0,
+                           1e20,  1e22,    1e-300,        5e-324,
+                           1e308, -0.5,    123456.0,      0.9999999999999999,
                            65536, 2.5e-17, 6.02214076e23, std::numeric_limits<double>::max()};
   for (double v : values) {
     const std::string s = format_double(v);

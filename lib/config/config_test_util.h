@@ -28,8 +28,8 @@ inline std::string usage_error(const std::function<void()>& fn, bool with_hint =
 
 }  // namespace kiln::config::test
 
-#define EXPECT_CONTAINS(haystack, needle)                                                  \
-  do {                                                                                     \
-    const std::string h_ = (haystack);                                                     \
+#define EXPECT_CONTAINS(haystack, needle)                                                 \
+  do {                                                                                    \
+    const std::string h_ = (haystack);                                                    \
     EXPECT_NE(h_.find(needle), std::string::npos) << "'" << needle << "' not in: " << h_; \
   } while (0)

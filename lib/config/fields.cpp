@@ -37,19 +37,23 @@ constexpr double kMaxBatch = 1 << 20;
 const char* const kBatchWhy = "a batch of over 2^20 samples does not fit in memory for any model kiln builds";
 constexpr double kMaxLr = 10;
 const char* const kLrWhy =
-    "the largest learning rates in use (SGD scaled linearly with huge batches) stay below 10; above it the first step diverges";
+    "the largest learning rates in use (SGD scaled linearly with huge batches) stay below 10; above it the first step "
+    "diverges";
 
 // The shared keys; fields() adds the chosen model's knobs after model.dropout.
 std::vector<Field> shared_fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset, "registered dataset name (fashion-mnist, or one an example registers)"),
       str("data.dir", &c.data.dir, "directory of the IDX files (gzipped or plain)"),
-      num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples, false, kSamplesWhy),
-      num("data.limit_test", &c.data.limit_test, "use only the first N test samples (0 = all)", 0, kMaxSamples, false, kSamplesWhy),
+      num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples,
+          false, kSamplesWhy),
+      num("data.limit_test", &c.data.limit_test, "use only the first N test samples (0 = all)", 0, kMaxSamples, false,
+          kSamplesWhy),
       num("data.mean", &c.data.mean, "per-channel mean for normalisation, on the [0,1] scale", 0, 1),
       num("data.std", &c.data.std, "per-channel standard deviation for normalisation", 0, {}, true),
 
-      num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch, false, kBatchWhy),
+      num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch,
+          false, kBatchWhy),
       num("loader.eval_batch_size", &c.loader.eval_batch_size, "evaluation batch size", 1, kMaxBatch, false, kBatchWhy),
       num("loader.shuffle", &c.loader.shuffle, "shuffle the training set every epoch"),
       num("loader.drop_last", &c.loader.drop_last, "drop the last incomplete training batch"),
@@ -62,7 +66,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "training: random crop from the image zero-padded by N pixels per side (0 = off)", 0, 64),
       num("augment.hflip", &c.augment.hflip, "training: random horizontal flip (probability 1/2)"),
 
-      str("model.name", &c.model.name, "model: mlp | cnn | resnet | a registered model; its knobs are in [model.<name>]"),
+      str("model.name", &c.model.name,
+          "model: mlp | cnn | resnet | a registered model; its knobs are in [model.<name>]"),
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
 
       str("optim.name", &c.optim.name, "optimizer", {"adamw", "sgd"}),
@@ -73,28 +78,36 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("optim.nesterov", &c.optim.nesterov, "sgd: Nesterov momentum (needs momentum > 0)"),
       num("optim.beta1", &c.optim.beta1, "adamw: beta1", 0, 1),
       num("optim.beta2", &c.optim.beta2, "adamw: beta2", 0, 1),
-      num("optim.eps", &c.optim.eps, "adamw: epsilon", 0, 1, true, "an epsilon above 1 swamps the gradient statistics it guards (typical: 1e-8)"),
+      num("optim.eps", &c.optim.eps, "adamw: epsilon", 0, 1, true,
+          "an epsilon above 1 swamps the gradient statistics it guards (typical: 1e-8)"),
 
       str("schedule.name", &c.schedule.name, "lr schedule", {"constant", "step", "cosine", "onecycle"}),
-      num("schedule.warmup_steps", &c.schedule.warmup_steps, "linear warm-up steps from 0 to the schedule's lr", 0, kMaxSteps, false, kStepsWhy),
-      num("schedule.step_size", &c.schedule.step_size, "step: multiply lr by gamma every N steps (0 = one epoch)", 0, kMaxSteps, false, kStepsWhy),
+      num("schedule.warmup_steps", &c.schedule.warmup_steps, "linear warm-up steps from 0 to the schedule's lr", 0,
+          kMaxSteps, false, kStepsWhy),
+      num("schedule.step_size", &c.schedule.step_size, "step: multiply lr by gamma every N steps (0 = one epoch)", 0,
+          kMaxSteps, false, kStepsWhy),
       num("schedule.gamma", &c.schedule.gamma, "step: decay factor", 0, 1, true),
       num("schedule.min_lr", &c.schedule.min_lr, "cosine: lr at the last step", 0, kMaxLr, false, kLrWhy),
       num("schedule.pct_start", &c.schedule.pct_start, "onecycle: share of steps spent rising", 0, 1),
-      num("schedule.div_factor", &c.schedule.div_factor, "onecycle: initial lr = lr / div_factor", 1, 1e12, false, "a factor over 1e12 makes the lr vanish below float precision"),
+      num("schedule.div_factor", &c.schedule.div_factor, "onecycle: initial lr = lr / div_factor", 1, 1e12, false,
+          "a factor over 1e12 makes the lr vanish below float precision"),
       num("schedule.final_div_factor", &c.schedule.final_div_factor,
           "onecycle: final lr = initial lr / final_div_factor", 1, 1e12, false,
           "a factor over 1e12 makes the lr vanish below float precision"),
 
       str("train.name", &c.train.name, "run name: the run dir is runs/<name>-<timestamp>"),
-      str("train.task", &c.train.task, "what the model learns, its loss and metrics: classification | a registered task"),
-      num("train.epochs", &c.train.epochs, "epochs to train", 1, 1e6, false, "10^6 passes over the data is far beyond any run (the default is 15)"),
-      num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0, kMaxSteps, false, kStepsWhy),
+      str("train.task", &c.train.task,
+          "what the model learns, its loss and metrics: classification | a registered task"),
+      num("train.epochs", &c.train.epochs, "epochs to train", 1, 1e6, false,
+          "10^6 passes over the data is far beyond any run (the default is 15)"),
+      num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0, kMaxSteps,
+          false, kStepsWhy),
       num("train.eval_every", &c.train.eval_every,
-          "evaluate every N optimizer steps and after the last one (0 = at the end of every epoch)", 0, kMaxSteps, false,
-          kStepsWhy),
+          "evaluate every N optimizer steps and after the last one (0 = at the end of every epoch)", 0, kMaxSteps,
+          false, kStepsWhy),
       num("train.label_smoothing", &c.train.label_smoothing, "label smoothing for the training loss", 0, 1),
-      num("train.grad_clip", &c.train.grad_clip, "clip the global gradient L2 norm to this (0 = off)", 0, 1e12, false, "a clip norm over 1e12 never clips; use 0 for off"),
+      num("train.grad_clip", &c.train.grad_clip, "clip the global gradient L2 norm to this (0 = off)", 0, 1e12, false,
+          "a clip norm over 1e12 never clips; use 0 for off"),
       num("train.grad_accum", &c.train.grad_accum, "micro-batches accumulated per optimizer step", 1, 1 << 16, false,
           "over 65536 micro-batches per step is a typo (the effective batch would exceed any dataset)"),
       str("train.device", &c.train.device, "auto (CUDA if available) | cpu | cuda | cuda:N"),
@@ -107,8 +120,10 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("repro.seed", &c.repro.seed, "the one seed every random stream derives from"),
       num("repro.deterministic", &c.repro.deterministic, "use deterministic algorithms only"),
 
-      num("checkpoint.every", &c.checkpoint.every, "save a checkpoint every N optimizer steps (0 = end only)", 0, kMaxSteps, false, kStepsWhy),
-      num("checkpoint.keep", &c.checkpoint.keep, "keep the newest N checkpoints", 1, 1e5, false, "over 10^5 checkpoint files would fill the disk"),
+      num("checkpoint.every", &c.checkpoint.every, "save a checkpoint every N optimizer steps (0 = end only)", 0,
+          kMaxSteps, false, kStepsWhy),
+      num("checkpoint.keep", &c.checkpoint.keep, "keep the newest N checkpoints", 1, 1e5, false,
+          "over 10^5 checkpoint files would fill the disk"),
 
       num("log.every", &c.log.every, "console log line every N steps", 1, kMaxSteps, false, kStepsWhy),
       str("log.progress", &c.log.progress, "auto (bar on a terminal, lines otherwise) | bar | lines | off",

@@ -12,25 +12,25 @@
 
 namespace kiln::config {
 
-using FieldPtr = std::variant<bool*, int64_t*, uint64_t*, double*, std::string*,
-                              std::vector<int64_t>*, std::vector<double>*>;
+using FieldPtr =
+    std::variant<bool*, int64_t*, uint64_t*, double*, std::string*, std::vector<int64_t>*, std::vector<double>*>;
 
 struct Field {
-  std::string key;                    // "optim.lr"
+  std::string key;  // "optim.lr"
   FieldPtr ptr;
   std::string help;
-  std::optional<double> min;          // inclusive lower bound for numbers / array elements
-  std::optional<double> max;          // inclusive upper bound
-  bool min_exclusive = false;         // lower bound is exclusive (e.g. lr > 0)
-  std::vector<std::string> choices;   // allowed strings (empty = any)
-  std::string why;                    // why the bounds are what they are, for the error message
-  size_t min_items = 0;               // arrays: at least this many elements
-  std::string item = "value";         // what an element is, for that message ("width")
+  std::optional<double> min;         // inclusive lower bound for numbers / array elements
+  std::optional<double> max;         // inclusive upper bound
+  bool min_exclusive = false;        // lower bound is exclusive (e.g. lr > 0)
+  std::vector<std::string> choices;  // allowed strings (empty = any)
+  std::string why;                   // why the bounds are what they are, for the error message
+  size_t min_items = 0;              // arrays: at least this many elements
+  std::string item = "value";        // what an element is, for that message ("width")
 };
 
 // A number, boolean or array field; a string field (choices: the allowed values, or any).
-Field num(std::string key, FieldPtr p, std::string help, std::optional<double> min = {},
-          std::optional<double> max = {}, bool min_exclusive = false, std::string why = {});
+Field num(std::string key, FieldPtr p, std::string help, std::optional<double> min = {}, std::optional<double> max = {},
+          bool min_exclusive = false, std::string why = {});
 Field str(std::string key, std::string* p, std::string help, std::vector<std::string> choices = {});
 // `f`, an array, with at least one element (an `item`, named in the message).
 Field nonempty(Field f, std::string item);

@@ -40,11 +40,12 @@ TEST(ConfigLimits, SurelyMistakenValuesAreRefusedWithKeyOriginAndReason) {
   msg = usage_error([] { load(std::nullopt, {"train.max_steps=9223372036854775807"}); });
   EXPECT_CONTAINS(msg, "'train.max_steps' at --set");
   EXPECT_CONTAINS(msg, "11 days");
-  for (const char* set : {"loader.batch_size=1099511627776", "data.limit_train=9223372036854775807",
-                          "schedule.warmup_steps=10000000000", "checkpoint.every=10000000000",
-                          "checkpoint.keep=9223372036854775807", "log.every=9223372036854775807",
-                          "model.mlp.hidden=[64, 9223372036854775807]", "model.cnn.fc=1000000", "model.resnet.width=100000",
-                          "model.cnn.channels=[70000]", "model.resnet.blocks=65", "train.grad_accum=1000000", "loader.eval_batch_size=4294967296"}) {
+  for (const char* set :
+       {"loader.batch_size=1099511627776", "data.limit_train=9223372036854775807", "schedule.warmup_steps=10000000000",
+        "checkpoint.every=10000000000", "checkpoint.keep=9223372036854775807", "log.every=9223372036854775807",
+        "model.mlp.hidden=[64, 9223372036854775807]", "model.cnn.fc=1000000", "model.resnet.width=100000",
+        "model.cnn.channels=[70000]", "model.resnet.blocks=65", "train.grad_accum=1000000",
+        "loader.eval_batch_size=4294967296"}) {
     const std::string key = std::string(set).substr(0, std::string(set).find('='));
     // A model's knobs are checked when it is the chosen model.
     const bool knob = std::count(key.begin(), key.end(), '.') == 2;
@@ -68,9 +69,9 @@ TEST(ConfigLimits, NanAndInfAreRefusedForEveryFloat) {
 }
 
 TEST(ConfigLimits, ValuesNearTheBoundsAreAccepted) {
-  EXPECT_NO_THROW(load(std::nullopt, {"optim.lr=10", "train.epochs=1000000", "train.max_steps=1000000000",
-                                      "loader.batch_size=1048576", "model.mlp.hidden=[65536]", "schedule.min_lr=1e-9",
-                                      "repro.seed=9223372036854775807"}));
+  EXPECT_NO_THROW(load(
+      std::nullopt, {"optim.lr=10", "train.epochs=1000000", "train.max_steps=1000000000", "loader.batch_size=1048576",
+                     "model.mlp.hidden=[65536]", "schedule.min_lr=1e-9", "repro.seed=9223372036854775807"}));
 }
 
 TEST(ConfigLimits, EveryNumericFieldWithAMaxSaysWhy) {
@@ -92,11 +93,13 @@ TEST(ConfigLimits, OverlongDataDirIsAUsageErrorNamingTheKey) {
   EXPECT_CONTAINS(msg, "'data.dir' at --set");
   EXPECT_CONTAINS(msg, "100000 characters");
   EXPECT_LT(msg.size(), 1000u);  // the path itself is shortened in the message
-  EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"data.dir=/tmp/" + std::string(300, 'n')}); }), "per file or directory name");
+  EXPECT_CONTAINS(usage_error([] { load(std::nullopt, {"data.dir=/tmp/" + std::string(300, 'n')}); }),
+                  "per file or directory name");
 }
 
 TEST(ConfigLimits, OverlongConfigPathIsAUsageError) {
-  EXPECT_CONTAINS(usage_error([] { load(std::filesystem::path(std::string(100000, 'c') + ".toml"), {}); }), "config file");
+  EXPECT_CONTAINS(usage_error([] { load(std::filesystem::path(std::string(100000, 'c') + ".toml"), {}); }),
+                  "config file");
 }
 
 TEST(ConfigLimits, DeepSetValuesAreUsageErrors) {

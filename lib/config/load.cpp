@@ -39,8 +39,8 @@ void refuse_moved_key(const std::string& key, const std::string& at) {
   for (const auto& p : places) list += (list.empty() ? "'" : "' or '") + p;
   const std::string model = places[0].substr(6, places[0].rfind('.') - 6);
   throw Error::usage("'" + key + "' at " + at + " moved to " + list + "'",
-                     "each model's knobs are in its own table: [model." + model + "] " + knob + " = ... in a file, --set " +
-                         places[0] + "=... on the command line");
+                     "each model's knobs are in its own table: [model." + model + "] " + knob +
+                         " = ... in a file, --set " + places[0] + "=... on the command line");
 }
 
 [[noreturn]] void unknown_key(const std::string& key, const std::string& at) {
@@ -50,12 +50,14 @@ void refuse_moved_key(const std::string& key, const std::string& at) {
   for (const auto& model : model_table_names()) candidates.push_back("model." + model);
   const std::string hint = util::did_you_mean(key, candidates);
   if (!hint.empty()) msg += "; " + hint;
-  throw Error::usage(msg, "`kiln train --print-config` lists every key with its default (another model's knobs: add --set model.name=NAME)");
+  throw Error::usage(msg,
+                     "`kiln train --print-config` lists every key with its default (another model's knobs: add --set "
+                     "model.name=NAME)");
 }
 
 [[noreturn]] void wrong_type(const Field& f, const std::string& at, const std::string& got) {
-  throw Error::usage("key '" + f.key + "' at " + at + " must be " + std::string(type_name(f.ptr) == "integer" ? "an " : "a ") +
-                     type_name(f.ptr) + ", got " + got);
+  throw Error::usage("key '" + f.key + "' at " + at + " must be " +
+                     std::string(type_name(f.ptr) == "integer" ? "an " : "a ") + type_name(f.ptr) + ", got " + got);
 }
 
 std::optional<double> as_number(const toml::node& n) {
@@ -79,7 +81,8 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
       *p = n.as_integer()->get();
     }
     void operator()(uint64_t* p) const {
-      if (!n.is_integer() || n.as_integer()->get() < 0) wrong_type(f, at, n.is_integer() ? "a negative integer" : util::toml_kind(n));
+      if (!n.is_integer() || n.as_integer()->get() < 0)
+        wrong_type(f, at, n.is_integer() ? "a negative integer" : util::toml_kind(n));
       *p = static_cast<uint64_t>(n.as_integer()->get());
     }
     void operator()(double* p) const {
@@ -151,11 +154,12 @@ void apply_toml(RunConfig& cfg, std::string_view text, const std::string& source
       std::string msg = "unknown section '[" + util::shorten(section) + "]' at " + at;
       const std::string hint = util::did_you_mean(section, sections);
       if (!hint.empty()) msg += "; " + hint;
-      throw Error::usage(msg, "sections are: " + [&] {
-        std::string s;
-        for (const auto& x : sections) s += (s.empty() ? "" : ", ") + x;
-        return s;
-      }());
+      throw Error::usage(
+          msg, "sections are: " + [&] {
+            std::string s;
+            for (const auto& x : sections) s += (s.empty() ? "" : ", ") + x;
+            return s;
+          }());
     }
     apply_table(cfg, *table, section, source, origins);
   }
@@ -165,7 +169,8 @@ void apply_toml_file(RunConfig& cfg, const std::filesystem::path& path, Origins&
   util::check_user_path(path, "config file");
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    throw Error::usage("config file not found: " + path.string(), "give a path to a .toml file, e.g. configs/default.toml");
+    throw Error::usage("config file not found: " + path.string(),
+                       "give a path to a .toml file, e.g. configs/default.toml");
   }
   apply_toml(cfg, util::read_toml_file(path.string(), "config file"), path.string(), origins);
 }
@@ -174,7 +179,8 @@ void apply_override(RunConfig& cfg, const std::string& assignment, Origins& orig
   const std::string at = "--set " + util::shorten(assignment);
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw Error::usage("bad override '" + util::shorten(assignment) + "': expected section.key=value", "e.g. --set optim.lr=3e-4");
+    throw Error::usage("bad override '" + util::shorten(assignment) + "': expected section.key=value",
+                       "e.g. --set optim.lr=3e-4");
   }
   const std::string key = assignment.substr(0, eq);
   const std::string value = assignment.substr(eq + 1);

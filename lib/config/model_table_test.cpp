@@ -48,7 +48,8 @@ RunConfig from_toml(const std::string& text, Origins* origins_out = nullptr) {
 
 TEST_F(ModelTables, KnobsLoadFromEveryTomlForm) {
   Origins origins;
-  RunConfig cfg = from_toml("[model]\nname = \"kiln-test-net\"\n\n[model.kiln-test-net]\ndepth = 3\nact = \"gelu\"\n", &origins);
+  RunConfig cfg =
+      from_toml("[model]\nname = \"kiln-test-net\"\n\n[model.kiln-test-net]\ndepth = 3\nact = \"gelu\"\n", &origins);
   EXPECT_EQ(cfg.model.knobs<TestKnobs>().depth, 3);
   EXPECT_EQ(cfg.model.knobs<TestKnobs>().act, "gelu");
   EXPECT_EQ(cfg.model.knobs<TestKnobs>().scales, std::vector<double>{1.0});  // unset: the default
@@ -63,13 +64,18 @@ TEST_F(ModelTables, KnobsLoadFromEveryTomlForm) {
 }
 
 TEST_F(ModelTables, TheChosenTableIsValidatedWithKeyOriginAndRange) {
-  std::string msg = usage_error([] { load(std::nullopt, {"model.name=kiln-test-net", "model.kiln-test-net.depth=9"}); });
-  EXPECT_CONTAINS(msg, "value 9 of 'model.kiln-test-net.depth' at --set model.kiln-test-net.depth=9 is out of range: must be >= 1 and <= 8");
+  std::string msg = usage_error([] {
+    load(std::nullopt, {"model.name=kiln-test-net", "model.kiln-test-net.depth=9"});
+  });
+  EXPECT_CONTAINS(msg,
+                  "value 9 of 'model.kiln-test-net.depth' at --set model.kiln-test-net.depth=9 is out of range: must "
+                  "be >= 1 and <= 8");
   msg = usage_error([] { from_toml("[model]\nname = \"kiln-test-net\"\n[model.kiln-test-net]\nact = \"gleu\"\n"); });
   EXPECT_CONTAINS(msg, "'model.kiln-test-net.act' at x.toml:4");
   EXPECT_CONTAINS(msg, "did you mean 'gelu'");
   msg = usage_error([] { load(std::nullopt, {"model.name=kiln-test-net", "model.kiln-test-net.scales=[]"}); });
-  EXPECT_CONTAINS(msg, "'model.kiln-test-net.scales' at --set model.kiln-test-net.scales=[] must list at least one scale");
+  EXPECT_CONTAINS(msg,
+                  "'model.kiln-test-net.scales' at --set model.kiln-test-net.scales=[] must list at least one scale");
   msg = usage_error([] { load(std::nullopt, {"model.name=kiln-test-net", "model.kiln-test-net.scales=[nan]"}); });
   EXPECT_CONTAINS(msg, "not a finite number");
 }
@@ -93,7 +99,8 @@ TEST_F(ModelTables, OnlyTheChosenTableIsPrintedAndItRoundTrips) {
   EXPECT_CONTAINS(mlp, "\n[model.mlp]\nhidden = [512, 256] ");
   EXPECT_EQ(mlp.find("[model.cnn]"), std::string::npos) << mlp;
   EXPECT_EQ(mlp.find("[model.kiln-test-net]"), std::string::npos) << mlp;
-  const RunConfig cfg = load(std::nullopt, {"model.name=kiln-test-net", "model.kiln-test-net.depth=7", "model.mlp.hidden=[8]"});
+  const RunConfig cfg =
+      load(std::nullopt, {"model.name=kiln-test-net", "model.kiln-test-net.depth=7", "model.mlp.hidden=[8]"});
   const std::string text = to_toml(cfg);
   EXPECT_CONTAINS(text, "\n[model.kiln-test-net]\ndepth = 7 ");
   EXPECT_CONTAINS(text, "\nscales = [1.0] ");

@@ -12,10 +12,18 @@ std::string toml_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {  // TOML forbids raw control chars
           char buf[8];
@@ -63,11 +71,16 @@ std::string value_toml(const Field& f) {
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::decay_t<decltype(*p)>;
-        if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
-        else if constexpr (std::is_same_v<T, double>) return format_double(*p);
-        else if constexpr (std::is_same_v<T, std::string>) return toml_string(*p);
-        else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) return join(*p);
-        else return std::to_string(*p);
+        if constexpr (std::is_same_v<T, bool>)
+          return *p ? "true" : "false";
+        else if constexpr (std::is_same_v<T, double>)
+          return format_double(*p);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return toml_string(*p);
+        else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>)
+          return join(*p);
+        else
+          return std::to_string(*p);
       },
       f.ptr);
 }

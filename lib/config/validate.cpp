@@ -25,8 +25,9 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
             using T = std::decay_t<decltype(*p)>;
             if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>) {
               if (p->size() < f.min_items) {
-                throw Error::usage("'" + f.key + "' at " + src(f.key) + " must list at least " +
-                                   (f.min_items == 1 ? "one " + f.item : std::to_string(f.min_items) + " " + f.item + "s"));
+                throw Error::usage(
+                    "'" + f.key + "' at " + src(f.key) + " must list at least " +
+                    (f.min_items == 1 ? "one " + f.item : std::to_string(f.min_items) + " " + f.item + "s"));
               }
             }
           },
@@ -72,8 +73,9 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
         auto bound = [&](double b) { return integer ? std::to_string(int64_t(b)) : format_double(b); };
         std::string range = f.min ? (f.min_exclusive ? "> " : ">= ") + bound(*f.min) : "";
         if (f.max) range += (range.empty() ? "<= " : " and <= ") + bound(*f.max);
-        throw Error::usage("value " + text + " of '" + f.key + "' at " + src(f.key) + " is out of range: must be " + range,
-                           high && !f.why.empty() ? f.why : "");
+        throw Error::usage(
+            "value " + text + " of '" + f.key + "' at " + src(f.key) + " is out of range: must be " + range,
+            high && !f.why.empty() ? f.why : "");
       }
     }
   }
@@ -87,9 +89,9 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
   // Checked here as well as by the loader, so the message can say where the value came from.
   if (!cfg.data.dir.empty()) util::check_user_path(cfg.data.dir, "'data.dir' at " + src("data.dir") + ":");
   const std::string& d = cfg.train.device;
-  const bool device_ok = d == "auto" || d == "cpu" || d == "cuda" ||
-                         (d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
-                          d.find_first_not_of("0123456789", 5) == std::string::npos);
+  const bool device_ok =
+      d == "auto" || d == "cpu" || d == "cuda" ||
+      (d.rfind("cuda:", 0) == 0 && d.size() > 5 && d.find_first_not_of("0123456789", 5) == std::string::npos);
   if (!device_ok) {
     throw Error::usage("invalid value '" + util::shorten(d) + "' for 'train.device' at " + src("train.device"),
                        "use auto, cpu, cuda or cuda:N");

@@ -21,8 +21,8 @@ IdxDataset::IdxDataset(const fs::path& images, const fs::path& labels, int64_t n
   }
   for (size_t i = 0; i < lab.data.size(); ++i) {
     if (lab.data[i] >= num_classes) {
-      throw Error::usage(labels.string() + ": label " + std::to_string(lab.data[i]) + " of sample " + std::to_string(i) +
-                         " is out of range (expected 0.." + std::to_string(num_classes - 1) + ")");
+      throw Error::usage(labels.string() + ": label " + std::to_string(lab.data[i]) + " of sample " +
+                         std::to_string(i) + " is out of range (expected 0.." + std::to_string(num_classes - 1) + ")");
     }
   }
   size_ = img.dims[0];
@@ -49,8 +49,9 @@ fs::path find_file(const fs::path& dir, const std::string& stem) {
     std::error_code ec;
     if (fs::exists(dir / name, ec)) return dir / name;
   }
-  throw Error::usage("Fashion-MNIST file " + stem + "[.gz] not found in " + dir.string() + " (data.dir)",
-                     "install it with `apt-get install dataset-fashion-mnist` (tools/bootstrap.sh does) or set data.dir");
+  throw Error::usage(
+      "Fashion-MNIST file " + stem + "[.gz] not found in " + dir.string() + " (data.dir)",
+      "install it with `apt-get install dataset-fashion-mnist` (tools/bootstrap.sh does) or set data.dir");
 }
 
 }  // namespace

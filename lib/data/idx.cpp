@@ -19,7 +19,9 @@ constexpr size_t kMaxInflated = size_t(1) << 32;
 
 }  // namespace
 
-std::string read_maybe_gzipped(const std::filesystem::path& path) { return maybe_gunzip(util::read_file(path), path.string()); }
+std::string read_maybe_gzipped(const std::filesystem::path& path) {
+  return maybe_gunzip(util::read_file(path), path.string());
+}
 
 std::string maybe_gunzip(std::string raw, const std::string& name) {
   if (raw.size() < 2 || uint8_t(raw[0]) != 0x1f || uint8_t(raw[1]) != 0x8b) return raw;
@@ -35,8 +37,9 @@ std::string maybe_gunzip(std::string raw, const std::string& name) {
     if (zs.total_out == out.size()) {
       if (out.size() >= kMaxInflated) {
         inflateEnd(&zs);
-        throw Error::usage(name + ": gzip data decompresses to more than " + std::to_string(kMaxInflated >> 30) + " GiB",
-                           "is this the right file? kiln's IDX files are at most a few hundred MB");
+        throw Error::usage(
+            name + ": gzip data decompresses to more than " + std::to_string(kMaxInflated >> 30) + " GiB",
+            "is this the right file? kiln's IDX files are at most a few hundred MB");
       }
       out.resize(std::min(out.size() * 2, kMaxInflated));
     }
@@ -51,8 +54,7 @@ std::string maybe_gunzip(std::string raw, const std::string& name) {
     }
     if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) {
       inflateEnd(&zs);
-      throw Error::usage(name + ": truncated gzip data (stream ends early)",
-                         "re-download or reinstall the file");
+      throw Error::usage(name + ": truncated gzip data (stream ends early)", "re-download or reinstall the file");
     }
   }
   out.resize(zs.total_out);
@@ -65,7 +67,8 @@ IdxArray read_idx(const std::filesystem::path& path, int expected_ndims) {
 }
 
 IdxArray parse_idx(std::string_view bytes, const std::string& name, int expected_ndims) {
-  if (bytes.size() < 4) throw Error::usage(name + ": too short to be an IDX file (" + std::to_string(bytes.size()) + " bytes)");
+  if (bytes.size() < 4)
+    throw Error::usage(name + ": too short to be an IDX file (" + std::to_string(bytes.size()) + " bytes)");
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   if (b[0] != 0 || b[1] != 0) throw Error::usage(name + ": bad IDX magic number (first two bytes must be 0)");
   if (b[2] != 0x08) {

@@ -91,7 +91,8 @@ void expect_usage_error(const std::function<void()>& fn, const std::string& need
     ADD_FAILURE() << "no exception; expected a usage error mentioning " << needle;
   } catch (const kiln::Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kUsage) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what() << "\nexpected: " << needle;
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
+        << "message: " << e.what() << "\nexpected: " << needle;
     if (message) *message = e.what();
   } catch (const std::exception& e) {
     ADD_FAILURE() << "wrong exception type: " << e.what();
@@ -108,9 +109,7 @@ class TempDirTest : public testing::Test {
     remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override {
-    remove_tree(dir_);
-  }
+  void TearDown() override { remove_tree(dir_); }
   fs::path dir_;
 };
 

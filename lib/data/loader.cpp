@@ -33,9 +33,9 @@ at::ScalarType host_input_dtype(const SampleSpec& spec, bool device_normalize) {
 
 void check_options(const SampleSpec& spec, const LoaderOptions& opts) {
   if (!spec.is_image() && opts.augment.enabled()) {
-    throw Error::usage("augment.crop_padding/augment.hflip work on images, but the dataset's inputs are " +
-                           describe(spec.input),
-                       "set augment.crop_padding = 0 and augment.hflip = false");
+    throw Error::usage(
+        "augment.crop_padding/augment.hflip work on images, but the dataset's inputs are " + describe(spec.input),
+        "set augment.crop_padding = 0 and augment.hflip = false");
   }
 }
 

@@ -38,10 +38,10 @@ struct LoaderOptions {
   bool drop_last = false;
   int64_t threads = 0;
   int64_t prefetch = 4;
-  uint64_t seed = 0;           // the loader's stream seed (derived from the run seed)
+  uint64_t seed = 0;  // the loader's stream seed (derived from the run seed)
   std::vector<double> mean = {0.0}, std = {1.0};
-  AugmentOptions augment;      // applied per sample, keyed on (seed, epoch, sample index)
-  bool gpu_normalize = true;   // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
+  AugmentOptions augment;     // applied per sample, keyed on (seed, epoch, sample index)
+  bool gpu_normalize = true;  // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
   c10::Device device = c10::Device(c10::kCPU);
 };
 

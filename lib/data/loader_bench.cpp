@@ -25,7 +25,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 struct Measured {
   double samples_per_s = 0, mb_per_s = 0;
-  CopyTotals copies;  // the timed epochs' host-to-device copies (CUDA)
+  CopyTotals copies;       // the timed epochs' host-to-device copies (CUDA)
   double batch_bytes = 0;  // host bytes of one full batch: images (uint8 on the GPU path, else float32) + labels
   int64_t samples = 0;
 };

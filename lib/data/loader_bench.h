@@ -12,8 +12,8 @@
 namespace kiln::data {
 
 struct LoaderBenchOptions {
-  int64_t epochs = 3;         // measured epochs per variant (after one warm-up epoch)
-  bool progress = true;       // a line per variant on stderr
+  int64_t epochs = 3;    // measured epochs per variant (after one warm-up epoch)
+  bool progress = true;  // a line per variant on stderr
 };
 
 // Runs the benchmark on the train split of `cfg` on `device` ("cpu", "cuda:0") and returns

@@ -29,7 +29,9 @@ class IndexedDataset : public ImageDataset {
     }
     return index;
   }
-  static uint8_t pixel(int64_t index, int64_t c, int64_t k) { return static_cast<uint8_t>((index + 7 * k + 50 * c) % 256); }
+  static uint8_t pixel(int64_t index, int64_t c, int64_t k) {
+    return static_cast<uint8_t>((index + 7 * k + 50 * c) % 256);
+  }
 
  private:
   int64_t n_, c_;
@@ -187,8 +189,10 @@ TEST(LoaderSimple, ImagesAreNormalisedFloatAndLabelsInt64) {
       for (int64_t c = 0; c < 2; ++c) {
         for (int64_t k = 0; k < 6; ++k) {
           const float x = IndexedDataset::pixel(index, c, k);
-          const float expected = (x / 255.0f - static_cast<float>(o.mean[size_t(c)])) / static_cast<float>(o.std[size_t(c)]);
-          EXPECT_FLOAT_EQ(px[(s * 2 + c) * 6 + k], expected) << "sample " << index << " channel " << c << " pixel " << k;
+          const float expected =
+              (x / 255.0f - static_cast<float>(o.mean[size_t(c)])) / static_cast<float>(o.std[size_t(c)]);
+          EXPECT_FLOAT_EQ(px[(s * 2 + c) * 6 + k], expected)
+              << "sample " << index << " channel " << c << " pixel " << k;
           ++checked;
         }
       }

@@ -1,9 +1,9 @@
 // The dataset registry, and the take-first view used by data.limit_train/limit_test.
+#include "util/registry.h"
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "util/error.h"
-#include "util/registry.h"
 
 namespace kiln::data {
 namespace {

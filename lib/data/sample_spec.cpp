@@ -18,12 +18,18 @@ namespace {
 // numpy's names, which users know from the files they bring.
 std::string dtype_name(c10::ScalarType t) {
   switch (t) {
-    case c10::ScalarType::Byte: return "uint8";
-    case c10::ScalarType::Long: return "int64";
-    case c10::ScalarType::Int: return "int32";
-    case c10::ScalarType::Float: return "float32";
-    case c10::ScalarType::Double: return "float64";
-    default: return c10::toString(t);
+    case c10::ScalarType::Byte:
+      return "uint8";
+    case c10::ScalarType::Long:
+      return "int64";
+    case c10::ScalarType::Int:
+      return "int32";
+    case c10::ScalarType::Float:
+      return "float32";
+    case c10::ScalarType::Double:
+      return "float64";
+    default:
+      return c10::toString(t);
   }
 }
 }  // namespace

@@ -34,9 +34,9 @@ struct CpuBuffer {
 struct Slot {
   enum State { kFree, kFilling, kReady };
   State state = kFree;
-  int64_t batch = -1;  // batch index of the epoch it holds (or is being filled with)
-  int64_t count = 0;   // samples in it (the last batch may be short)
-  at::Tensor input, target;  // full-batch host buffers (pinned on CUDA), reused across batches
+  int64_t batch = -1;              // batch index of the epoch it holds (or is being filled with)
+  int64_t count = 0;               // samples in it (the last batch may be short)
+  at::Tensor input, target;        // full-batch host buffers (pinned on CUDA), reused across batches
   std::shared_ptr<CpuBuffer> cpu;  // CPU: the memory behind input/target
   std::exception_ptr error;
 };

@@ -223,8 +223,9 @@ TEST(ThreadedLoaderCuda, BatchesOnTheGpuEqualTheHostReference) {
           EXPECT_EQ(b.input.scalar_type(), at::kFloat);
         }
         // Bit-identical: the GPU normalises through the same float32 table as the host.
-        expect_same(got, epoch(*ref, e),
-                    std::string("gpu_normalize ") + (gpu_normalize ? "on" : "off") + (deterministic ? ", deterministic" : ""));
+        expect_same(
+            got, epoch(*ref, e),
+            std::string("gpu_normalize ") + (gpu_normalize ? "on" : "off") + (deterministic ? ", deterministic" : ""));
       }
     }
   }
@@ -242,7 +243,7 @@ TEST(ThreadedLoaderCuda, PinnedPoolIsAllocatedOnceAndCopyTimesAreReported) {
   const int64_t after_warmup = pinned_pool_bytes();
   ASSERT_GT(after_warmup, 0);
   bool saw_copy_time = false;
-  int64_t batches = 16, bytes = 0;  // the warm-up epoch: 16 batches (4000 = 15 x 256 + 160)
+  int64_t batches = 16, bytes = 0;                          // the warm-up epoch: 16 batches (4000 = 15 x 256 + 160)
   bytes += 4000 * (int64_t(ds->spec().input.numel()) + 8);  // uint8 images (gpu_normalize) + int64 labels
   for (int e = 1; e < 4; ++e) {
     for (const auto& b : epoch(*l, e)) {

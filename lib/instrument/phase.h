@@ -6,15 +6,15 @@ namespace kiln::instrument {
 
 enum class Phase : int {
   kEpoch = 0,
-  kStep,        // one optimizer step, data wait included
-  kDataWait,    // the training thread blocked on the loader
-  kCopy,        // issuing the host-to-device copy of a batch (the copy runs on its own stream)
-  kForward,     // forward + loss, per micro-batch
+  kStep,      // one optimizer step, data wait included
+  kDataWait,  // the training thread blocked on the loader
+  kCopy,      // issuing the host-to-device copy of a batch (the copy runs on its own stream)
+  kForward,   // forward + loss, per micro-batch
   kBackward,
-  kOptimizer,   // zero_grad, gradient clipping and the parameter update
+  kOptimizer,  // zero_grad, gradient clipping and the parameter update
   kEval,
   kCheckpoint,
-  kLoadBatch,   // a loader worker filling one batch (loader threads)
+  kLoadBatch,  // a loader worker filling one batch (loader threads)
   kCount
 };
 constexpr int kPhaseCount = static_cast<int>(Phase::kCount);

@@ -15,9 +15,14 @@ class JsonlSink : public Sink {
  public:
   explicit JsonlSink(const std::filesystem::path& path) : out_(path, util::OutFile::Mode::kAppend) {}
   void on_step(const StepRecord& r) override {
-    nlohmann::json j = {{"type", "step"}, {"step", r.step},        {"epoch", r.epoch},
-                        {"loss", r.loss}, {"lr", r.lr},            {"samples", r.samples},
-                        {"data_wait_ms", r.data_wait_ms},          {"time_s", r.time_s}};
+    nlohmann::json j = {{"type", "step"},
+                        {"step", r.step},
+                        {"epoch", r.epoch},
+                        {"loss", r.loss},
+                        {"lr", r.lr},
+                        {"samples", r.samples},
+                        {"data_wait_ms", r.data_wait_ms},
+                        {"time_s", r.time_s}};
     if (r.grad_norm >= 0) j["grad_norm"] = r.grad_norm;
     if (r.copy_ms >= 0) j["copy_ms"] = r.copy_ms;
     if (r.skipped) j["skipped"] = true;

@@ -13,16 +13,16 @@
 namespace kiln::metrics {
 
 struct StepRecord {
-  int64_t step = 0;          // optimizer steps done (1-based after the first step)
-  int64_t epoch = 0;         // 0-based epoch the step belongs to
-  double loss = 0.0;         // mean training loss of the step
+  int64_t step = 0;   // optimizer steps done (1-based after the first step)
+  int64_t epoch = 0;  // 0-based epoch the step belongs to
+  double loss = 0.0;  // mean training loss of the step
   double lr = 0.0;
-  double grad_norm = -1.0;   // pre-clip global norm; -1 when clipping is off
-  double data_wait_ms = 0.0; // time the step waited for its batches
-  double copy_ms = -1.0;     // CUDA: device time of the newest finished host-to-device copy; -1 on the CPU
-  int64_t samples = 0;       // samples in the step
-  double time_s = 0.0;       // seconds since training started
-  bool skipped = false;      // train.on_nonfinite = "skip" dropped this step's update
+  double grad_norm = -1.0;    // pre-clip global norm; -1 when clipping is off
+  double data_wait_ms = 0.0;  // time the step waited for its batches
+  double copy_ms = -1.0;      // CUDA: device time of the newest finished host-to-device copy; -1 on the CPU
+  int64_t samples = 0;        // samples in the step
+  double time_s = 0.0;        // seconds since training started
+  bool skipped = false;       // train.on_nonfinite = "skip" dropped this step's update
 };
 
 // Named metric values in the task's order, e.g. {"test_loss", 0.31}, {"test_accuracy", 0.89}.
@@ -39,7 +39,7 @@ struct Progress {
   int64_t epoch = 0, epochs = 0;
   double samples_per_s = 0.0;
   double elapsed_s = 0.0;
-  double last_loss = -1.0;   // newest logged loss, -1 before the first
+  double last_loss = -1.0;  // newest logged loss, -1 before the first
 };
 
 class Sink {

@@ -36,8 +36,8 @@ class Cnn : public Net {
       c = out, h /= 2, w /= 2;
     }
     if (h < 1 || w < 1) {
-      throw Error::usage("model.cnn.channels has " + std::to_string(k.channels.size()) +
-                         " stages, which pools a " + std::to_string(in.height()) + "x" + std::to_string(in.width()) +
+      throw Error::usage("model.cnn.channels has " + std::to_string(k.channels.size()) + " stages, which pools a " +
+                         std::to_string(in.height()) + "x" + std::to_string(in.width()) +
                          " input below 1x1; use fewer stages");
     }
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));

@@ -22,7 +22,8 @@ struct CnnKnobs {
     return {config::nonempty(config::num("channels", &channels, "conv channels per stage (2 convs + max-pool each)", 1,
                                          config::kMaxWidth, false, config::kWidthWhy),
                              "stage"),
-            config::num("fc", &fc, "width of the hidden fully connected layer", 1, config::kMaxWidth, false, config::kWidthWhy)};
+            config::num("fc", &fc, "width of the hidden fully connected layer", 1, config::kMaxWidth, false,
+                        config::kWidthWhy)};
   }
 };
 

@@ -1,8 +1,8 @@
 // mlp: flatten -> [Linear -> ReLU] per model.mlp.hidden width -> (Dropout) -> Linear to classes.
+#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/activation.h>
 
 #include "model/mlp.h"
 #include "model/registry.h"

@@ -18,8 +18,9 @@ struct MlpKnobs {
   std::vector<int64_t> hidden = {512, 256};
 
   std::vector<config::Field> fields() {
-    return {config::nonempty(config::num("hidden", &hidden, "hidden layer widths", 1, config::kMaxWidth, false, config::kWidthWhy),
-                             "width")};
+    return {config::nonempty(
+        config::num("hidden", &hidden, "hidden layer widths", 1, config::kMaxWidth, false, config::kWidthWhy),
+        "width")};
   }
 };
 

@@ -204,7 +204,9 @@ TEST(ModelRegistry, UnknownNameSuggestsNearest) {
 // A custom model: one Linear on the flattened input, remembering its one knob.
 struct TestLinearKnobs {
   int64_t remember = 5;  // a knob name no built-in has, so no other test sees it in their messages
-  std::vector<config::Field> fields() { return {config::num("remember", &remember, "a number the net only remembers", 1, 100)}; }
+  std::vector<config::Field> fields() {
+    return {config::num("remember", &remember, "a number the net only remembers", 1, 100)};
+  }
 };
 
 class TestLinearNet : public Net {
@@ -229,9 +231,12 @@ TEST(ModelRegistry, RegisteredCustomModelBuildsByName) {
   const auto names = model_names();
   EXPECT_NE(std::find(names.begin(), names.end(), "kiln-test-linear"), names.end());
   // Its table is a config table like the built-ins': loaded, checked and printed.
-  const config::RunConfig run = config::load(std::nullopt, {"model.name=kiln-test-linear", "model.kiln-test-linear.remember=77"});
-  EXPECT_NE(config::to_toml(run).find("[model.kiln-test-linear]\nremember = 77 "), std::string::npos) << config::to_toml(run);
-  EXPECT_THROW(config::load(std::nullopt, {"model.name=kiln-test-linear", "model.kiln-test-linear.remember=101"}), kiln::Error);
+  const config::RunConfig run =
+      config::load(std::nullopt, {"model.name=kiln-test-linear", "model.kiln-test-linear.remember=77"});
+  EXPECT_NE(config::to_toml(run).find("[model.kiln-test-linear]\nremember = 77 "), std::string::npos)
+      << config::to_toml(run);
+  EXPECT_THROW(config::load(std::nullopt, {"model.name=kiln-test-linear", "model.kiln-test-linear.remember=101"}),
+               kiln::Error);
   NetPtr net = build(run.model, kFashion);  // the factory sees the config it was built from
   auto* mine = dynamic_cast<TestLinearNet*>(net.get());
   ASSERT_NE(mine, nullptr);
@@ -246,7 +251,8 @@ TEST(ModelRegistry, ModelWithoutKnobsNeedsNoTable) {
   ASSERT_TRUE(register_model("kiln-test-plain", make_test_linear));  // reads TestLinearKnobs' defaults
   EXPECT_EQ(count_parameters(*build(named("kiln-test-plain"), kFashion)), 784 * 10 + 10);
   EXPECT_FALSE(config::find_model_table("kiln-test-plain"));
-  EXPECT_THROW(config::load(std::nullopt, {"model.name=kiln-test-plain", "model.kiln-test-plain.remember=7"}), kiln::Error);
+  EXPECT_THROW(config::load(std::nullopt, {"model.name=kiln-test-plain", "model.kiln-test-plain.remember=7"}),
+               kiln::Error);
 }
 
 TEST(ModelRegistry, KnobsReadAsAnotherStructIsAnInternalError) {

@@ -50,9 +50,9 @@ int64_t image_dim(const InputSpec& in, size_t i) {
   if (in.shape.size() != 3) {
     std::string dims;
     for (const int64_t d : in.shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
-    throw Error::usage("the model (model.name) needs image inputs [C, H, W], but the dataset's inputs are [" + dims +
-                           "]",
-                       "use model.name = \"mlp\" (any input shape) or a dataset of images");
+    throw Error::usage(
+        "the model (model.name) needs image inputs [C, H, W], but the dataset's inputs are [" + dims + "]",
+        "use model.name = \"mlp\" (any input shape) or a dataset of images");
   }
   return in.shape[i];
 }

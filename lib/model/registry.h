@@ -42,7 +42,8 @@ using ModelFactory = std::function<NetPtr(const config::ModelConfig&, const Inpu
 // Adds (or replaces) model `name`: its factory and, for a model with knobs, its config table
 // [model.<name>] (config::model_table<Knobs>(), see config/model_table.h). Register before
 // loading a config that sets the knobs: config::load only knows registered tables.
-bool register_model(const std::string& name, ModelFactory factory, std::optional<config::ModelTable> table = std::nullopt);
+bool register_model(const std::string& name, ModelFactory factory,
+                    std::optional<config::ModelTable> table = std::nullopt);
 std::vector<std::string> model_names();
 
 // Builds model.name; throws Error::usage for an unknown name (with a suggestion).

@@ -87,8 +87,6 @@ class ResNet : public Net {
 
 }  // namespace
 
-NetPtr make_resnet(const config::ModelConfig& cfg, const InputSpec& in) {
-  return std::make_shared<ResNet>(cfg, in);
-}
+NetPtr make_resnet(const config::ModelConfig& cfg, const InputSpec& in) { return std::make_shared<ResNet>(cfg, in); }
 
 }  // namespace kiln::model

@@ -19,9 +19,10 @@ struct ResnetKnobs {
   int64_t blocks = 2;
 
   std::vector<config::Field> fields() {
-    return {config::num("width", &width, "channels of the first stage (doubled per stage)", 1, config::kMaxWidth / 4, false,
-                        "the third stage has 4x these channels, and a layer over 65536 wide holds more than 2^32 weights"),
-            config::num("blocks", &blocks, "residual blocks per stage (3 stages)", 1, 64)};
+    return {
+        config::num("width", &width, "channels of the first stage (doubled per stage)", 1, config::kMaxWidth / 4, false,
+                    "the third stage has 4x these channels, and a layer over 65536 wide holds more than 2^32 weights"),
+        config::num("blocks", &blocks, "residual blocks per stage (3 stages)", 1, 64)};
   }
 };
 

@@ -11,7 +11,8 @@ namespace kiln::optim {
 
 std::unique_ptr<torch::optim::Optimizer> build(const config::OptimConfig& cfg, std::vector<at::Tensor> params) {
   if (cfg.name == "sgd") {
-    auto o = torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).nesterov(cfg.nesterov).weight_decay(cfg.weight_decay);
+    auto o =
+        torch::optim::SGDOptions(cfg.lr).momentum(cfg.momentum).nesterov(cfg.nesterov).weight_decay(cfg.weight_decay);
     return std::make_unique<torch::optim::SGD>(std::move(params), o);
   }
   if (cfg.name == "adamw") {

@@ -51,8 +51,8 @@ TEST(SweepDecimal, DivmodIsExactUpToTwentyEightQuotientDigits) {
   ASSERT_TRUE(b);
   EXPECT_EQ(b->quotient.digits, "10");
   EXPECT_EQ(b->remainder.to_double(), 0.05);
-  EXPECT_TRUE(divmod(dec(9e21), dec(1e-6)));    // 9e27: 28 digits
-  EXPECT_FALSE(divmod(dec(1e22), dec(1e-6)));   // 1e28: 29 digits, DivisionImpossible
+  EXPECT_TRUE(divmod(dec(9e21), dec(1e-6)));   // 9e27: 28 digits
+  EXPECT_FALSE(divmod(dec(1e22), dec(1e-6)));  // 1e28: 29 digits, DivisionImpossible
 }
 
 }  // namespace

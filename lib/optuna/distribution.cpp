@@ -25,7 +25,8 @@ Distribution build_float(const std::string& subject, double low, double high, bo
     throw Error::usage(subject + ": `step` is not supported when `log` is true", "drop step, or set log = false");
   }
   if (low > high) {
-    throw Error::usage(subject + ": `low <= high` must hold, got low = " + format_number(low) + ", high = " + format_number(high));
+    throw Error::usage(subject + ": `low <= high` must hold, got low = " + format_number(low) +
+                       ", high = " + format_number(high));
   }
   if (log && low <= 0.0) {
     throw Error::usage(subject + ": `low > 0` must hold for log = true, got low = " + format_number(low),
@@ -41,7 +42,8 @@ Distribution build_float(const std::string& subject, double low, double high, bo
     const auto qr = divmod(Decimal::from_double(high) - dlow, dstep);
     if (!qr) {
       // Python raises decimal.InvalidOperation (DivisionImpossible) here, so Optuna fails too.
-      throw Error::usage(subject + ": (high - low) / step needs more than 28 digits", "use a coarser step or a narrower range");
+      throw Error::usage(subject + ": (high - low) / step needs more than 28 digits",
+                         "use a coarser step or a narrower range");
     }
     if (!qr->remainder.is_zero()) d.high = (qr->quotient * dstep + dlow).to_double();
   }
@@ -59,7 +61,8 @@ Distribution build_int(const std::string& subject, int64_t low, int64_t high, bo
                        "drop step, or set log = false");
   }
   if (low > high) {
-    throw Error::usage(subject + ": `low <= high` must hold, got low = " + std::to_string(low) + ", high = " + std::to_string(high));
+    throw Error::usage(subject + ": `low <= high` must hold, got low = " + std::to_string(low) +
+                       ", high = " + std::to_string(high));
   }
   if (log && low < 1) {
     throw Error::usage(subject + ": `low >= 1` must hold for log = true, got low = " + std::to_string(low));
@@ -78,8 +81,9 @@ Distribution build_categorical(const std::string& subject, std::vector<nlohmann:
   for (size_t i = 0; i < choices.size(); ++i) {
     const auto& c = choices[i];
     if (!(c.is_null() || c.is_boolean() || c.is_number() || c.is_string())) {
-      throw Error::usage(subject + ": choice " + std::to_string(i) + " (" + c.dump() + ") is not null, a bool, a number or a string",
-                         "the study file can only hold these choice types");
+      throw Error::usage(
+          subject + ": choice " + std::to_string(i) + " (" + c.dump() + ") is not null, a bool, a number or a string",
+          "the study file can only hold these choice types");
     }
   }
   Distribution d;

@@ -34,8 +34,7 @@ using Space = std::vector<std::pair<std::string, Distribution>>;
 // and NaN there; nothing can be sampled from them). With a step, `high` snaps down to
 // low + k*step, computed on the shortest decimal strings of the inputs as Python's
 // decimal.Decimal(str(x)) does. `name` only labels messages.
-Distribution make_float(double low, double high, bool log, std::optional<double> step,
-                        const std::string& name = {});
+Distribution make_float(double low, double high, bool log, std::optional<double> step, const std::string& name = {});
 
 // IntDistribution(low, high, log, step): errors for log with step != 1, low > high, log with
 // low < 1, step <= 0; `high` snaps to (high-low)//step*step + low.

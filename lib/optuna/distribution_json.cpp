@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <set>
 
-#include "optuna/python_json.h"
 #include "optuna/distribution.h"
+#include "optuna/python_json.h"
 #include "util/error.h"
 
 namespace kiln::optuna {
@@ -16,8 +16,9 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kHint = "use Optuna's distribution JSON: {\"name\": \"FloatDistribution\", "
-                          "\"attributes\": {...}} or {\"type\": \"float\"|\"int\"|\"categorical\", ...}";
+const char* const kHint =
+    "use Optuna's distribution JSON: {\"name\": \"FloatDistribution\", "
+    "\"attributes\": {...}} or {\"type\": \"float\"|\"int\"|\"categorical\", ...}";
 
 [[noreturn]] void fail(const std::string& message) { throw Error::usage("distribution: " + message, kHint); }
 
@@ -100,14 +101,14 @@ Distribution from_full_form(const json& j) {
   }
   if (name == "DiscreteUniformDistribution") {
     only_keys(a, {"low", "high", "q"}, name);
-    return float_dist(number(attr(a, "low", name), "low", name), number(attr(a, "high", name), "high", name),
-                      false, number(attr(a, "q", name), "q", name));
+    return float_dist(number(attr(a, "low", name), "low", name), number(attr(a, "high", name), "high", name), false,
+                      number(attr(a, "q", name), "q", name));
   }
   const bool int_uniform = name == "IntUniformDistribution", int_log = name == "IntLogUniformDistribution";
   if (int_uniform || int_log) {
     only_keys(a, {"low", "high", "step"}, name);
-    return int_dist(number(attr(a, "low", name), "low", name), number(attr(a, "high", name), "high", name),
-                    int_log, optional_number(a, "step", name).value_or(1.0));
+    return int_dist(number(attr(a, "low", name), "low", name), number(attr(a, "high", name), "high", name), int_log,
+                    optional_number(a, "step", name).value_or(1.0));
   }
   throw Error::usage("distribution: Unknown distribution class: " + name,
                      "use FloatDistribution, IntDistribution or CategoricalDistribution");
@@ -143,17 +144,16 @@ std::string distribution_to_json(const Distribution& d) {
   switch (d.kind) {
     case Distribution::Kind::kFloat:
       return "{\"name\": \"FloatDistribution\", \"attributes\": {\"step\": " +
-             (d.step ? python_json_float(*d.step) : std::string("null")) +
-             ", \"low\": " + python_json_float(d.low) + ", \"high\": " + python_json_float(d.high) +
-             ", \"log\": " + log + "}}";
+             (d.step ? python_json_float(*d.step) : std::string("null")) + ", \"low\": " + python_json_float(d.low) +
+             ", \"high\": " + python_json_float(d.high) + ", \"log\": " + log + "}}";
     case Distribution::Kind::kInt:
       return "{\"name\": \"IntDistribution\", \"attributes\": {\"log\": " + log +
              ", \"step\": " + int_text(d.step.value_or(1.0)) + ", \"low\": " + int_text(d.low) +
              ", \"high\": " + int_text(d.high) + "}}";
     case Distribution::Kind::kCategorical: {
       const json choices(d.choices);
-      return "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": " +
-             python_json_dumps(choices) + "}}";
+      return "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": " + python_json_dumps(choices) +
+             "}}";
     }
   }
   throw Error::runtime("distribution_to_json: unknown distribution kind");
@@ -177,7 +177,8 @@ Distribution distribution_from_json(const std::string& text) {
 
 nlohmann::json to_external(const Distribution& d, double internal) {
   switch (d.kind) {
-    case Distribution::Kind::kFloat: return internal;
+    case Distribution::Kind::kFloat:
+      return internal;
     case Distribution::Kind::kInt:
       if (!(std::fabs(internal) < 9e18)) {  // also NaN; Python's int() raises for NaN and inf
         throw Error::usage("value " + python_json_float(internal) + " is not an integer parameter value");
@@ -204,9 +205,9 @@ double to_internal(const Distribution& d, const nlohmann::json& external) {
         if (python_equal(external, d.choices[i], nan_equal)) return static_cast<double>(i);
       }
     }
-    throw Error::usage("value " + python_json_dumps(external) + " is not one of the choices " +
-                           python_json_dumps(json(d.choices)),
-                       "pick one of the listed choices");
+    throw Error::usage(
+        "value " + python_json_dumps(external) + " is not one of the choices " + python_json_dumps(json(d.choices)),
+        "pick one of the listed choices");
   }
   if (!external.is_number() && !external.is_boolean()) {
     throw Error::usage("value " + python_json_dumps(external) + " is not a number",

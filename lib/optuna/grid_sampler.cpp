@@ -36,8 +36,9 @@ size_t axis_size(const std::string& name, const Distribution& d) {
   if (!step_opt && d.low == d.high) return 1;  // a constant: finite without a step
   if (!step_opt) {
     throw Error::usage("grid sweep: float param '" + name + "' has no step",
-                       "give '" + name + "' a step (e.g. step = 0.1) or use the random or tpe "
-                       "sampler");
+                       "give '" + name +
+                           "' a step (e.g. step = 0.1) or use the random or tpe "
+                           "sampler");
   }
   const double step = *step_opt;
   if (!(step > 0.0) || !(d.high >= d.low)) {
@@ -63,9 +64,9 @@ class GridSampler : public Sampler {
                          "give every categorical param at least one choice");
     }
     if (size > kMaxGridPoints) {
-      throw Error::usage("grid sweep: the grid has " + std::to_string(size) +
-                             " points, more than " + std::to_string(kMaxGridPoints),
-                         "use larger steps, fewer choices, or the random or tpe sampler");
+      throw Error::usage(
+          "grid sweep: the grid has " + std::to_string(size) + " points, more than " + std::to_string(kMaxGridPoints),
+          "use larger steps, fewer choices, or the random or tpe sampler");
     }
     for (const auto& [name, d] : space_) axes_.push_back(axis_size(name, d));
     // Fisher-Yates over the point ids with the sweep's seed: the visiting order.
@@ -77,8 +78,7 @@ class GridSampler : public Sampler {
     }
   }
 
-  std::map<std::string, double> sample(const Space& space, const Study& study,
-                                       int number) override {
+  std::map<std::string, double> sample(const Space& space, const Study& study, int number) override {
     check_same_space(space);
     std::vector<bool> used(perm_.size(), false);
     for (const Trial& t : study.trials) {
@@ -100,8 +100,8 @@ class GridSampler : public Sampler {
     for (size_t i = 0; same && i < space.size(); ++i) {
       const Distribution& a = space[i].second;
       const Distribution& b = space_[i].second;
-      same = space[i].first == space_[i].first && a.kind == b.kind && a.log == b.log &&
-             a.low == b.low && a.high == b.high && a.step == b.step && a.choices == b.choices;
+      same = space[i].first == space_[i].first && a.kind == b.kind && a.log == b.log && a.low == b.low &&
+             a.high == b.high && a.step == b.step && a.choices == b.choices;
     }
     if (!same) {
       throw Error::usage("grid sweep: the search space differs from the one the grid was built on",
@@ -119,8 +119,8 @@ class GridSampler : public Sampler {
       if (it == t.params.end() || !std::isfinite(it->second)) return std::nullopt;
       const std::optional<double> step = axis_step(d);
       const double k = d.kind == Distribution::Kind::kCategorical ? it->second
-                       : step ? (it->second - d.low) / *step
-                              : (it->second == d.low ? 0.0 : -1.0);
+                       : step                                     ? (it->second - d.low) / *step
+                                                                  : (it->second == d.low ? 0.0 : -1.0);
       const double r = std::round(k);
       if (std::fabs(k - r) > kOnGridTolerance || r < 0 || r >= static_cast<double>(axes_[i])) {
         return std::nullopt;

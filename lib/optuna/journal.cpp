@@ -117,7 +117,8 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
     const Distribution* earlier = replay_.param_distribution(study_id, name);
     if (earlier != nullptr && !compatible(*earlier, dist)) {
       throw Error::usage("param '" + name + "' of study '" + study.name + "' was sampled from " +
-                             distribution_to_json(*earlier) + ", which Optuna cannot mix with " + distribution_to_json(dist),
+                             distribution_to_json(*earlier) + ", which Optuna cannot mix with " +
+                             distribution_to_json(dist),
                          "keep the kind, log and choices of a param within a study, or use a new study name");
     }
   }
@@ -169,7 +170,7 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
     r["trial_id"] = asked.trial_id;
     r["param_name"] = name;
     if (dist.kind == Distribution::Kind::kCategorical) {
-      to_external(dist, value);  // throws for an index outside the choices
+      to_external(dist, value);                                      // throws for an index outside the choices
       r["param_value_internal"] = static_cast<std::int64_t>(value);  // Optuna writes the index as an int
     } else {
       r["param_value_internal"] = value;
@@ -185,7 +186,8 @@ Asked Journal::create_trial(int study_id, const Space& space, const SuggestFn& s
 
 Study Journal::existing_study(int study_id) const {
   std::optional<Study> study = replay_.study(study_id);
-  if (!study) throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
+  if (!study)
+    throw Error::runtime("study file " + path_.string() + " has no study with id " + std::to_string(study_id));
   return std::move(*study);
 }
 

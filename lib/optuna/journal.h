@@ -29,8 +29,7 @@ using SuggestFn = std::function<std::map<std::string, double>(const Study& study
 class Journal {
  public:
   // The file is created on the first append. `lock_grace`: see JournalLock (tests shorten it).
-  explicit Journal(std::filesystem::path path,
-                   std::chrono::milliseconds lock_grace = JournalLock::kDefaultGrace);
+  explicit Journal(std::filesystem::path path, std::chrono::milliseconds lock_grace = JournalLock::kDefaultGrace);
 
   const std::filesystem::path& path() const { return path_; }
   // This instance's worker_id in the records it writes (a fresh UUID per instance).

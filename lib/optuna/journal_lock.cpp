@@ -46,20 +46,17 @@ std::string random_uuid() {
     return std::mt19937_64(seq);
   }());
   uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xf000ull) | 0x4000ull;                          // version 4
-  lo = (lo & ~(0xc0ull << 56)) | (0x80ull << 56);               // variant 10xx
+  hi = (hi & ~0xf000ull) | 0x4000ull;              // version 4
+  lo = (lo & ~(0xc0ull << 56)) | (0x80ull << 56);  // variant 10xx
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(hi >> 32), static_cast<unsigned long long>((hi >> 16) & 0xffff),
-                static_cast<unsigned long long>(hi & 0xffff), static_cast<unsigned long long>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(hi >> 32),
+                static_cast<unsigned long long>((hi >> 16) & 0xffff), static_cast<unsigned long long>(hi & 0xffff),
+                static_cast<unsigned long long>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffull));
   return buf;
 }
 
 JournalLock::JournalLock(const std::filesystem::path& journal_path, std::chrono::milliseconds grace)
-    : target_(std::filesystem::absolute(journal_path)),
-      lock_path_(journal_path.string() + ".lock"),
-      grace_(grace) {}
+    : target_(std::filesystem::absolute(journal_path)), lock_path_(journal_path.string() + ".lock"), grace_(grace) {}
 
 JournalLock::~JournalLock() {
   if (held_) release();
@@ -78,8 +75,7 @@ void JournalLock::acquire() {
       return;
     }
     if (errno != EEXIST) {
-      throw Error::runtime("cannot create the study file lock " + lock_path_.string() + ": " +
-                               std::strerror(errno),
+      throw Error::runtime("cannot create the study file lock " + lock_path_.string() + ": " + std::strerror(errno),
                            "check that the study file's directory exists and is writable");
     }
     // Stale-lock detection as in Optuna: the clock restarts whenever the mtime moves.

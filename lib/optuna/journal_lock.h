@@ -14,8 +14,7 @@ class JournalLock {
   // wait is taken to belong to a crashed holder and is broken.
   static constexpr std::chrono::milliseconds kDefaultGrace{30000};
 
-  explicit JournalLock(const std::filesystem::path& journal_path,
-                       std::chrono::milliseconds grace = kDefaultGrace);
+  explicit JournalLock(const std::filesystem::path& journal_path, std::chrono::milliseconds grace = kDefaultGrace);
   JournalLock(const JournalLock&) = delete;
   JournalLock& operator=(const JournalLock&) = delete;
   ~JournalLock();  // releases a lock still held

@@ -19,7 +19,6 @@ using nlohmann::json;
   throw Error::usage(message, "Optuna cannot read this record either; fix or remove that line");
 }
 
-
 double number_or_nan(const json& v) { return v.is_null() ? std::nan("") : v.get<double>(); }
 
 TrialState parse_state(const json& v) {
@@ -62,8 +61,8 @@ void merge_attrs(json& into, const json& attrs, const char* key) {
 
 std::string format_datetime(const std::tm& tm, long micros) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
   return buf;
 }
 
@@ -73,7 +72,9 @@ void JournalReplay::apply(const json& r) {
   if (!r.is_object()) bad_record("a record must be a JSON object");
   const int op = r.at("op_code").get<int>();
   switch (static_cast<JournalOp>(op)) {
-    case JournalOp::kCreateStudy: create_study(r); return;
+    case JournalOp::kCreateStudy:
+      create_study(r);
+      return;
     case JournalOp::kDeleteStudy: {
       const int id = r.at("study_id").get<int>();
       if (study_live(id)) studies_[id].deleted = true;
@@ -88,9 +89,15 @@ void JournalReplay::apply(const json& r) {
       if (study_live(id)) merge_attrs(user ? studies_[id].user_attrs : studies_[id].system_attrs, attrs, key);
       return;
     }
-    case JournalOp::kCreateTrial: create_trial(r); return;
-    case JournalOp::kSetTrialParam: set_trial_param(r); return;
-    case JournalOp::kSetTrialStateValues: set_trial_state_values(r); return;
+    case JournalOp::kCreateTrial:
+      create_trial(r);
+      return;
+    case JournalOp::kSetTrialParam:
+      set_trial_param(r);
+      return;
+    case JournalOp::kSetTrialStateValues:
+      set_trial_state_values(r);
+      return;
     case JournalOp::kSetTrialIntermediateValue: {
       const int step = r.at("step").get<int>();
       const double value = number_or_nan(r.at("intermediate_value"));
@@ -144,7 +151,8 @@ void JournalReplay::create_trial(const json& r) {
   if (const auto it = r.find("state"); it != r.end()) t.state = parse_state(*it);
   t.datetime_start = datetime_field(r, "datetime_start");
   t.datetime_complete = datetime_field(r, "datetime_complete");
-  if (const auto it = r.find("user_attrs"); it != r.end() && !it->is_null()) merge_attrs(t.user_attrs, *it, "user_attrs");
+  if (const auto it = r.find("user_attrs"); it != r.end() && !it->is_null())
+    merge_attrs(t.user_attrs, *it, "user_attrs");
   if (const auto it = r.find("system_attrs"); it != r.end() && !it->is_null()) {
     merge_attrs(t.system_attrs, *it, "system_attrs");
   }
@@ -273,8 +281,8 @@ std::string normalize_journal_datetime(const std::string& text) {
   std::tm tm{};
   char sep = 0;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 7) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &consumed) != 7) {
     return text;
   }
   size_t i = static_cast<size_t>(consumed);
@@ -290,7 +298,7 @@ std::string normalize_journal_datetime(const std::string& text) {
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   if (i == text.size()) return format_datetime(tm, micros);  // naive: already local time
-  long offset = 0;  // seconds east of UTC
+  long offset = 0;                                           // seconds east of UTC
   if (text[i] == 'Z') {
     ++i;
   } else if (text[i] == '+' || text[i] == '-') {

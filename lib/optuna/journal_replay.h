@@ -77,8 +77,8 @@ class JournalReplay {
   void set_trial_state_values(const nlohmann::json& r);
 
   std::map<int, StudyRecord> studies_;
-  std::vector<Trial> trials_;      // index = global trial id
-  std::vector<int> trial_study_;   // trial id -> study id
+  std::vector<Trial> trials_;     // index = global trial id
+  std::vector<int> trial_study_;  // trial id -> study id
   int next_study_id_ = 0;
 };
 

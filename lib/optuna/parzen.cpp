@@ -76,8 +76,7 @@ ParzenEstimator::ParzenEstimator(const Distribution& dist, const std::vector<dou
 
 double ParzenEstimator::transform(double x) const { return dist_.log ? std::log(x) : x; }
 
-void ParzenEstimator::build_numerical(const std::vector<double>& obs,
-                                      const ParzenOptions& options) {
+void ParzenEstimator::build_numerical(const std::vector<double>& obs, const ParzenOptions& options) {
   // Stepped params: each value owns the interval of half a step on either side.
   const double half = dist_.step ? 0.5 * *dist_.step : 0.0;
   lo_ = transform(dist_.low - half);
@@ -91,8 +90,7 @@ void ParzenEstimator::build_numerical(const std::vector<double>& obs,
   // kernels next to the range's middle narrower); kiln follows 4.9.
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return mus_[a] < mus_[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus_[a] < mus_[b]; });
   std::vector<double> s(n + 2);
   s[0] = lo_;
   s[n + 1] = hi_;
@@ -106,8 +104,7 @@ void ParzenEstimator::build_numerical(const std::vector<double>& obs,
   }
   const double range = hi_ - lo_;
   const double n_kernels = static_cast<double>(n) + 1.0;  // + the prior
-  const double min_sigma =
-      options.consider_magic_clip ? range / std::min(100.0, 1.0 + n_kernels) : 1e-12;
+  const double min_sigma = options.consider_magic_clip ? range / std::min(100.0, 1.0 + n_kernels) : 1e-12;
   sigmas_.assign(n, 0.0);
   for (size_t i = 0; i < n; ++i) sigmas_[order[i]] = std::clamp(sorted_sigma[i], min_sigma, range);
 
@@ -116,13 +113,11 @@ void ParzenEstimator::build_numerical(const std::vector<double>& obs,
   // Each kernel's mass inside [lo, hi]: its truncation constant, reused by every log_pdf call.
   log_norms_.resize(mus_.size());
   for (size_t k = 0; k < mus_.size(); ++k) {
-    log_norms_[k] =
-        truncnorm::log_gauss_mass((lo_ - mus_[k]) / sigmas_[k], (hi_ - mus_[k]) / sigmas_[k]);
+    log_norms_[k] = truncnorm::log_gauss_mass((lo_ - mus_[k]) / sigmas_[k], (hi_ - mus_[k]) / sigmas_[k]);
   }
 }
 
-void ParzenEstimator::build_categorical(const std::vector<double>& obs,
-                                        const ParzenOptions& options) {
+void ParzenEstimator::build_categorical(const std::vector<double>& obs, const ParzenOptions& options) {
   const size_t n_choices = dist_.choices.size();
   if (obs.empty()) {
     rows_.assign(1, std::vector<double>(n_choices, 1.0 / n_choices));
@@ -169,9 +164,8 @@ double ParzenEstimator::log_pdf(double x) const {
     const double left = transform(x - half), right = transform(x + half);
     for (size_t k = 0; k < weights_.size(); ++k) {
       const double mu = mus_[k], sigma = sigmas_[k];
-      terms[k] = std::log(weights_[k]) +
-                 truncnorm::log_gauss_mass((left - mu) / sigma, (right - mu) / sigma) -
-                 log_norms_[k];
+      terms[k] =
+          std::log(weights_[k]) + truncnorm::log_gauss_mass((left - mu) / sigma, (right - mu) / sigma) - log_norms_[k];
     }
     return log_sum_exp(terms);
   }
@@ -181,8 +175,7 @@ double ParzenEstimator::log_pdf(double x) const {
   if (!(t >= lo_ && t <= hi_)) return -HUGE_VAL;
   for (size_t k = 0; k < weights_.size(); ++k) {
     const double z = (t - mus_[k]) / sigmas_[k];
-    terms[k] = std::log(weights_[k]) - 0.5 * z * z - kHalfLog2Pi - log_norms_[k] -
-               std::log(sigmas_[k]);
+    terms[k] = std::log(weights_[k]) - 0.5 * z * z - kHalfLog2Pi - log_norms_[k] - std::log(sigmas_[k]);
   }
   return log_sum_exp(terms);
 }

@@ -13,7 +13,7 @@ namespace kiln::optuna {
 
 // Optuna 4.9's fixed defaults (the knobs are deprecated there; kiln does not expose them).
 struct ParzenOptions {
-  double prior_weight = 1.0;       // weight of the prior kernel before normalisation
+  double prior_weight = 1.0;        // weight of the prior kernel before normalisation
   bool consider_magic_clip = true;  // floor sigmas at range / min(100, 1 + n_kernels)
   bool consider_endpoints = false;  // outermost sigmas ignore the distance to the range ends
 };
@@ -28,8 +28,7 @@ class ParzenEstimator {
   // value itself).
   // `observations` are internal reprs ordered by trial number; non-finite ones (and, for log
   // params, non-positive ones) are dropped.
-  ParzenEstimator(const Distribution& dist, const std::vector<double>& observations,
-                  const ParzenOptions& options = {});
+  ParzenEstimator(const Distribution& dist, const std::vector<double>& observations, const ParzenOptions& options = {});
 
   // One draw (internal repr): pick a kernel by weight, then draw from it (one uniform each),
   // rounded onto the step grid for stepped/int params.

@@ -22,8 +22,7 @@ void require(bool ok, const std::string& what, const std::string& hint) {
 // numpy.nanpercentile(values, percent) with the default "linear" method: NaNs dropped (all NaN
 // gives NaN), virtual index (n-1)*q, and numpy's two-sided lerp (from b when the weight >= 0.5).
 double nan_percentile(std::vector<double> values, double percent) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }),
-               values.end());
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }), values.end());
   if (values.empty()) return std::nan("");
   std::sort(values.begin(), values.end());
   const double q = percent / 100.0;
@@ -44,8 +43,7 @@ class NoPruner : public Pruner {
 // Optuna's PercentilePruner; kiln exposes it as the median (percentile 50).
 class PercentilePruner : public Pruner {
  public:
-  PercentilePruner(double percentile, int n_startup_trials, int n_warmup_steps,
-                   int interval_steps, int n_min_trials)
+  PercentilePruner(double percentile, int n_startup_trials, int n_warmup_steps, int interval_steps, int n_min_trials)
       : percentile_(percentile),
         n_startup_trials_(n_startup_trials),
         n_warmup_steps_(n_warmup_steps),
@@ -107,8 +105,7 @@ std::optional<double> number_attr(const nlohmann::json& attrs, const std::string
 
 class SuccessiveHalvingPruner : public Pruner {
  public:
-  SuccessiveHalvingPruner(int min_resource, int reduction_factor, int min_early_stopping_rate,
-                          int bootstrap_count)
+  SuccessiveHalvingPruner(int min_resource, int reduction_factor, int min_early_stopping_rate, int bootstrap_count)
       : min_resource_(min_resource),
         reduction_factor_(reduction_factor),
         min_early_stopping_rate_(min_early_stopping_rate),
@@ -152,8 +149,7 @@ class SuccessiveHalvingPruner : public Pruner {
         if (std::optional<double> v = number_attr(t.system_attrs, key)) competing.push_back(*v);
       }
       competing.push_back(value);
-      if (static_cast<int>(competing.size()) <= bootstrap_count_ ||
-          !promotable(value, competing, study.direction)) {
+      if (static_cast<int>(competing.size()) <= bootstrap_count_ || !promotable(value, competing, study.direction)) {
         out.prune = true;
         return out;
       }
@@ -190,8 +186,8 @@ class SuccessiveHalvingPruner : public Pruner {
 
 std::unique_ptr<Pruner> make_no_pruner() { return std::make_unique<NoPruner>(); }
 
-std::unique_ptr<Pruner> make_median_pruner(int n_startup_trials, int n_warmup_steps,
-                                           int interval_steps, int n_min_trials) {
+std::unique_ptr<Pruner> make_median_pruner(int n_startup_trials, int n_warmup_steps, int interval_steps,
+                                           int n_min_trials) {
   require(n_startup_trials >= 0, "median pruner: n_startup_trials must be >= 0",
           "set pruner n_startup_trials to 0 or more (default 5)");
   require(n_warmup_steps >= 0, "median pruner: n_warmup_steps must be >= 0",
@@ -200,27 +196,24 @@ std::unique_ptr<Pruner> make_median_pruner(int n_startup_trials, int n_warmup_st
           "set pruner interval_steps to 1 or more (default 1)");
   require(n_min_trials >= 1, "median pruner: n_min_trials must be >= 1",
           "set pruner n_min_trials to 1 or more (default 1)");
-  return std::make_unique<PercentilePruner>(50.0, n_startup_trials, n_warmup_steps,
-                                            interval_steps, n_min_trials);
+  return std::make_unique<PercentilePruner>(50.0, n_startup_trials, n_warmup_steps, interval_steps, n_min_trials);
 }
 
 std::unique_ptr<Pruner> make_successive_halving_pruner(int min_resource, int reduction_factor,
-                                                       int min_early_stopping_rate,
-                                                       int bootstrap_count) {
+                                                       int min_early_stopping_rate, int bootstrap_count) {
   require(min_resource >= 0, "successive halving pruner: min_resource must be >= 1 or auto (0)",
           "set pruner min_resource to a step count >= 1, or 0 for auto");
   require(reduction_factor >= 2, "successive halving pruner: reduction_factor must be >= 2",
           "set pruner reduction_factor to 2 or more (default 4)");
-  require(min_early_stopping_rate >= 0,
-          "successive halving pruner: min_early_stopping_rate must be >= 0",
+  require(min_early_stopping_rate >= 0, "successive halving pruner: min_early_stopping_rate must be >= 0",
           "set pruner min_early_stopping_rate to 0 or more (default 0)");
   require(bootstrap_count >= 0, "successive halving pruner: bootstrap_count must be >= 0",
           "set pruner bootstrap_count to 0 or more (default 0)");
   require(bootstrap_count == 0 || min_resource > 0,
           "successive halving pruner: bootstrap_count > 0 needs an explicit min_resource",
           "set pruner min_resource to a step count >= 1, or bootstrap_count to 0");
-  return std::make_unique<SuccessiveHalvingPruner>(min_resource, reduction_factor,
-                                                   min_early_stopping_rate, bootstrap_count);
+  return std::make_unique<SuccessiveHalvingPruner>(min_resource, reduction_factor, min_early_stopping_rate,
+                                                   bootstrap_count);
 }
 
 }  // namespace kiln::optuna

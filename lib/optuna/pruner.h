@@ -37,8 +37,8 @@ std::unique_ptr<Pruner> make_no_pruner();
 // of each interval of interval_steps (counted from the warmup), or when fewer than n_min_trials
 // COMPLETE trials reported that step. A trial whose values are all NaN is pruned.
 // Throws kiln::Error::usage on out-of-range arguments (as Optuna raises ValueError).
-std::unique_ptr<Pruner> make_median_pruner(int n_startup_trials = 5, int n_warmup_steps = 0,
-                                           int interval_steps = 1, int n_min_trials = 1);
+std::unique_ptr<Pruner> make_median_pruner(int n_startup_trials = 5, int n_warmup_steps = 0, int interval_steps = 1,
+                                           int n_min_trials = 1);
 
 // Optuna's SuccessiveHalvingPruner (asynchronous successive halving). Rung k ends at step
 // min_resource * reduction_factor^(min_early_stopping_rate + k); a trial reaching it records its
@@ -47,9 +47,7 @@ std::unique_ptr<Pruner> make_median_pruner(int n_startup_trials = 5, int n_warmu
 // recorded for that rung. min_resource = 0 means Optuna's "auto": max(last step of COMPLETE
 // trials) / 100 (at least 1), fixed once the first trial completes and kept by this pruner.
 // Throws kiln::Error::usage on out-of-range arguments (as Optuna raises ValueError).
-std::unique_ptr<Pruner> make_successive_halving_pruner(int min_resource /*0 = auto*/,
-                                                       int reduction_factor = 4,
-                                                       int min_early_stopping_rate = 0,
-                                                       int bootstrap_count = 0);
+std::unique_ptr<Pruner> make_successive_halving_pruner(int min_resource /*0 = auto*/, int reduction_factor = 4,
+                                                       int min_early_stopping_rate = 0, int bootstrap_count = 0);
 
 }  // namespace kiln::optuna

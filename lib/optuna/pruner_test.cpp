@@ -39,8 +39,7 @@ Study completed_study(Direction direction, const std::vector<std::vector<double>
 
 // A RUNNING trial numbered after the study's trials, holding `intermediate`.
 Trial running_trial(const Study& study, std::map<int, double> intermediate) {
-  Trial t = finished_trial(static_cast<int>(study.trials.size()), TrialState::kRunning,
-                           std::move(intermediate));
+  Trial t = finished_trial(static_cast<int>(study.trials.size()), TrialState::kRunning, std::move(intermediate));
   t.value.reset();
   return t;
 }
@@ -84,8 +83,7 @@ TEST(SweepMedianPruner, JudgesOnlyTheFirstReportOfEachInterval) {
 TEST(SweepMedianPruner, ComparesBestValueWithInterpolatedMedian) {
   auto pruner = make_median_pruner(1);
   // Values at step 1: 1, 2, 3, 4 (NaN ignored) -> median 2.5 (linear interpolation).
-  const Study min_study = completed_study(
-      Direction::kMinimize, {{0, 4}, {0, 1}, {0, 3}, {0, 2}, {0, std::nan("")}});
+  const Study min_study = completed_study(Direction::kMinimize, {{0, 4}, {0, 1}, {0, 3}, {0, 2}, {0, std::nan("")}});
   EXPECT_FALSE(pruner->decide(min_study, running_trial(min_study, {{0, 9}, {1, 2.5}})).prune);
   EXPECT_TRUE(pruner->decide(min_study, running_trial(min_study, {{0, 9}, {1, 2.6}})).prune);
   // The best over all steps counts, not the latest: 1.0 at step 0 keeps it.

@@ -31,16 +31,32 @@ void append_python_string(std::string& out, const std::string& s) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
-          if (c < 0x20 || c == 0x7f) append_u_escape(out, c);
-          else out += static_cast<char>(c);
+          if (c < 0x20 || c == 0x7f)
+            append_u_escape(out, c);
+          else
+            out += static_cast<char>(c);
       }
       ++i;
       continue;
@@ -74,8 +90,12 @@ void append_python_string(std::string& out, const std::string& s) {
 template <class Json>
 void dump_value(std::string& out, const Json& j, JsonSeparators seps) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: out += "null"; break;
-    case nlohmann::json::value_t::boolean: out += j.template get<bool>() ? "true" : "false"; break;
+    case nlohmann::json::value_t::null:
+      out += "null";
+      break;
+    case nlohmann::json::value_t::boolean:
+      out += j.template get<bool>() ? "true" : "false";
+      break;
     case nlohmann::json::value_t::number_integer:
       out += std::to_string(j.template get<std::int64_t>());
       break;
@@ -122,9 +142,12 @@ void restore_nonfinite(nlohmann::json& j) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (s.empty() || s[0] != '\0') return;
-    if (s == kNanSentinel) j = std::nan("");
-    else if (s == kInfSentinel) j = HUGE_VAL;
-    else if (s == kNegInfSentinel) j = -HUGE_VAL;
+    if (s == kNanSentinel)
+      j = std::nan("");
+    else if (s == kInfSentinel)
+      j = HUGE_VAL;
+    else if (s == kNegInfSentinel)
+      j = -HUGE_VAL;
   } else if (j.is_array() || j.is_object()) {
     for (auto& e : j) restore_nonfinite(e);
   }
@@ -194,8 +217,10 @@ nlohmann::json python_json_loads(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -204,9 +229,12 @@ nlohmann::json python_json_loads(std::string_view text) {
     }
     const std::string* sentinel = nullptr;
     size_t len = 0;
-    if (text.compare(i, 3, "NaN") == 0) sentinel = &kNanSentinel, len = 3;
-    else if (text.compare(i, 8, "Infinity") == 0) sentinel = &kInfSentinel, len = 8;
-    else if (text.compare(i, 9, "-Infinity") == 0) sentinel = &kNegInfSentinel, len = 9;
+    if (text.compare(i, 3, "NaN") == 0)
+      sentinel = &kNanSentinel, len = 3;
+    else if (text.compare(i, 8, "Infinity") == 0)
+      sentinel = &kInfSentinel, len = 8;
+    else if (text.compare(i, 9, "-Infinity") == 0)
+      sentinel = &kNegInfSentinel, len = 9;
     if (sentinel == nullptr) continue;
     rewritten.append(text.data() + copied, i - copied);
     rewritten += "\"\\u0000kiln:" + sentinel->substr(6) + "\"";

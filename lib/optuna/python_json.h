@@ -26,8 +26,7 @@ std::string python_json_float(double v);
 // own order (sorted for nlohmann::json, insertion order for ordered_json). Throws
 // kiln::Error (usage) for a string that is not valid UTF-8.
 std::string python_json_dumps(const nlohmann::json& j, JsonSeparators seps = kPythonDefaultSeparators);
-std::string python_json_dumps(const nlohmann::ordered_json& j,
-                              JsonSeparators seps = kPythonDefaultSeparators);
+std::string python_json_dumps(const nlohmann::ordered_json& j, JsonSeparators seps = kPythonDefaultSeparators);
 
 // json.loads: strict JSON plus the bare NaN, Infinity and -Infinity tokens (as doubles).
 // Throws nlohmann::json::parse_error on anything else that is not JSON.

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "optuna/sampler.h"
 #include "optuna/distribution.h"  // is_single
+#include "optuna/sampler.h"
 #include "util/error.h"
 
 namespace kiln::optuna {
@@ -23,8 +23,7 @@ class RandomSampler : public Sampler {
  public:
   explicit RandomSampler(uint64_t seed) : seed_(seed) {}
 
-  std::map<std::string, double> sample(const Space& space, const Study& study,
-                                       int number) override {
+  std::map<std::string, double> sample(const Space& space, const Study& study, int number) override {
     std::map<std::string, double> out;
     for (const auto& [name, dist] : space) {
       std::mt19937_64 rng = trial_rng(seed_, number, name_stream(name));
@@ -67,8 +66,7 @@ double sample_random_value(const Distribution& d, std::mt19937_64& rng) {
   using Kind = Distribution::Kind;
   if (d.kind == Kind::kCategorical) {
     if (d.choices.empty()) {
-      throw Error::usage("categorical distribution has no choices",
-                         "give at least one choice in the search space");
+      throw Error::usage("categorical distribution has no choices", "give at least one choice in the search space");
     }
     return static_cast<double>(uniform_index(rng, d.choices.size()));
   }
@@ -100,8 +98,6 @@ double sample_random_value(const Distribution& d, std::mt19937_64& rng) {
   return snap_to_step(t, d.low, d.high, step);
 }
 
-std::unique_ptr<Sampler> make_random_sampler(uint64_t seed) {
-  return std::make_unique<RandomSampler>(seed);
-}
+std::unique_ptr<Sampler> make_random_sampler(uint64_t seed) { return std::make_unique<RandomSampler>(seed); }
 
 }  // namespace kiln::optuna

@@ -20,8 +20,7 @@ namespace kiln::optuna {
 class Sampler {
  public:
   virtual ~Sampler() = default;
-  virtual std::map<std::string, double> sample(const Space& space, const Study& study,
-                                               int number) = 0;
+  virtual std::map<std::string, double> sample(const Space& space, const Study& study, int number) = 0;
 };
 
 // Optuna's RandomSampler: uniform in the transformed space (log space for log=True; bounds
@@ -38,8 +37,7 @@ std::unique_ptr<Sampler> make_grid_sampler(const Space& space, uint64_t seed);
 // Optuna 4.9's default (univariate) TPESampler: random for the first `n_startup_trials`
 // COMPLETE+PRUNED trials, then per param the argmax of log l(x) - log g(x) over
 // `n_ei_candidates` draws from l(x).
-std::unique_ptr<Sampler> make_tpe_sampler(uint64_t seed, int n_startup_trials = 10,
-                                          int n_ei_candidates = 24);
+std::unique_ptr<Sampler> make_tpe_sampler(uint64_t seed, int n_startup_trials = 10, int n_ei_candidates = 24);
 
 // Number of points of the grid over `space` (1 for an empty space). Throws kiln::Error::usage if
 // a float param has no step (the grid needs a finite set; a constant, low == high, is allowed)
@@ -57,9 +55,7 @@ std::mt19937_64 trial_rng(uint64_t seed, int number, uint64_t stream);
 uint64_t name_stream(const std::string& name);
 
 // Uniform double in [0, 1) from the top 53 bits of one draw.
-inline double unit_uniform(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
-}
+inline double unit_uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
 // Uniform integer in [0, n), n > 0, without modulo bias (rejects the lowest 2^64 mod n draws).
 inline uint64_t uniform_index(std::mt19937_64& rng, uint64_t n) {
@@ -93,7 +89,6 @@ struct TpeSplit {
   std::vector<const Trial*> below;
   std::vector<const Trial*> above;
 };
-TpeSplit tpe_split_trials(const std::vector<const Trial*>& trials, Direction direction,
-                          int n_below);
+TpeSplit tpe_split_trials(const std::vector<const Trial*>& trials, Direction direction, int n_below);
 
 }  // namespace kiln::optuna

@@ -34,8 +34,8 @@ struct Trial {
   TrialState state = TrialState::kRunning;
   std::map<std::string, double> params;  // internal reprs
   std::map<std::string, Distribution> distributions;
-  std::optional<double> value;            // the objective (single-objective studies only)
-  std::map<int, double> intermediate;     // step -> reported value
+  std::optional<double> value;         // the objective (single-objective studies only)
+  std::map<int, double> intermediate;  // step -> reported value
   nlohmann::json user_attrs = nlohmann::json::object();
   nlohmann::json system_attrs = nlohmann::json::object();
   std::string datetime_start;     // "YYYY-MM-DDTHH:MM:SS.ffffff" (naive local), "" if none

@@ -8,9 +8,9 @@
 #include <string>
 #include <tuple>
 
+#include "optuna/distribution.h"  // is_single
 #include "optuna/parzen.h"
 #include "optuna/sampler.h"
-#include "optuna/distribution.h"  // is_single
 #include "util/error.h"
 
 namespace kiln::optuna {
@@ -60,8 +60,7 @@ class TpeSampler : public Sampler {
   TpeSampler(uint64_t seed, int n_startup_trials, int n_ei_candidates)
       : seed_(seed), n_startup_trials_(n_startup_trials), n_ei_candidates_(n_ei_candidates) {}
 
-  std::map<std::string, double> sample(const Space& space, const Study& study,
-                                       int number) override {
+  std::map<std::string, double> sample(const Space& space, const Study& study, int number) override {
     std::vector<const Trial*> finished;
     for (const Trial& t : study.trials) {
       if (t.number == number) continue;
@@ -122,8 +121,7 @@ int tpe_default_gamma(int n) {
   return static_cast<int>(std::min(std::ceil(0.1 * n), 25.0));
 }
 
-TpeSplit tpe_split_trials(const std::vector<const Trial*>& trials, Direction direction,
-                          int n_below) {
+TpeSplit tpe_split_trials(const std::vector<const Trial*>& trials, Direction direction, int n_below) {
   std::vector<const Trial*> complete, pruned;
   for (const Trial* t : trials) {
     if (t->state == TrialState::kComplete) complete.push_back(t);
@@ -153,11 +151,9 @@ TpeSplit tpe_split_trials(const std::vector<const Trial*>& trials, Direction dir
   return split;
 }
 
-std::unique_ptr<Sampler> make_tpe_sampler(uint64_t seed, int n_startup_trials,
-                                          int n_ei_candidates) {
+std::unique_ptr<Sampler> make_tpe_sampler(uint64_t seed, int n_startup_trials, int n_ei_candidates) {
   if (n_startup_trials < 0) {
-    throw Error::usage("tpe: n_startup_trials must be >= 0, got " +
-                           std::to_string(n_startup_trials),
+    throw Error::usage("tpe: n_startup_trials must be >= 0, got " + std::to_string(n_startup_trials),
                        "set n_startup_trials to 0 or more (Optuna's default is 10)");
   }
   if (n_ei_candidates < 1) {

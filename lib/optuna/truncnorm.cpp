@@ -33,8 +33,8 @@ double ndtri_exp(double y) {
   const bool flip = y > -1e-2;
   const double z = flip ? std::log(-std::expm1(y)) : y;
   // Start: the Gaussian tail asymptote for deep tails, a logistic fit of Phi elsewhere.
-  double x = z < -5.0 ? -std::sqrt(-2.0 * (z + kHalfLog2Pi))
-                      : -0.5513288954217921 * std::log(std::expm1(-z));  // sqrt(3)/pi
+  double x =
+      z < -5.0 ? -std::sqrt(-2.0 * (z + kHalfLog2Pi)) : -0.5513288954217921 * std::log(std::expm1(-z));  // sqrt(3)/pi
   for (int i = 0; i < 100; ++i) {
     const double lx = log_ndtr(x);
     // f(x) = log Phi(x) - z, f'(x) = phi(x) / Phi(x).

@@ -116,8 +116,8 @@ Verdict decide(const VerdictInput& in, const VerdictThresholds& t) {
   if (in.power_w >= 0 && in.power_limit_w > 0) {
     const double share = in.power_w / in.power_limit_w;
     v.near_power_limit = share >= t.power_share;
-    v.power_note = "mean power " + fmt("%.0f", in.power_w) + " W of a " + fmt("%.0f", in.power_limit_w) +
-                   " W limit (" + fmt("%.0f", 100 * share) + "%)" +
+    v.power_note = "mean power " + fmt("%.0f", in.power_w) + " W of a " + fmt("%.0f", in.power_limit_w) + " W limit (" +
+                   fmt("%.0f", 100 * share) + "%)" +
                    (v.near_power_limit ? ": near the limit, clocks may be throttled" : "");
   }
   return v;
@@ -131,9 +131,8 @@ nlohmann::json chrome_trace(const std::vector<Span>& spans, const std::vector<st
   }
   for (const auto& s : spans) {
     if (s.end_us < 0 || s.discarded) continue;
-    nlohmann::json e = {{"name", phase_name(s.phase)}, {"cat", "kiln"}, {"ph", "X"},
-                        {"ts", s.begin_us},           {"dur", s.end_us - s.begin_us},
-                        {"pid", 1},                   {"tid", s.thread}};
+    nlohmann::json e = {{"name", phase_name(s.phase)},  {"cat", "kiln"}, {"ph", "X"},      {"ts", s.begin_us},
+                        {"dur", s.end_us - s.begin_us}, {"pid", 1},      {"tid", s.thread}};
     e["args"] = {{s.phase == Phase::kLoadBatch ? "batch" : "step", s.step}};
     if (s.device_ms >= 0) e["args"]["device_ms"] = s.device_ms;
     ev.push_back(std::move(e));

@@ -22,15 +22,15 @@ using instrument::Span;
 
 struct PhaseStats {
   Phase phase = Phase::kStep;
-  int64_t count = 0;       // steps (step phases) or occurrences (epoch, eval, load_batch)
+  int64_t count = 0;  // steps (step phases) or occurrences (epoch, eval, load_batch)
   double mean_ms = 0, p50_ms = 0, p95_ms = 0, total_ms = 0;
-  double host_mean_ms = 0; // host clock; equals mean_ms on the CPU
-  double share = -1;       // mean / step mean, for phases inside the step; -1 otherwise
+  double host_mean_ms = 0;  // host clock; equals mean_ms on the CPU
+  double share = -1;        // mean / step mean, for phases inside the step; -1 otherwise
 };
 
 struct Verdict {
-  std::string kind;     // "data-bound", "launch-bound" or "compute-bound"
-  std::string reason;   // the numbers behind it
+  std::string kind;    // "data-bound", "launch-bound" or "compute-bound"
+  std::string reason;  // the numbers behind it
   std::vector<std::string> suggestions;
   bool near_power_limit = false;
   std::string power_note;  // "" without telemetry
@@ -39,17 +39,17 @@ struct Verdict {
 // What the verdict looks at (per-step means, milliseconds).
 struct VerdictInput {
   bool gpu = false;
-  double step_ms = 0;       // the step (device time on a GPU)
-  double data_wait_ms = 0;  // the step's data wait (device time on a GPU: the GPU idling for data)
-  double host_busy_ms = 0;  // host time issuing forward, backward, optimizer and copies
-  double gpu_util_pct = -1; // NVML mean, -1 unknown
+  double step_ms = 0;                       // the step (device time on a GPU)
+  double data_wait_ms = 0;                  // the step's data wait (device time on a GPU: the GPU idling for data)
+  double host_busy_ms = 0;                  // host time issuing forward, backward, optimizer and copies
+  double gpu_util_pct = -1;                 // NVML mean, -1 unknown
   double power_w = -1, power_limit_w = -1;  // NVML means, -1 unknown
 };
 struct VerdictThresholds {
-  double data_share = 0.10;  // data wait above this share of the step: data-bound
-  double host_share = 0.85;  // host issuing work for this share of the step: the GPU waits on launches
-  double gpu_util = 90.0;    // ... unless NVML says the GPU was busy above this
-  double power_share = 0.90; // mean power above this share of the limit: near the limit
+  double data_share = 0.10;   // data wait above this share of the step: data-bound
+  double host_share = 0.85;   // host issuing work for this share of the step: the GPU waits on launches
+  double gpu_util = 90.0;     // ... unless NVML says the GPU was busy above this
+  double power_share = 0.90;  // mean power above this share of the limit: near the limit
 };
 Verdict decide(const VerdictInput& in, const VerdictThresholds& t = {});
 
@@ -61,7 +61,7 @@ struct Report {
   int64_t samples = 0;
   double samples_per_s = 0;
   int64_t peak_memory_bytes = -1;
-  std::string peak_memory_kind;  // "cuda_allocated" or "host_max_rss"
+  std::string peak_memory_kind;    // "cuda_allocated" or "host_max_rss"
   std::vector<PhaseStats> phases;  // in Phase order, phases seen only
   double step_mean_ms = 0;
   TelemetrySummary telemetry;

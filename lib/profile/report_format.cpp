@@ -8,9 +8,9 @@ namespace kiln::profile {
 nlohmann::json Report::to_json() const {
   nlohmann::json ph = nlohmann::json::array();
   for (const auto& p : phases) {
-    nlohmann::json j = {{"name", phase_name(p.phase)}, {"count", p.count},   {"mean_ms", p.mean_ms},
-                        {"p50_ms", p.p50_ms},          {"p95_ms", p.p95_ms}, {"total_ms", p.total_ms},
-                        {"host_mean_ms", p.host_mean_ms}};
+    nlohmann::json j = {
+        {"name", phase_name(p.phase)}, {"count", p.count},       {"mean_ms", p.mean_ms},          {"p50_ms", p.p50_ms},
+        {"p95_ms", p.p95_ms},          {"total_ms", p.total_ms}, {"host_mean_ms", p.host_mean_ms}};
     j["share"] = p.share >= 0 ? nlohmann::json(p.share) : nlohmann::json(nullptr);
     ph.push_back(std::move(j));
   }
@@ -61,8 +61,8 @@ std::string Report::table() const {
     out += "  GPU          " + telemetry.note + ": util " + num(telemetry.mean(&TelemetrySample::gpu_util_pct)) +
            "%, power " + num(telemetry.mean(&TelemetrySample::power_w)) + " / " + num(telemetry.power_limit_w) +
            " W, SM clock " + num(telemetry.mean(&TelemetrySample::sm_clock_mhz)) + " MHz, memory " +
-           num(telemetry.max(&TelemetrySample::mem_used_mib)) + " MiB, " + num(telemetry.max(&TelemetrySample::temp_c)) +
-           " C\n";
+           num(telemetry.max(&TelemetrySample::mem_used_mib)) + " MiB, " +
+           num(telemetry.max(&TelemetrySample::temp_c)) + " C\n";
   } else {
     out += "  telemetry    " + telemetry.note + "\n";
   }

@@ -20,7 +20,8 @@ struct ScratchDir {
   fs::path path;
   ScratchDir() {
     std::string tmpl = (fs::temp_directory_path() / "kiln-profile-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw Error::runtime("cannot create a scratch directory in " + fs::temp_directory_path().string());
+    if (!mkdtemp(tmpl.data()))
+      throw Error::runtime("cannot create a scratch directory in " + fs::temp_directory_path().string());
     path = tmpl;
   }
   ~ScratchDir() {
@@ -46,8 +47,10 @@ void check_writable(const fs::path& out) {
 }  // namespace
 
 void check_options(const ProfileOptions& o) {
-  if (o.steps < 1) throw Error::usage("--steps must be at least 1 (got " + std::to_string(o.steps) + ")", "e.g. --steps 50");
-  if (o.warmup < 0) throw Error::usage("--warmup must be 0 or more (got " + std::to_string(o.warmup) + ")", "e.g. --warmup 10");
+  if (o.steps < 1)
+    throw Error::usage("--steps must be at least 1 (got " + std::to_string(o.steps) + ")", "e.g. --steps 50");
+  if (o.warmup < 0)
+    throw Error::usage("--warmup must be 0 or more (got " + std::to_string(o.warmup) + ")", "e.g. --warmup 10");
   if (o.torch_trace && o.nvtx_ops) {
     // Both are modes of LibTorch's one autograd profiler: only one can be on at a time.
     throw Error::usage("--torch-trace and --nvtx-ops cannot be combined (both use LibTorch's autograd profiler)",
@@ -75,7 +78,8 @@ nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
   if (o.console) std::fputs(r.table().c_str(), stderr);
   nlohmann::json phases = nlohmann::json::object();
   for (const auto& p : r.phases) {
-    phases[phase_name(p.phase)] = {{"mean_ms", p.mean_ms}, {"p95_ms", p.p95_ms},
+    phases[phase_name(p.phase)] = {{"mean_ms", p.mean_ms},
+                                   {"p95_ms", p.p95_ms},
                                    {"share", p.share >= 0 ? nlohmann::json(p.share) : nlohmann::json(nullptr)}};
   }
   return {{"out_dir", o.out_dir.string()},

@@ -14,8 +14,8 @@
 namespace kiln::profile {
 
 struct ProfileOptions {
-  int64_t warmup = 10;  // steps before the window (allocator, cuDNN autotuning and caches settle)
-  int64_t steps = 50;   // steps in the window
+  int64_t warmup = 10;            // steps before the window (allocator, cuDNN autotuning and caches settle)
+  int64_t steps = 50;             // steps in the window
   std::filesystem::path out_dir;  // profile.json, trace.json [, torch_trace.json]
   bool torch_trace = false;
   bool nvtx_ops = false;

@@ -56,10 +56,10 @@ struct Telemetry::Nvml {
   decltype(&nvmlDeviceGetHandleByPciBusId_v2) by_bus = nullptr;
   decltype(&nvmlDeviceGetName) name = nullptr;
   decltype(&nvmlDeviceGetUtilizationRates) util = nullptr;
-  decltype(&nvmlDeviceGetPowerUsage) power = nullptr;              // milliwatts
+  decltype(&nvmlDeviceGetPowerUsage) power = nullptr;                // milliwatts
   decltype(&nvmlDeviceGetEnforcedPowerLimit) power_limit = nullptr;  // milliwatts
-  decltype(&nvmlDeviceGetClockInfo) clock = nullptr;                // MHz
-  decltype(&nvmlDeviceGetMemoryInfo) memory = nullptr;              // bytes
+  decltype(&nvmlDeviceGetClockInfo) clock = nullptr;                 // MHz
+  decltype(&nvmlDeviceGetMemoryInfo) memory = nullptr;               // bytes
   // Degrees C: nvmlDeviceGetTemperatureV (NVML 12.7 and later: its header defines
   // nvmlTemperature_v1), else the older call it replaces (typed here, since newer headers
   // mark it deprecated); a driver with neither reads no temperature.

@@ -25,7 +25,7 @@ struct TelemetrySample {
 
 struct TelemetrySummary {
   bool available = false;
-  std::string note;  // why not available, or the device's name
+  std::string note;           // why not available, or the device's name
   double power_limit_w = -1;  // enforced limit; -1 when NVML could not read it
   std::vector<TelemetrySample> samples;
   // Mean / maximum over the samples that have the field; -1 when none has.

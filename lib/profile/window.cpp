@@ -64,8 +64,8 @@ void save_torch_trace(tp::ProfilerResult& result, const std::filesystem::path& p
     std::filesystem::remove(tmp.string() + ".tmp", ec);  // Kineto's own temp, renamed only on success
     const int64_t avail = util::free_bytes(dir);
     throw Error::runtime("cannot write " + path.string() + ": LibTorch's profiler left an incomplete trace (" +
-                             util::format_bytes(ec ? 0 : size) + " written; " + util::format_bytes(avail > 0 ? avail : 0) +
-                             " free in " + dir.string() + ")",
+                             util::format_bytes(ec ? 0 : size) + " written; " +
+                             util::format_bytes(avail > 0 ? avail : 0) + " free in " + dir.string() + ")",
                          "the disk is probably full: free some space there and profile again");
   }
   util::fsync_path(dir);
@@ -88,15 +88,16 @@ void Window::fit(int64_t done, int64_t last) {
                        "profile earlier steps, or train longer (train.epochs / train.max_steps)");
   }
   if (opts_.last_step <= done) {
-    throw Error::usage("the profile window " + std::to_string(opts_.first_step) + ":" + std::to_string(opts_.last_step) +
-                           " is behind the resumed run, which continues after step " + std::to_string(done),
-                       done < last ? "profile steps still ahead, e.g. --profile-steps " + std::to_string(done + 1) + ":" +
-                                         std::to_string(std::min(last, done + 20))
+    throw Error::usage("the profile window " + std::to_string(opts_.first_step) + ":" +
+                           std::to_string(opts_.last_step) + " is behind the resumed run, which continues after step " +
+                           std::to_string(done),
+                       done < last ? "profile steps still ahead, e.g. --profile-steps " + std::to_string(done + 1) +
+                                         ":" + std::to_string(std::min(last, done + 20))
                                    : "this run has no steps left to profile");
   }
   if (opts_.first_step <= done) {
-    log::warn("profile window cut to start at step " + std::to_string(done + 1) + ": the resumed run continues after step " +
-              std::to_string(done));
+    log::warn("profile window cut to start at step " + std::to_string(done + 1) +
+              ": the resumed run continues after step " + std::to_string(done));
     opts_.first_step = done + 1;
   }
   if (opts_.last_step > last) {

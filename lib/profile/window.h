@@ -21,8 +21,8 @@ struct WindowOptions {
   int64_t first_step = 1, last_step = 1;  // 1-based optimizer steps, inclusive
   std::filesystem::path out_dir;          // created if missing; empty: <run dir>/profile
   std::string device = "cpu";             // resolved: "cpu" or "cuda:N"
-  bool torch_trace = false;  // LibTorch's Kineto trace (CPU ops, CUDA kernels) -> torch_trace.json
-  bool nvtx_ops = false;     // one NVTX range per LibTorch operator (emit_nvtx)
+  bool torch_trace = false;               // LibTorch's Kineto trace (CPU ops, CUDA kernels) -> torch_trace.json
+  bool nvtx_ops = false;                  // one NVTX range per LibTorch operator (emit_nvtx)
 };
 
 class Window : public train::StepHook {

@@ -18,21 +18,36 @@ constexpr int kCbwrBranchOff = 1;
 
 std::string branch_name(int b) {
   switch (b) {
-    case kCbwrOff: return "off";
-    case kCbwrBranchOff: return "off";
-    case 2: return "AUTO";
-    case 3: return "COMPATIBLE";
-    case 4: return "SSE2";
-    case 6: return "SSSE3";
-    case 7: return "SSE4_1";
-    case 8: return "SSE4_2";
-    case 9: return "AVX";
-    case 10: return "AVX2";
-    case 11: return "AVX512_MIC";
-    case 12: return "AVX512";
-    case 13: return "AVX512_MIC_E1";
-    case 14: return "AVX512_E1";
-    default: return "branch " + std::to_string(b);
+    case kCbwrOff:
+      return "off";
+    case kCbwrBranchOff:
+      return "off";
+    case 2:
+      return "AUTO";
+    case 3:
+      return "COMPATIBLE";
+    case 4:
+      return "SSE2";
+    case 6:
+      return "SSSE3";
+    case 7:
+      return "SSE4_1";
+    case 8:
+      return "SSE4_2";
+    case 9:
+      return "AVX";
+    case 10:
+      return "AVX2";
+    case 11:
+      return "AVX512_MIC";
+    case 12:
+      return "AVX512";
+    case 13:
+      return "AVX512_MIC_E1";
+    case 14:
+      return "AVX512_E1";
+    default:
+      return "branch " + std::to_string(b);
   }
 }
 

@@ -10,11 +10,11 @@
 namespace kiln::repro {
 
 struct CpuLibsState {
-  bool mkl = false;            // LibTorch carries MKL (its CNR controls were found)
-  std::string cnr_branch;      // MKL's CNR branch in force ("AVX512", "AVX2", ...), "off" when none
-  std::string cnr_source;      // "kiln" (set here), "MKL_CBWR" (the user's environment) or "none"
+  bool mkl = false;             // LibTorch carries MKL (its CNR controls were found)
+  std::string cnr_branch;       // MKL's CNR branch in force ("AVX512", "AVX2", ...), "off" when none
+  std::string cnr_source;       // "kiln" (set here), "MKL_CBWR" (the user's environment) or "none"
   bool dynamic_threads = true;  // MKL/OpenMP may still shrink a thread team
-  std::string note;            // why CNR could not be set, when it could not
+  std::string note;             // why CNR could not be set, when it could not
 };
 
 // Deterministic mode for the CPU libraries, once per process and before MKL first runs

@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "repro/cpu_libs.h"
-#include "repro/vml_warmup.h"
 #include "repro/rng.h"
+#include "repro/vml_warmup.h"
 #include "util/sha256.h"
 #include "util/version.h"
 

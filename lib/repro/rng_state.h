@@ -9,8 +9,8 @@
 namespace kiln::repro {
 
 struct RngState {
-  at::Tensor cpu;                 // uint8 state of the default CPU generator
-  std::vector<at::Tensor> cuda;   // one per visible CUDA device (empty without CUDA)
+  at::Tensor cpu;                // uint8 state of the default CPU generator
+  std::vector<at::Tensor> cuda;  // one per visible CUDA device (empty without CUDA)
 };
 
 RngState capture_rng();

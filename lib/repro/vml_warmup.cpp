@@ -20,8 +20,8 @@ namespace kiln::repro {
 namespace {
 
 // The functions ATen/cpu/vml.h routes to MKL (vms*/vmd* take n, in, out and a mode).
-constexpr const char* kFunctions[] = {"Acos", "Asin", "Atan", "Cos", "Erf",  "Erfc", "ErfInv", "Exp",
-                                      "Ln",   "Log10", "Sin", "Sqrt", "Tan", "Tanh", "Trunc", "Log2"};
+constexpr const char* kFunctions[] = {"Acos", "Asin",  "Atan", "Cos",  "Erf", "Erfc", "ErfInv", "Exp",
+                                      "Ln",   "Log10", "Sin",  "Sqrt", "Tan", "Tanh", "Trunc",  "Log2"};
 // VML_HA | VML_FTZDAZ_OFF | VML_ERRMODE_IGNORE, the mode ATen passes (mkl_vml_defines.h).
 constexpr int64_t kMode = 0x00000002 | 0x00140000 | 0x00000100;
 

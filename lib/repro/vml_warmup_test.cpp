@@ -23,7 +23,7 @@ int64_t ulps(float a, float b) {
 
 TEST(VmlWarmup, FindsMklVectorMathWhereLibTorchHasMkl) {
   if (!at::hasMKL()) GTEST_SKIP() << "this LibTorch has no MKL";
-  EXPECT_GE(warm_up_vml(), 16);  // vms* and vmd* of the functions ATen/cpu/vml.h routes to MKL
+  EXPECT_GE(warm_up_vml(), 16);             // vms* and vmd* of the functions ATen/cpu/vml.h routes to MKL
   EXPECT_EQ(warm_up_vml(), warm_up_vml());  // idempotent
 }
 

@@ -14,10 +14,10 @@ struct Manifest {
   nlohmann::json environment;  // repro::environment(): versions, CPU, device, thread counts
   std::string command_line;
   uint64_t seed = 0;
-  std::string config_toml;     // the effective config itself, as config.toml holds it
-  nlohmann::json dataset;      // name, dir, train/test fingerprints
-  std::string started_at;      // local time, ISO 8601
-  std::string resumed_from;    // the checkpoint this run continues ("" for a fresh run)
+  std::string config_toml;   // the effective config itself, as config.toml holds it
+  nlohmann::json dataset;    // name, dir, train/test fingerprints
+  std::string started_at;    // local time, ISO 8601
+  std::string resumed_from;  // the checkpoint this run continues ("" for a fresh run)
 };
 
 // Writes manifest.json atomically; `result` (the summary) marks the run's end.

@@ -37,7 +37,8 @@ TrainProcess::TrainProcess(const std::vector<std::string>& argv, const std::vect
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;
     bool replaced = false;
-    for (const auto& x : env_extra) replaced = replaced || kv.substr(0, kv.find('=') + 1) == x.substr(0, x.find('=') + 1);
+    for (const auto& x : env_extra)
+      replaced = replaced || kv.substr(0, kv.find('=') + 1) == x.substr(0, x.find('=') + 1);
     if (!replaced) env.push_back(kv);
   }
   env.insert(env.end(), env_extra.begin(), env_extra.end());

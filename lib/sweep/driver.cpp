@@ -25,7 +25,7 @@ struct Running {
   fs::path run_dir;
   optuna::TrialState verdict = optuna::TrialState::kRunning;  // PRUNED / FAIL decided while it ran
   std::string reason;
-  int slot = 0;  // GPU slot
+  int slot = 0;   // GPU slot
   int evals = 0;  // evaluations reported so far: the pruner's step
 };
 
@@ -100,8 +100,8 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       char v[32] = "-";
       if (res.value) std::snprintf(v, sizeof v, "%.4f", *res.value);
       std::fprintf(stderr, "trial %3d %-8s %s %s  (%s) %.1f s%s%s\n", res.number, optuna::state_name(res.state),
-                   spec.metric.c_str(), v, params_text(res.params).c_str(), res.seconds,
-                   res.reason.empty() ? "" : ": ", res.reason.c_str());
+                   spec.metric.c_str(), v, params_text(res.params).c_str(), res.seconds, res.reason.empty() ? "" : ": ",
+                   res.reason.c_str());
     }
     slot_busy[size_t(r.slot)] = false;
     done.push_back(std::move(res));
@@ -171,7 +171,8 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
             break;
           }
         }
-        if (r.verdict == optuna::TrialState::kRunning && spec.trial_timeout_s > 0 && r.proc->elapsed_s() > spec.trial_timeout_s) {
+        if (r.verdict == optuna::TrialState::kRunning && spec.trial_timeout_s > 0 &&
+            r.proc->elapsed_s() > spec.trial_timeout_s) {
           r.verdict = optuna::TrialState::kFail;
           r.reason = "timed out after " + std::to_string(int(spec.trial_timeout_s)) + " s";
           r.proc->terminate();
@@ -188,8 +189,9 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
   }
   if (interrupted) {
     throw Error(o.stop->load() == SIGTERM ? ExitCode::kTerminated : ExitCode::kInterrupted,
-                requeue_missed ? "sweep interrupted: running trials were stopped and marked FAIL (interrupted)"
-                               : "sweep interrupted: running trials were stopped, marked FAIL (interrupted) and queued again",
+                requeue_missed
+                    ? "sweep interrupted: running trials were stopped and marked FAIL (interrupted)"
+                    : "sweep interrupted: running trials were stopped, marked FAIL (interrupted) and queued again",
                 "run the same `kiln sweep` command again to continue the study");
   }
   return done;

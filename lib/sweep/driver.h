@@ -20,13 +20,13 @@ namespace kiln::sweep {
 
 // What run_trials needs besides the spec (sweep::run fills it from SweepOptions).
 struct DriverOptions {
-  std::filesystem::path dir;        // trials/<number>/ go here
-  std::string kiln_exe;             // the kiln binary the trials run
-  std::string base_config;          // CONFIG argument of the trials ("" = built-in defaults)
+  std::filesystem::path dir;            // trials/<number>/ go here
+  std::string kiln_exe;                 // the kiln binary the trials run
+  std::string base_config;              // CONFIG argument of the trials ("" = built-in defaults)
   std::vector<std::string> extra_sets;  // "--set" values every trial gets
-  int64_t n_trials = 0;             // trials to run now (0 = until the timeout)
+  int64_t n_trials = 0;                 // trials to run now (0 = until the timeout)
   int parallel = 1;
-  int gpus = 0;                     // > 1: CUDA_VISIBLE_DEVICES round-robin
+  int gpus = 0;                            // > 1: CUDA_VISIBLE_DEVICES round-robin
   const std::atomic<int>* stop = nullptr;  // a signal number once set: stop the trials and return
   bool console = true;
 };

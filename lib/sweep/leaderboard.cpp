@@ -52,7 +52,8 @@ std::string leaderboard(const optuna::Study& study, const SweepSpec& spec, size_
     const auto* t = rows[i];
     std::string params;
     for (const auto& [name, internal] : t->params) {
-      params += (params.empty() ? "" : "  ") + param_text(name, optuna::to_external(t->distributions.at(name), internal));
+      params +=
+          (params.empty() ? "" : "  ") + param_text(name, optuna::to_external(t->distributions.at(name), internal));
     }
     const double secs = seconds_between(t->datetime_start, t->datetime_complete);
     char value[32] = "-";

@@ -41,7 +41,8 @@ class LocalBackend : public Backend {
     throw Error::runtime("trial " + std::to_string(t.number) + " vanished from " + journal_.path().string());
   }
 
-  void tell(const optuna::Asked& t, optuna::TrialState state, std::optional<double> value, const std::string& reason) override {
+  void tell(const optuna::Asked& t, optuna::TrialState state, std::optional<double> value,
+            const std::string& reason) override {
     if (!reason.empty()) journal_.set_user_attr(t.trial_id, "fail_reason", reason);
     if (state == optuna::TrialState::kPruned) {
       // Optuna stores the last reported value of a pruned trial as its value.
@@ -67,7 +68,8 @@ class LocalBackend : public Backend {
       if (!orphaned(t)) continue;
       journal_.set_user_attr(t.id, "fail_reason", "interrupted");
       if (!journal_.finish(t.id, optuna::TrialState::kFail, std::nullopt)) continue;  // another sweep got there first
-      log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
+      log::warn("trial " + std::to_string(t.number) +
+                " was left running by a stopped sweep: marked FAIL (interrupted)");
       requeue(t.number);
     }
   }

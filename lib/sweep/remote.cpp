@@ -26,18 +26,23 @@ using nlohmann::json;
 // The dashboard's spelling ("Complete"), as the server's JSON uses it.
 const char* dashboard_state_name(optuna::TrialState s) {
   switch (s) {
-    case optuna::TrialState::kRunning: return "Running";
-    case optuna::TrialState::kComplete: return "Complete";
-    case optuna::TrialState::kPruned: return "Pruned";
-    case optuna::TrialState::kFail: return "Fail";
-    case optuna::TrialState::kWaiting: return "Waiting";
+    case optuna::TrialState::kRunning:
+      return "Running";
+    case optuna::TrialState::kComplete:
+      return "Complete";
+    case optuna::TrialState::kPruned:
+      return "Pruned";
+    case optuna::TrialState::kFail:
+      return "Fail";
+    case optuna::TrialState::kWaiting:
+      return "Waiting";
   }
   return "?";
 }
 
 optuna::TrialState state_from_name(const std::string& s) {
   for (optuna::TrialState t : {optuna::TrialState::kRunning, optuna::TrialState::kComplete, optuna::TrialState::kPruned,
-                       optuna::TrialState::kFail, optuna::TrialState::kWaiting}) {
+                               optuna::TrialState::kFail, optuna::TrialState::kWaiting}) {
     if (s == dashboard_state_name(t)) return t;
   }
   throw Error::runtime("the Optuna server sent an unknown trial state '" + s + "'");
@@ -108,8 +113,7 @@ class RemoteBackend final : public Backend {
     const std::string path = "/api/studies/" + std::to_string(study_id_) + "/ask";
     const HttpReply r = http_.call("POST", path, body.dump());
     if (r.status >= 300) {
-      http_.throw_refused("the search space (POST " + path + ")", r,
-                          "fix the search space in the sweep spec");
+      http_.throw_refused("the search space (POST " + path + ")", r, "fix the search space in the sweep spec");
     }
     optuna::Asked a;
     try {
@@ -118,15 +122,15 @@ class RemoteBackend final : public Backend {
       const json& internal = r.body.at("params_internal");
       for (const auto& [name, dist] : space) a.params[name] = number_from_json(internal.at(name));
     } catch (const json::exception& e) {
-      throw Error::runtime("the Optuna server's answer to ask is missing something (" +
-                           std::string(e.what()) + "): " + r.body.dump());
+      throw Error::runtime("the Optuna server's answer to ask is missing something (" + std::string(e.what()) +
+                           "): " + r.body.dump());
     }
     return a;
   }
 
   bool report(const optuna::Asked& trial, int step, double value) override {
-    json rec{{"op", "report"},         {"study", opts_.study_name}, {"trial_id", trial.trial_id},
-             {"number", trial.number}, {"step", step},              {"value", json_number(value)}};
+    json rec{{"op", "report"}, {"study", opts_.study_name},  {"trial_id", trial.trial_id}, {"number", trial.number},
+             {"step", step},   {"value", json_number(value)}};
     rec = pending_.add(std::move(rec));
     const HttpReply r = deliver(rec, /*from_earlier_run=*/false);
     pending_.remove(rec["id"].get<std::string>());
@@ -135,8 +139,7 @@ class RemoteBackend final : public Backend {
 
   void tell(const optuna::Asked& trial, optuna::TrialState state, std::optional<double> value,
             const std::string& reason) override {
-    json rec{{"op", "tell"}, {"study", opts_.study_name}, {"trial_id", trial.trial_id},
-             {"number", trial.number}};
+    json rec{{"op", "tell"}, {"study", opts_.study_name}, {"trial_id", trial.trial_id}, {"number", trial.number}};
     std::string fail_reason = reason;
     if (state == optuna::TrialState::kComplete) {
       if (!value) throw Error::runtime("tell: a COMPLETE trial needs its objective value");
@@ -188,15 +191,13 @@ class RemoteBackend final : public Backend {
     try {
       s.id = r.body.at("study_id").get<int>();
       s.name = r.body.at("name").get<std::string>();
-      s.direction = r.body.at("directions").at(0).get<std::string>() == "maximize"
-                        ? optuna::Direction::kMaximize
-                        : optuna::Direction::kMinimize;
+      s.direction = r.body.at("directions").at(0).get<std::string>() == "maximize" ? optuna::Direction::kMaximize
+                                                                                   : optuna::Direction::kMinimize;
       s.user_attrs = attrs_object(r.body.value("user_attrs", json::array()));
       s.system_attrs = attrs_object(r.body.value("system_attrs", json::array()));
       for (const auto& t : r.body.at("trials")) s.trials.push_back(trial_from_json(t));
     } catch (const json::exception& e) {
-      throw Error::runtime("the Optuna server's study " + path + " is not in the expected shape (" +
-                           e.what() + ")");
+      throw Error::runtime("the Optuna server's study " + path + " is not in the expected shape (" + e.what() + ")");
     }
     std::sort(s.trials.begin(), s.trials.end(),
               [](const optuna::Trial& a, const optuna::Trial& b) { return a.number < b.number; });
@@ -241,19 +242,17 @@ class RemoteBackend final : public Backend {
       pending_.reject(rec, "unknown op");
       return HttpReply{};
     }
-    const std::string path =
-        "/api/trials/" + std::to_string(rec.at("trial_id").get<int>()) + "/" + op;
+    const std::string path = "/api/trials/" + std::to_string(rec.at("trial_id").get<int>()) + "/" + op;
     const HttpReply r = http_.call("POST", path, body.dump());
     if (r.status < 300) return r;
     if (r.status == 401 || r.status == 403) http_.throw_refused(op + " (POST " + path + ")", r);
     const std::string why = "HTTP " + std::to_string(r.status) + " " + r.reason();
     pending_.reject(rec, why);
-    const std::string what = "the " + op + " of trial " + std::to_string(rec.value("number", -1)) +
-                             " (POST " + path + ")";
+    const std::string what =
+        "the " + op + " of trial " + std::to_string(rec.value("number", -1)) + " (POST " + path + ")";
     if (!from_earlier_run) http_.throw_refused(what, r);
     std::cerr << "kiln: warning: the Optuna server at " << http_.url() << " refused " << what
-              << " left from an earlier run: " << why << "; kept in "
-              << pending_.path().string() << ".rejected\n";
+              << " left from an earlier run: " << why << "; kept in " << pending_.path().string() << ".rejected\n";
     return r;
   }
 
@@ -266,7 +265,8 @@ class RemoteBackend final : public Backend {
       a.trial_id = t.id;
       a.number = t.number;
       tell(a, optuna::TrialState::kFail, std::nullopt, "interrupted");
-      log::warn("trial " + std::to_string(t.number) + " was left running by a stopped sweep: marked FAIL (interrupted)");
+      log::warn("trial " + std::to_string(t.number) +
+                " was left running by a stopped sweep: marked FAIL (interrupted)");
       requeue(t.number);
     }
   }

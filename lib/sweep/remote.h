@@ -17,7 +17,7 @@ struct RemoteOptions {
   std::string token;       // "" = none (else "Authorization: Bearer ...")
   std::string study_name;  // created on the server if missing, loaded otherwise
   optuna::Direction direction = optuna::Direction::kMinimize;
-  std::string metric;      // the objective's name (Optuna's metric_names), "" = unnamed
+  std::string metric;  // the objective's name (Optuna's metric_names), "" = unnamed
   // Unsent reports/tells, one JSON object a line; "" keeps nothing on disk. Refused records
   // (4xx other than 401/403) are moved to "<pending_file>.rejected" instead of being dropped.
   std::filesystem::path pending_file;

@@ -61,8 +61,8 @@ std::string HttpReply::reason() const {
   return shorten(body.is_string() ? body.get<std::string>() : body.dump());
 }
 
-RemoteHttp::RemoteHttp(const std::string& url, std::string token, double request_timeout_s,
-                       double give_up_after_s, std::string pending_file)
+RemoteHttp::RemoteHttp(const std::string& url, std::string token, double request_timeout_s, double give_up_after_s,
+                       std::string pending_file)
     : url_(url),
       token_(std::move(token)),
       request_timeout_s_(request_timeout_s),
@@ -83,8 +83,7 @@ RemoteHttp::RemoteHttp(const std::string& url, std::string token, double request
   }
 }
 
-HttpReply RemoteHttp::call(const std::string& method, const std::string& path,
-                           const std::string& body) const {
+HttpReply RemoteHttp::call(const std::string& method, const std::string& path, const std::string& body) const {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
@@ -103,8 +102,7 @@ HttpReply RemoteHttp::call(const std::string& method, const std::string& path,
     if (!token_.empty()) cli.set_bearer_token_auth(token_);
     const httplib::Headers headers{{"Accept", "application/json"}};
     const std::string full = prefix_ + path;
-    httplib::Result res = method == "GET" ? cli.Get(full, headers)
-                                          : cli.Post(full, headers, body, "application/json");
+    httplib::Result res = method == "GET" ? cli.Get(full, headers) : cli.Post(full, headers, body, "application/json");
     if (!res) {
       last_error = describe(res.error(), request_timeout_s_);
     } else {
@@ -130,26 +128,23 @@ HttpReply RemoteHttp::call(const std::string& method, const std::string& path,
     backoff = std::min(backoff * 2, kMaxBackoffS);
   }
   std::ostringstream msg;
-  msg << "the Optuna server at " << url_ << " did not answer " << method << " " << path
-      << " for " << give_up_after_s_ << " s (last error: " << last_error << ")";
+  msg << "the Optuna server at " << url_ << " did not answer " << method << " " << path << " for " << give_up_after_s_
+      << " s (last error: " << last_error << ")";
   std::string hint = "start the server again (tools/optuna_server.py, same --storage) and rerun";
   if (!pending_file_.empty()) {
-    hint = "finished results are kept in " + pending_file_ +
-           " and are sent on the next run; " + hint;
+    hint = "finished results are kept in " + pending_file_ + " and are sent on the next run; " + hint;
   }
   throw Error::runtime(msg.str(), hint);
 }
 
-void RemoteHttp::throw_refused(const std::string& what, const HttpReply& reply,
-                               const std::string& hint_400) const {
+void RemoteHttp::throw_refused(const std::string& what, const HttpReply& reply, const std::string& hint_400) const {
   const std::string msg = "the Optuna server at " + url_ + " refused " + what + ": HTTP " +
                           std::to_string(reply.status) + " " + reply.reason();
   if (reply.status == 401 || reply.status == 403) {
-    throw Error::usage(msg, token_.empty()
-                                ? "the server wants a token: pass the one it was started with "
-                                  "(its --token or KILN_OPTUNA_TOKEN)"
-                                : "the token given is not the server's: pass the one it was "
-                                  "started with (its --token or KILN_OPTUNA_TOKEN)");
+    throw Error::usage(msg, token_.empty() ? "the server wants a token: pass the one it was started with "
+                                             "(its --token or KILN_OPTUNA_TOKEN)"
+                                           : "the token given is not the server's: pass the one it was "
+                                             "started with (its --token or KILN_OPTUNA_TOKEN)");
   }
   if (reply.status == 400) throw Error::usage(msg, hint_400);
   if (reply.status == 404) {

@@ -19,14 +19,13 @@ class RemoteHttp {
  public:
   // `url` is http(s)://host[:port][/prefix]; throws kiln::Error::usage when it is not.
   // `pending_file` only goes into the give-up message (where unsent results wait).
-  RemoteHttp(const std::string& url, std::string token, double request_timeout_s,
-             double give_up_after_s, std::string pending_file);
+  RemoteHttp(const std::string& url, std::string token, double request_timeout_s, double give_up_after_s,
+             std::string pending_file);
 
   // One request (method "GET" or "POST"), retried as above. Returns the first 2xx or 4xx
   // reply; throws kiln::Error::runtime when the server has not answered for give_up_after_s,
   // or when a 2xx body is not JSON.
-  HttpReply call(const std::string& method, const std::string& path,
-                 const std::string& body = {}) const;
+  HttpReply call(const std::string& method, const std::string& path, const std::string& body = {}) const;
 
   // Throws the kiln::Error that a 4xx reply to `what` (e.g. "POST /api/studies") deserves:
   // usage for 400/401/403 (with `hint_400` as the hint for a 400), runtime for the rest.
@@ -36,9 +35,9 @@ class RemoteHttp {
   const std::string& url() const { return url_; }
 
  private:
-  std::string url_;          // as given, for messages
-  std::string origin_;       // scheme://host:port
-  std::string prefix_;       // path prefix without a trailing '/', often ""
+  std::string url_;     // as given, for messages
+  std::string origin_;  // scheme://host:port
+  std::string prefix_;  // path prefix without a trailing '/', often ""
   std::string token_;
   double request_timeout_s_;
   double give_up_after_s_;

@@ -68,8 +68,10 @@ std::vector<nlohmann::json> PendingLog::load_locked() const {
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object() || !j.contains("id")) {
       if (in.peek() == std::char_traits<char>::eof()) break;  // torn last append
-      throw Error::runtime("the pending file " + path_.string() + " has a line that is not a "
-                               "pending record: " + line.substr(0, 200),
+      throw Error::runtime("the pending file " + path_.string() +
+                               " has a line that is not a "
+                               "pending record: " +
+                               line.substr(0, 200),
                            "move the file away (it holds results not yet sent to the Optuna "
                            "server) and rerun");
     }

@@ -114,15 +114,17 @@ nlohmann::json run(const SweepOptions& a) {
   o.gpus = cuda_devices();
   o.stop = a.install_stop ? a.install_stop() : nullptr;
   o.console = a.console;
-  log::info("sweep " + spec.name + ": " + (spec.n_trials > 0 ? std::to_string(o.n_trials) + " trials to run" : "until the timeout") +
+  log::info("sweep " + spec.name + ": " +
+            (spec.n_trials > 0 ? std::to_string(o.n_trials) + " trials to run" : "until the timeout") +
             (finished ? " (" + std::to_string(finished) + " already in the study)" : "") + ", " +
-            std::to_string(o.parallel) + " at a time; study " + (a.optuna_url.empty() ? study_file.string() : a.optuna_url));
+            std::to_string(o.parallel) + " at a time; study " +
+            (a.optuna_url.empty() ? study_file.string() : a.optuna_url));
   if (spec.n_trials == 0 || o.n_trials > 0) run_trials(spec, *backend, o);
 
   const optuna::Study study = backend->snapshot();
   if (a.console) std::fputs(leaderboard(study, spec, kLeaderboardRows).c_str(), stderr);
-  return write_summary(study, spec, dir, base, a.optuna_url.empty() ? std::optional<fs::path>(study_file) : std::nullopt,
-                       a.console);
+  return write_summary(study, spec, dir, base,
+                       a.optuna_url.empty() ? std::optional<fs::path>(study_file) : std::nullopt, a.console);
 }
 
 void require_best(const nlohmann::json& summary) {

@@ -34,9 +34,11 @@ void collect(const toml::table& t, const std::string& prefix, const std::string&
       out.push_back({name, sub, key.source()});
       continue;
     }
-    const bool nested = !sub->empty() && std::all_of(sub->begin(), sub->end(), [](auto&& kv) { return kv.second.is_table(); });
+    const bool nested =
+        !sub->empty() && std::all_of(sub->begin(), sub->end(), [](auto&& kv) { return kv.second.is_table(); });
     if (!nested) {
-      throw Error::usage("space param '" + name + "' at " + at + " has no `type` (float, int or categorical)", kSpaceHint);
+      throw Error::usage("space param '" + name + "' at " + at + " has no `type` (float, int or categorical)",
+                         kSpaceHint);
     }
     collect(*sub, name, file, out);
   }
@@ -53,14 +55,16 @@ class ParamReader {
     const std::vector<std::string> types = {"float", "int", "categorical"};
     const auto* type = type_node.as_string();
     if (!type || std::find(types.begin(), types.end(), type->get()) == types.end()) {
-      std::string msg = "key 'type' of " + param_ + " at " + toml_where(file_, type_node.source()) + " must be \"float\", \"int\" or \"categorical\", got " +
+      std::string msg = "key 'type' of " + param_ + " at " + toml_where(file_, type_node.source()) +
+                        " must be \"float\", \"int\" or \"categorical\", got " +
                         (type ? "\"" + type->get() + "\"" : toml_kind(type_node));
       const std::string dym = type ? util::did_you_mean(type->get(), types) : "";
       throw Error::usage(dym.empty() ? msg : msg + "; " + dym);
     }
     const std::string kind = type->get();
-    const std::vector<std::string> keys =
-        kind == "categorical" ? std::vector<std::string>{"type", "choices"} : std::vector<std::string>{"type", "low", "high", "log", "step"};
+    const std::vector<std::string> keys = kind == "categorical"
+                                              ? std::vector<std::string>{"type", "choices"}
+                                              : std::vector<std::string>{"type", "low", "high", "log", "step"};
     for (auto&& [key, node] : *p_.tbl) {
       const std::string k(key.str());
       if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
@@ -71,8 +75,11 @@ class ParamReader {
     }
     if (kind == "categorical") return optuna::build_categorical(ctx_, choices());
     const bool log = flag("log");
-    if (kind == "int") return optuna::build_int(ctx_, integer("low", true).value(), integer("high", true).value(), log, integer("step", false).value_or(1));
-    return optuna::build_float(ctx_, number("low", true).value(), number("high", true).value(), log, number("step", false));
+    if (kind == "int")
+      return optuna::build_int(ctx_, integer("low", true).value(), integer("high", true).value(), log,
+                               integer("step", false).value_or(1));
+    return optuna::build_float(ctx_, number("low", true).value(), number("high", true).value(), log,
+                               number("step", false));
   }
 
  private:
@@ -82,7 +89,8 @@ class ParamReader {
     return n;
   }
   [[noreturn]] void wrong(const std::string& key, const toml::node& n, const std::string& want) {
-    throw Error::usage("key '" + key + "' of " + param_ + " at " + toml_where(file_, n.source()) + " must be " + want + ", got " + toml_kind(n));
+    throw Error::usage("key '" + key + "' of " + param_ + " at " + toml_where(file_, n.source()) + " must be " + want +
+                       ", got " + toml_kind(n));
   }
   std::optional<double> number(const std::string& key, bool required) {
     const toml::node* n = get(key, required);
@@ -109,12 +117,18 @@ class ParamReader {
     if (!arr) wrong("choices", *n, "an array");
     std::vector<nlohmann::json> out;
     for (const auto& el : *arr) {
-      if (auto s = el.as_string()) out.emplace_back(s->get());
-      else if (auto i = el.as_integer()) out.emplace_back(i->get());
-      else if (auto f = el.as_floating_point()) out.emplace_back(f->get());
-      else if (auto b = el.as_boolean()) out.emplace_back(b->get());
-      else throw Error::usage("element " + std::to_string(out.size()) + " of key 'choices' of " + param_ + " at " +
-                              toml_where(file_, el.source()) + " must be a string, number or boolean, got " + toml_kind(el));
+      if (auto s = el.as_string())
+        out.emplace_back(s->get());
+      else if (auto i = el.as_integer())
+        out.emplace_back(i->get());
+      else if (auto f = el.as_floating_point())
+        out.emplace_back(f->get());
+      else if (auto b = el.as_boolean())
+        out.emplace_back(b->get());
+      else
+        throw Error::usage("element " + std::to_string(out.size()) + " of key 'choices' of " + param_ + " at " +
+                           toml_where(file_, el.source()) + " must be a string, number or boolean, got " +
+                           toml_kind(el));
     }
     return out;
   }
@@ -130,7 +144,8 @@ class ParamReader {
 optuna::Space parse_space(const toml::table& tbl, const std::string& file) {
   std::vector<Param> params;
   collect(tbl, "", file, params);
-  if (params.empty()) throw Error::usage("the [space] table at " + toml_where(file, tbl.source()) + " is empty", kSpaceHint);
+  if (params.empty())
+    throw Error::usage("the [space] table at " + toml_where(file, tbl.source()) + " is empty", kSpaceHint);
   // toml++ iterates keys sorted by name; the file order is the source order.
   std::stable_sort(params.begin(), params.end(), [](const Param& a, const Param& b) {
     return std::pair(a.at.begin.line, a.at.begin.column) < std::pair(b.at.begin.line, b.at.begin.column);

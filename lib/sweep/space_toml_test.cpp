@@ -79,7 +79,8 @@ TEST(SweepSpaceToml, ParseErrorsNameFileLineAndKey) {
     std::vector<std::string> parts;
   };
   const std::vector<Case> cases = {
-      {"[space.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\nlogg = true\n", {"'logg'", "'lr'", "s.toml:5", "did you mean 'log'"}},
+      {"[space.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\nlogg = true\n",
+       {"'logg'", "'lr'", "s.toml:5", "did you mean 'log'"}},
       {"[space.lr]\nlow = 0\nhigh = 1\n", {"'lr'", "s.toml:1", "no `type`"}},
       {"[space.lr]\ntype = \"flaot\"\nlow = 0\nhigh = 1\n", {"'type'", "'lr'", "s.toml:2", "did you mean 'float'"}},
       {"[space.lr]\ntype = 3\n", {"'type'", "s.toml:2", "an integer"}},
@@ -92,7 +93,8 @@ TEST(SweepSpaceToml, ParseErrorsNameFileLineAndKey) {
       {"[space.c]\ntype = \"categorical\"\nchoices = [\"a\", [1]]\n", {"'choices'", "s.toml:3", "element 1"}},
       {"[space.c]\ntype = \"categorical\"\nchoices = []\n", {"'c'", "s.toml:1", "choices"}},
       {"[space.c]\ntype = \"categorical\"\nchoices = [\"a\"]\nlow = 1\n", {"'low'", "s.toml:4", "type, choices"}},
-      {"[space.\"optim.lr\"]\ntype = \"float\"\nlow = 0\nhigh = 1\n[space.optim.lr]\ntype = \"float\"\nlow = 0\nhigh = 1\n",
+      {"[space.\"optim.lr\"]\ntype = \"float\"\nlow = 0\nhigh = 1\n[space.optim.lr]\ntype = \"float\"\nlow = 0\nhigh = "
+       "1\n",
        {"'optim.lr'", "twice", "s.toml:1", "s.toml:5"}},
       {"[space]\n", {"empty", "s.toml:1"}},
       {"[space]\nlr = 0.1\n", {"'lr'", "s.toml:2", "must be a table"}},

@@ -48,7 +48,8 @@ class SpecReader {
     const toml::node* n = root.get(name);
     if (!n) return nullptr;
     if (!n->is_table()) {
-      throw Error::usage("key '" + name + "' at " + at(n->source()) + " must be a table ([" + name + "]), got " + toml_kind(*n));
+      throw Error::usage("key '" + name + "' at " + at(n->source()) + " must be a table ([" + name + "]), got " +
+                         toml_kind(*n));
     }
     return n->as_table();
   }
@@ -59,7 +60,8 @@ class SpecReader {
       if (in(valid, k)) continue;
       const std::string full = sec.empty() ? k : sec + "." + k;
       const bool is_section = sec.empty() && node.is_table();
-      std::string msg = (is_section ? "unknown section '[" + full + "]'" : "unknown key '" + full + "'") + " at " + at(key.source());
+      std::string msg =
+          (is_section ? "unknown section '[" + full + "]'" : "unknown key '" + full + "'") + " at " + at(key.source());
       const std::string dym = util::did_you_mean(k, valid);
       if (!dym.empty()) msg += "; " + dym;
       throw Error::usage(msg, (sec.empty() ? "top-level keys are: " : "[" + sec + "] takes: ") + join_names(valid));
@@ -78,7 +80,8 @@ class SpecReader {
     if (!n->is_string()) wrong(full, *n, "a string");
     std::string v = n->as_string()->get();
     if (!allowed.empty() && !in(allowed, v)) {
-      std::string msg = "key '" + full + "' at " + at(n->source()) + " is \"" + v + "\", which is not one of: " + join_names(allowed);
+      std::string msg =
+          "key '" + full + "' at " + at(n->source()) + " is \"" + v + "\", which is not one of: " + join_names(allowed);
       const std::string dym = util::did_you_mean(v, allowed);
       throw Error::usage(dym.empty() ? msg : msg + "; " + dym);
     }
@@ -94,7 +97,8 @@ class SpecReader {
     const int64_t v = n->as_integer()->get();
     if (v < min || v > max) {
       throw Error::usage("key '" + full + "' at " + at(n->source()) + " must be >= " + std::to_string(min) +
-                         (max == INT_MAX ? std::string() : " and <= " + std::to_string(max)) + ", got " + std::to_string(v));
+                         (max == INT_MAX ? std::string() : " and <= " + std::to_string(max)) + ", got " +
+                         std::to_string(v));
     }
     return v;
   }
@@ -104,11 +108,15 @@ class SpecReader {
     if (!n) return 0.0;
     const std::string full = sec + "." + key;
     double v = 0;
-    if (auto i = n->as_integer()) v = static_cast<double>(i->get());
-    else if (auto f = n->as_floating_point()) v = f->get();
-    else wrong(full, *n, "a number of seconds");
+    if (auto i = n->as_integer())
+      v = static_cast<double>(i->get());
+    else if (auto f = n->as_floating_point())
+      v = f->get();
+    else
+      wrong(full, *n, "a number of seconds");
     if (!std::isfinite(v) || v < 0) {
-      throw Error::usage("key '" + full + "' at " + at(n->source()) + " must be >= 0 seconds (0 = no limit), got " + optuna::format_number(v));
+      throw Error::usage("key '" + full + "' at " + at(n->source()) + " must be >= 0 seconds (0 = no limit), got " +
+                         optuna::format_number(v));
     }
     return v;
   }
@@ -119,8 +127,10 @@ class SpecReader {
     for (auto&& [key, node] : *t) {
       const std::string k(key.str());
       if (k == "name" || k == "seed" || in(takes, k)) continue;
-      throw Error::usage("key '" + sec + "." + k + "' at " + at(key.source()) + " does not apply to " + sec + " '" + name + "'",
-                         takes.empty() ? sec + " '" + name + "' takes no settings" : sec + " '" + name + "' takes: " + join_names(takes));
+      throw Error::usage(
+          "key '" + sec + "." + k + "' at " + at(key.source()) + " does not apply to " + sec + " '" + name + "'",
+          takes.empty() ? sec + " '" + name + "' takes no settings"
+                        : sec + " '" + name + "' takes: " + join_names(takes));
     }
   }
 
@@ -159,7 +169,8 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   const toml::table* obj = r.section(root, "objective");
   if (obj) r.check_keys(*obj, "objective", kObjective);
   s.metric = r.text(obj, "objective", "metric", "test_accuracy", kMetrics);
-  const std::string dir_name = r.text(obj, "objective", "direction", s.metric == "test_loss" ? "minimize" : "maximize", kDirections);
+  const std::string dir_name =
+      r.text(obj, "objective", "direction", s.metric == "test_loss" ? "minimize" : "maximize", kDirections);
   s.direction = dir_name == "minimize" ? optuna::Direction::kMinimize : optuna::Direction::kMaximize;
 
   const toml::table* budget = r.section(root, "budget");
@@ -170,7 +181,8 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   s.parallel = static_cast<int>(r.integer(budget, "budget", "parallel", 1, 1));
   if (s.n_trials == 0 && s.timeout_s == 0) {
     const toml::node* n = budget->get("n_trials");
-    throw Error::usage("key 'budget.n_trials' at " + r.at(n->source()) + " is 0 (unlimited) but budget.timeout_s is 0 too: the sweep would never end",
+    throw Error::usage("key 'budget.n_trials' at " + r.at(n->source()) +
+                           " is 0 (unlimited) but budget.timeout_s is 0 too: the sweep would never end",
                        "set n_trials > 0, or a timeout_s in seconds");
   }
 
@@ -178,7 +190,8 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   Keys sampler_all = {"name", "seed", "n_startup_trials", "n_ei_candidates"};
   if (sampler) r.check_keys(*sampler, "sampler", sampler_all);
   s.sampler.name = r.text(sampler, "sampler", "name", "tpe", kSamplers);
-  r.check_applies(sampler, "sampler", s.sampler.name, s.sampler.name == "tpe" ? Keys{"n_startup_trials", "n_ei_candidates"} : Keys{});
+  r.check_applies(sampler, "sampler", s.sampler.name,
+                  s.sampler.name == "tpe" ? Keys{"n_startup_trials", "n_ei_candidates"} : Keys{});
   s.sampler.seed = static_cast<uint64_t>(r.integer(sampler, "sampler", "seed", 0, 0, INT64_MAX));
   s.sampler.n_startup_trials = static_cast<int>(r.integer(sampler, "sampler", "n_startup_trials", 10, 0));
   s.sampler.n_ei_candidates = static_cast<int>(r.integer(sampler, "sampler", "n_ei_candidates", 24, 1));
@@ -190,7 +203,10 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   if (pruner) r.check_keys(*pruner, "pruner", pruner_all);
   auto& pr = s.pruner;
   pr.name = r.text(pruner, "pruner", "name", "median", kPruners);
-  r.check_applies(pruner, "pruner", pr.name, pr.name == "median" ? kMedianKeys : pr.name == "successive_halving" ? kHalvingKeys : Keys{});
+  r.check_applies(pruner, "pruner", pr.name,
+                  pr.name == "median"               ? kMedianKeys
+                  : pr.name == "successive_halving" ? kHalvingKeys
+                                                    : Keys{});
   pr.n_startup_trials = static_cast<int>(r.integer(pruner, "pruner", "n_startup_trials", 5, 0));
   pr.n_warmup_steps = static_cast<int>(r.integer(pruner, "pruner", "n_warmup_steps", 0, 0));
   pr.interval_steps = static_cast<int>(r.integer(pruner, "pruner", "interval_steps", 1, 1));
@@ -208,8 +224,9 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
   if (s.sampler.name == "grid") {
     for (const auto& [name, d] : s.space) {
       if (d.kind == optuna::Distribution::Kind::kFloat && !d.step) {
-        throw Error::usage("sampler 'grid' (at " + r.at(sampler->get("name")->source()) + ") needs a finite set of values, but space param '" +
-                               name + "' is a float without a step",
+        throw Error::usage("sampler 'grid' (at " + r.at(sampler->get("name")->source()) +
+                               ") needs a finite set of values, but space param '" + name +
+                               "' is a float without a step",
                            "give '" + name + "' a step, make it int or categorical, or use sampler 'random' or 'tpe'");
       }
     }
@@ -226,16 +243,23 @@ std::string describe(const SweepSpec& s) {
   if (s.trial_timeout_s > 0) o << ", trial timeout " << util::format_duration(s.trial_timeout_s);
   o << ", " << s.parallel << " at a time\n";
   o << "  sampler: " << s.sampler.name << " (seed " << s.sampler.seed;
-  if (s.sampler.name == "tpe") o << ", " << s.sampler.n_startup_trials << " startup trials, " << s.sampler.n_ei_candidates << " EI candidates";
+  if (s.sampler.name == "tpe")
+    o << ", " << s.sampler.n_startup_trials << " startup trials, " << s.sampler.n_ei_candidates << " EI candidates";
   o << ")\n  pruner: " << s.pruner.name;
   if (s.pruner.name == "median") {
     o << " (" << s.pruner.n_startup_trials << " startup trials, " << s.pruner.n_warmup_steps << " warm-up steps, every "
-      << (s.pruner.interval_steps == 1 ? std::string("step") : std::to_string(s.pruner.interval_steps) + " steps") << ")";
+      << (s.pruner.interval_steps == 1 ? std::string("step") : std::to_string(s.pruner.interval_steps) + " steps")
+      << ")";
   } else if (s.pruner.name == "successive_halving") {
-    o << " (min_resource " << (s.pruner.min_resource ? std::to_string(s.pruner.min_resource) : std::string("auto")) << ", reduction_factor "
-      << s.pruner.reduction_factor << ", min_early_stopping_rate " << s.pruner.min_early_stopping_rate << ")";
+    o << " (min_resource " << (s.pruner.min_resource ? std::to_string(s.pruner.min_resource) : std::string("auto"))
+      << ", reduction_factor " << s.pruner.reduction_factor << ", min_early_stopping_rate "
+      << s.pruner.min_early_stopping_rate << ")";
   }
-  o << "\n  base: " << (!s.base_path.empty() ? s.base_path.string() : !s.base_inline.empty() ? "inline [base] table" : "kiln's built-in defaults") << "\n";
+  o << "\n  base: "
+    << (!s.base_path.empty()     ? s.base_path.string()
+        : !s.base_inline.empty() ? "inline [base] table"
+                                 : "kiln's built-in defaults")
+    << "\n";
   o << "  space (" << s.space.size() << " params):\n";
   for (const auto& [name, d] : s.space) {
     o << "    " << name << ": ";
@@ -244,9 +268,11 @@ std::string describe(const SweepSpec& s) {
       for (size_t i = 0; i < d.choices.size(); ++i) o << (i ? ", " : "") << d.choices[i].dump();
       o << "]";
     } else {
-      o << (d.kind == optuna::Distribution::Kind::kInt ? "int [" : "float [") << optuna::format_number(d.low) << ", " << optuna::format_number(d.high) << "]";
+      o << (d.kind == optuna::Distribution::Kind::kInt ? "int [" : "float [") << optuna::format_number(d.low) << ", "
+        << optuna::format_number(d.high) << "]";
       if (d.log) o << " log";
-      if (d.step && (d.kind == optuna::Distribution::Kind::kFloat || *d.step != 1)) o << " step " << optuna::format_number(*d.step);
+      if (d.step && (d.kind == optuna::Distribution::Kind::kFloat || *d.step != 1))
+        o << " step " << optuna::format_number(*d.step);
     }
     o << "\n";
   }

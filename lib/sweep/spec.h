@@ -46,8 +46,8 @@ struct PrunerSpec {
 };
 
 struct SweepSpec {
-  std::string name;                    // study name
-  std::filesystem::path spec_path;     // absolute
+  std::string name;                 // study name
+  std::filesystem::path spec_path;  // absolute
   // The base kiln config: a file (absolute path), or an inline [base] table, or neither
   // (kiln's built-in defaults). base_inline is TOML text of the inline table's sections,
   // laid out so each key sits on the line it has in the spec file: feed it to
@@ -56,10 +56,10 @@ struct SweepSpec {
   std::string base_inline;
   std::string metric = "test_accuracy";  // test_accuracy | test_loss (per-epoch eval metrics)
   optuna::Direction direction = optuna::Direction::kMaximize;
-  int64_t n_trials = 20;        // 0 = unlimited (then timeout_s > 0)
-  double timeout_s = 0;         // whole sweep, seconds; 0 = none
-  double trial_timeout_s = 0;   // per trial, seconds; 0 = none
-  int parallel = 1;             // trials at once
+  int64_t n_trials = 20;       // 0 = unlimited (then timeout_s > 0)
+  double timeout_s = 0;        // whole sweep, seconds; 0 = none
+  double trial_timeout_s = 0;  // per trial, seconds; 0 = none
+  int parallel = 1;            // trials at once
   SamplerSpec sampler;
   PrunerSpec pruner;
   optuna::Space space;

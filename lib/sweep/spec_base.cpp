@@ -22,7 +22,9 @@ namespace fs = std::filesystem;
 // The inline [base] table as TOML text of dotted keys ("optim.lr = 0.01"), each on the line
 // it has in the spec, so config errors on it name the spec's real lines.
 std::string quote_key(const std::string& k) {
-  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
   return bare ? k : config::toml_string(k);
 }
 
@@ -70,8 +72,10 @@ void read_base(const toml::table& root, const std::string& file, SweepSpec& s) {
         s.base_path = (dir / p->get()).lexically_normal();
         std::error_code ec;
         if (!fs::is_regular_file(s.base_path, ec)) {
-          throw Error::usage("base config '" + p->get() + "' (key 'base' at " + toml_where(file, base->source()) + ") not found: " + s.base_path.string(),
-                             "a relative path is taken from the spec's directory; base = \"\" uses kiln's built-in defaults");
+          throw Error::usage(
+              "base config '" + p->get() + "' (key 'base' at " + toml_where(file, base->source()) +
+                  ") not found: " + s.base_path.string(),
+              "a relative path is taken from the spec's directory; base = \"\" uses kiln's built-in defaults");
         }
       }
     } else {
@@ -86,9 +90,10 @@ void read_base(const toml::table& root, const std::string& file, SweepSpec& s) {
         break;
       }
       if (d == d.parent_path()) {
-        throw Error::usage(std::string("no 'base' in ") + file + " and the default base config '" + kDefaultBase + "' is not in " +
-                               dir.string() + " or its parents",
-                           "set base = \"path/to/config.toml\" (relative to the spec), or base = \"\" for kiln's built-in defaults");
+        throw Error::usage(
+            std::string("no 'base' in ") + file + " and the default base config '" + kDefaultBase + "' is not in " +
+                dir.string() + " or its parents",
+            "set base = \"path/to/config.toml\" (relative to the spec), or base = \"\" for kiln's built-in defaults");
       }
     }
   }

@@ -19,7 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#define EXPECT_HAS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << "'" << (text) << "' lacks '" << (part) << "'"
+#define EXPECT_HAS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "'" << (text) << "' lacks '" << (part) << "'"
 
 // A fresh directory under the system temp dir, removed at the end of the test.
 class SpecDir {
@@ -126,7 +127,7 @@ choices = ["adamw", "sgd"]
   EXPECT_EQ(s.base_path, dir.path() / "cfg/small.toml");
   EXPECT_EQ(s.metric, "test_loss");
   EXPECT_EQ(s.direction, optuna::Direction::kMaximize);  // explicit beats the metric's default
-  EXPECT_EQ(s.n_trials, 0);                      // unlimited: the timeout ends the sweep
+  EXPECT_EQ(s.n_trials, 0);                              // unlimited: the timeout ends the sweep
   EXPECT_EQ(s.timeout_s, 90.5);
   EXPECT_EQ(s.trial_timeout_s, 30.0);
   EXPECT_EQ(s.parallel, 3);
@@ -144,7 +145,8 @@ choices = ["adamw", "sgd"]
 
 TEST(SweepSpec, TestLossDefaultsToMinimize) {
   SpecDir dir;
-  const SweepSpec s = load_spec(dir.write("s.toml", std::string("base = \"\"\n[objective]\nmetric = \"test_loss\"\n") + kSpace));
+  const SweepSpec s =
+      load_spec(dir.write("s.toml", std::string("base = \"\"\n[objective]\nmetric = \"test_loss\"\n") + kSpace));
   EXPECT_EQ(s.direction, optuna::Direction::kMinimize);
   EXPECT_TRUE(s.base_path.empty());  // "" = kiln's built-in defaults
   EXPECT_TRUE(s.base_inline.empty());
@@ -212,18 +214,25 @@ TEST(SweepSpec, BadSpecsNameKeyAndLine) {
       {"base = \"\"\n[budget]\ntimeout_s = \"1h\"\n" + sp, {"'budget.timeout_s'", "s.toml:3", "seconds"}},
       {"base = \"\"\n[budget]\ntrial_timeout_s = -5\n" + sp, {"'budget.trial_timeout_s'", "s.toml:3", ">= 0"}},
       {"base = \"\"\n[budget]\nn_trials = 0\n" + sp, {"'budget.n_trials'", "s.toml:3", "timeout_s"}},
-      {"base = \"\"\n[objective]\nmetric = \"accuracy\"\n" + sp, {"'objective.metric'", "s.toml:3", "test_accuracy, test_loss"}},
-      {"base = \"\"\n[objective]\ndirection = \"max\"\n" + sp, {"'objective.direction'", "s.toml:3", "maximize, minimize"}},
+      {"base = \"\"\n[objective]\nmetric = \"accuracy\"\n" + sp,
+       {"'objective.metric'", "s.toml:3", "test_accuracy, test_loss"}},
+      {"base = \"\"\n[objective]\ndirection = \"max\"\n" + sp,
+       {"'objective.direction'", "s.toml:3", "maximize, minimize"}},
       {"base = \"\"\nobjective = \"test_loss\"\n" + sp, {"'objective'", "s.toml:2", "table"}},
       {"base = \"\"\n[sampler]\nname = \"cmaes\"\n" + sp, {"'sampler.name'", "s.toml:3", "grid, random, tpe"}},
-      {"base = \"\"\n[sampler]\nname = \"random\"\nn_startup_trials = 3\n" + sp, {"'sampler.n_startup_trials'", "s.toml:4", "random"}},
+      {"base = \"\"\n[sampler]\nname = \"random\"\nn_startup_trials = 3\n" + sp,
+       {"'sampler.n_startup_trials'", "s.toml:4", "random"}},
       {"base = \"\"\n[sampler]\nseed = -1\n" + sp, {"'sampler.seed'", "s.toml:3", ">= 0"}},
       {"base = \"\"\n[sampler]\nn_ei_candidates = 0\n" + sp, {"'sampler.n_ei_candidates'", "s.toml:3", ">= 1"}},
-      {"base = \"\"\n[pruner]\nname = \"hyperband\"\n" + sp, {"'pruner.name'", "s.toml:3", "none, median, successive_halving"}},
-      {"base = \"\"\n[pruner]\nn_warmup_steps = 2\nreduction_factor = 3\n" + sp, {"'pruner.reduction_factor'", "s.toml:4", "median"}},
-      {"base = \"\"\n[pruner]\nname = \"none\"\nn_warmup_steps = 2\n" + sp, {"'pruner.n_warmup_steps'", "s.toml:4", "none"}},
+      {"base = \"\"\n[pruner]\nname = \"hyperband\"\n" + sp,
+       {"'pruner.name'", "s.toml:3", "none, median, successive_halving"}},
+      {"base = \"\"\n[pruner]\nn_warmup_steps = 2\nreduction_factor = 3\n" + sp,
+       {"'pruner.reduction_factor'", "s.toml:4", "median"}},
+      {"base = \"\"\n[pruner]\nname = \"none\"\nn_warmup_steps = 2\n" + sp,
+       {"'pruner.n_warmup_steps'", "s.toml:4", "none"}},
       {"base = \"\"\n[pruner]\ninterval_steps = 0\n" + sp, {"'pruner.interval_steps'", "s.toml:3", ">= 1"}},
-      {"base = \"\"\n[pruner]\nname = \"successive_halving\"\nreduction_factor = 1\n" + sp, {"'pruner.reduction_factor'", "s.toml:4", ">= 2"}},
+      {"base = \"\"\n[pruner]\nname = \"successive_halving\"\nreduction_factor = 1\n" + sp,
+       {"'pruner.reduction_factor'", "s.toml:4", ">= 2"}},
       {"base = \"\"\n[sampler]\nname = \"grid\"\n" + sp, {"grid", "s.toml:3", "'optim.lr'", "step"}},
       {"base = \"\"\nname = \"\"\n" + sp, {"'name'", "s.toml:2", "empty"}},
       {"base = 3\n" + sp, {"'base'", "s.toml:1", "a path"}},
@@ -274,8 +283,8 @@ type = "categorical"
 choices = ["adamw", "sgd"]
 )"));
   const std::string d = describe(s);
-  for (const char* part : {"'s'", "minimize test_loss", "7 trials", "tpe", "none", "built-in defaults", "optim.lr", "1e-05",
-                           "log", "model.cnn.fc", "step 32", "\"adamw\"", "\"sgd\""}) {
+  for (const char* part : {"'s'", "minimize test_loss", "7 trials", "tpe", "none", "built-in defaults", "optim.lr",
+                           "1e-05", "log", "model.cnn.fc", "step 32", "\"adamw\"", "\"sgd\""}) {
     EXPECT_HAS(d, part);
   }
 }

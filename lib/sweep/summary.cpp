@@ -24,7 +24,8 @@ std::vector<std::string> param_sets(const optuna::Trial& t) {
 }  // namespace
 
 nlohmann::json write_summary(const optuna::Study& study, const SweepSpec& spec, const fs::path& dir,
-                             const std::optional<fs::path>& base, const std::optional<fs::path>& study_file, bool console) {
+                             const std::optional<fs::path>& base, const std::optional<fs::path>& study_file,
+                             bool console) {
   const bool maximize = spec.direction == optuna::Direction::kMaximize;
   const optuna::Trial* best = nullptr;
   int complete = 0, pruned = 0, failed = 0;
@@ -36,20 +37,26 @@ nlohmann::json write_summary(const optuna::Study& study, const SweepSpec& spec, 
     const bool better = !best || (maximize ? *t.value > *best->value : *t.value < *best->value);
     if (better) best = &t;
   }
-  nlohmann::json j = {{"study_name", spec.name}, {"dir", dir.string()},         {"trials", study.trials.size()},
-                      {"complete", complete},    {"pruned", pruned},            {"failed", failed},
-                      {"metric", spec.metric},   {"direction", maximize ? "maximize" : "minimize"}};
+  nlohmann::json j = {{"study_name", spec.name},
+                      {"dir", dir.string()},
+                      {"trials", study.trials.size()},
+                      {"complete", complete},
+                      {"pruned", pruned},
+                      {"failed", failed},
+                      {"metric", spec.metric},
+                      {"direction", maximize ? "maximize" : "minimize"}};
   if (study_file) j["study_file"] = study_file->string();
   if (best) {
     const config::RunConfig cfg = config::load(base, param_sets(*best));
     util::atomic_write(dir / "best.toml", config::to_toml(cfg));
     nlohmann::json params;
-    for (const auto& [name, internal] : best->params) params[name] = optuna::to_external(best->distributions.at(name), internal);
+    for (const auto& [name, internal] : best->params)
+      params[name] = optuna::to_external(best->distributions.at(name), internal);
     j["best"] = {{"number", best->number}, {"value", *best->value}, {"params", params}};
     j["best_toml"] = (dir / "best.toml").string();
     if (console) {
-      std::fprintf(stderr, "\n  best: trial %d, %s %.4f; config in %s\n", best->number, spec.metric.c_str(), *best->value,
-                   (dir / "best.toml").c_str());
+      std::fprintf(stderr, "\n  best: trial %d, %s %.4f; config in %s\n", best->number, spec.metric.c_str(),
+                   *best->value, (dir / "best.toml").c_str());
     }
   }
   util::atomic_write(dir / "summary.json", j.dump(2) + "\n");

@@ -90,7 +90,8 @@ TEST(SweepSummary, NoCompleteTrialMeansNoBestAndRequireBestFails) {
   const util::TempDir tmp("kiln-summary");
   optuna::Study s;
   s.trials = {trial(0, TrialState::kFail, std::nullopt, 0.01)};
-  const nlohmann::json j = write_summary(s, spec(optuna::Direction::kMinimize), tmp.path(), std::nullopt, std::nullopt, false);
+  const nlohmann::json j =
+      write_summary(s, spec(optuna::Direction::kMinimize), tmp.path(), std::nullopt, std::nullopt, false);
   EXPECT_FALSE(j.contains("best"));
   EXPECT_FALSE(j.contains("study_file")) << "a remote study has no file";
   EXPECT_FALSE(fs::exists(tmp.path() / "best.toml"));

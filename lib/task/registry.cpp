@@ -1,8 +1,8 @@
 // The task registry, with classification built in.
+#include "util/registry.h"
 #include "config/config.h"
 #include "task/classification.h"
 #include "task/task.h"
-#include "util/registry.h"
 
 namespace kiln::task {
 namespace {

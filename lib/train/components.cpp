@@ -31,8 +31,9 @@ Components build_components(const config::RunConfig& cfg) {
   c.test_loader = data::make_loader(c.splits.test, data::loader_options(cfg, c.device, false));
   const int64_t batches = c.train_loader->batches_per_epoch();
   if (batches == 0) {
-    throw Error::usage("the training set (" + std::to_string(c.splits.train->size()) + " samples) has no full batch of " +
-                       std::to_string(cfg.loader.batch_size) + " with loader.drop_last = true");
+    throw Error::usage("the training set (" + std::to_string(c.splits.train->size()) +
+                       " samples) has no full batch of " + std::to_string(cfg.loader.batch_size) +
+                       " with loader.drop_last = true");
   }
   c.steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
   c.total_steps = c.steps_per_epoch * cfg.train.epochs;

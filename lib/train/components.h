@@ -19,7 +19,7 @@ struct Components {
   std::string device;  // resolved train.device ("cpu", "cuda:0")
   data::Splits splits;
   task::TaskPtr task;
-  model::NetPtr net;   // on `device`, initialised from the run seed
+  model::NetPtr net;  // on `device`, initialised from the run seed
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<data::Loader> train_loader, test_loader;
   int64_t steps_per_epoch = 0, total_steps = 0;  // total: epochs x steps, capped by train.max_steps

@@ -29,7 +29,8 @@ fs::path find_checkpoint(const std::string& resume, const fs::path& run_dir) {
   }
   // final.pt first: a run killed after it but before summary.json resumes at its end.
   auto candidates = run::RunDir{run_dir}.step_checkpoints();
-  if (fs::exists(run::RunDir{run_dir}.final_checkpoint())) candidates.insert(candidates.begin(), run::RunDir{run_dir}.final_checkpoint());
+  if (fs::exists(run::RunDir{run_dir}.final_checkpoint()))
+    candidates.insert(candidates.begin(), run::RunDir{run_dir}.final_checkpoint());
   for (const auto& p : candidates) {
     try {
       checkpoint::verify(p);

@@ -42,7 +42,8 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
   if (opts.console) sinks.push_back(metrics::make_console_sink(cfg.log.progress, cfg.log.every));
   for (const auto& s : opts.sinks) sinks.push_back(s);
   log::info("run dir " + dir_.root.string() + ", device " + c.device + ", " +
-            std::to_string(model::count_parameters(*c.net)) + " parameters, " + std::to_string(c.total_steps) + " steps");
+            std::to_string(model::count_parameters(*c.net)) + " parameters, " + std::to_string(c.total_steps) +
+            " steps");
   c.net->train();
   log_ = std::make_unique<StepLog>(
       cfg, c.total_steps, std::move(sinks),
@@ -58,9 +59,9 @@ void Session::resume() {
   if (!changes.empty() && !opts_.allow_config_change) {
     std::string list;
     for (const auto& ch : changes) list += "\n    " + ch;
-    throw Error::usage("the config differs from the run's " + dir_.config().string() +
-                           " in keys that change the computation:" + list,
-                       "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
+    throw Error::usage(
+        "the config differs from the run's " + dir_.config().string() + " in keys that change the computation:" + list,
+        "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
   }
   start_ = checkpoint::load(from, *c_.net, *c_.optimizer);
   manifest_.resumed_from = from.string();
@@ -86,14 +87,14 @@ void Session::diverged(const std::string& what, int64_t step, int64_t epoch) con
     last_good = find_checkpoint("auto", dir_.root).string();
   } catch (const Error&) {
   }
-  throw Error(ExitCode::kDiverged,
-              "training diverged: " + what + " at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
-                  "); stopped" + (last_good.empty() ? " (no checkpoint was written before it)"
-                                                    : ", the last good checkpoint is " + last_good),
-              "lower optim.lr, set train.grad_clip or warm up longer (schedule.warmup_steps)" +
-                  std::string(last_good.empty() ? "" : " and continue with --resume " + last_good +
-                                                            " --allow-config-change") +
-                  "; train.on_nonfinite = \"skip\" skips such steps instead");
+  throw Error(
+      ExitCode::kDiverged,
+      "training diverged: " + what + " at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
+          "); stopped" +
+          (last_good.empty() ? " (no checkpoint was written before it)" : ", the last good checkpoint is " + last_good),
+      "lower optim.lr, set train.grad_clip or warm up longer (schedule.warmup_steps)" +
+          std::string(last_good.empty() ? "" : " and continue with --resume " + last_good + " --allow-config-change") +
+          "; train.on_nonfinite = \"skip\" skips such steps instead");
 }
 
 void Session::check_weights(const checkpoint::TrainState& st) const {

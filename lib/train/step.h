@@ -12,7 +12,7 @@
 namespace kiln::train {
 
 struct StepOptions {
-  double grad_clip = 0.0;  // max global L2 norm of the gradients; 0 = off
+  double grad_clip = 0.0;       // max global L2 norm of the gradients; 0 = off
   bool skip_nonfinite = false;  // train.on_nonfinite = "skip": no update when the loss or a gradient is nan/inf
 };
 

@@ -16,7 +16,7 @@ class StepHook {
   virtual void fit(int64_t done, int64_t last) = 0;
   // The run dir, once it exists (where the hook may write its files).
   virtual void start(const std::filesystem::path& run_dir) = 0;
-  virtual void before_step(int64_t step) = 0;                // step: 1-based, about to run
+  virtual void before_step(int64_t step) = 0;                  // step: 1-based, about to run
   virtual void after_step(int64_t step, int64_t samples) = 0;  // samples: in that step
 };
 

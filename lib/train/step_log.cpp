@@ -31,8 +31,13 @@ void StepLog::step(int64_t step, int64_t epoch, const StepStats& st, double lr, 
   samples_ += st.samples;
   pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.skipped});
   if (step % cfg_.log.every == 0 || step == total_steps_) flush();
-  metrics::Progress p{step, total_steps_, epoch, cfg_.train.epochs,
-                      train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0, train_seconds_, last_loss_};
+  metrics::Progress p{step,
+                      total_steps_,
+                      epoch,
+                      cfg_.train.epochs,
+                      train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0,
+                      train_seconds_,
+                      last_loss_};
   for (auto& s : sinks_) s->on_progress(p);
 }
 
@@ -46,16 +51,17 @@ void StepLog::flush() {
   const Pending* bad = nullptr;  // the first step whose loss is nan/inf
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto& p = pending_[i];
-    metrics::StepRecord r{p.step, p.epoch, l[i], p.lr,
-                          p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
-                          p.wait_ms, p.copy_ms, p.samples, train_seconds_, p.skipped};
+    metrics::StepRecord r{
+        p.step,    p.epoch,   l[i],      p.lr,           p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
+        p.wait_ms, p.copy_ms, p.samples, train_seconds_, p.skipped};
     for (auto& s : sinks_) s->on_step(r);
     last_loss_ = l[i];
     if (!std::isfinite(l[i]) && !bad) bad = &p;
   }
   if (bad) {
     // Every step up to here is in metrics.jsonl (nan/inf shows as null) before any decision.
-    const std::string what = "the training loss is " + std::string(std::isnan(l[bad - pending_.data()]) ? "nan" : "inf");
+    const std::string what =
+        "the training loss is " + std::string(std::isnan(l[bad - pending_.data()]) ? "nan" : "inf");
     const auto& policy = cfg_.train.on_nonfinite;
     if (policy == "stop") {
       const Pending p = *bad;

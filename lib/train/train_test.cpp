@@ -36,7 +36,7 @@ void remove_tree(const fs::path& dir) {
   fs::remove_all(dir, ec);
 }
 
-const model::InputSpec kSmall{{1, 4, 4}, 3};  // 16 inputs, 3 classes: fast on the CPU
+const model::InputSpec kSmall{{1, 4, 4}, 3};                                 // 16 inputs, 3 classes: fast on the CPU
 const task::TaskPtr kTask = task::make_classification(config::RunConfig{});  // no label smoothing
 
 // The value of metric `key` ("test_accuracy") in an evaluation.
@@ -299,13 +299,12 @@ class CheckpointFiles : public testing::Test {
  protected:
   void SetUp() override {
     const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("kiln-train-test-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
+    dir_ =
+        fs::temp_directory_path() / ("kiln-train-test-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
     remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override {
-    remove_tree(dir_);
-  }
+  void TearDown() override { remove_tree(dir_); }
   static std::unique_ptr<torch::optim::Optimizer> adamw(model::Net& net) {
     config::OptimConfig cfg;  // defaults: adamw
     cfg.lr = 0.01;

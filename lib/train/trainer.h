@@ -15,16 +15,16 @@
 namespace kiln::train {
 
 struct TrainOptions {
-  std::filesystem::path run_dir;         // empty: runs/<train.name>-<timestamp>/ under the cwd
-  std::string resume;                    // "auto" (newest checkpoint of run_dir) or a checkpoint path
-  bool allow_config_change = false;      // resume even if the config changes the computation
-  int64_t stop_after = 0;                // > 0: stop after this many steps, schedule unchanged (verify --steps)
-  std::string command_line;              // recorded in the manifest
+  std::filesystem::path run_dir;           // empty: runs/<train.name>-<timestamp>/ under the cwd
+  std::string resume;                      // "auto" (newest checkpoint of run_dir) or a checkpoint path
+  bool allow_config_change = false;        // resume even if the config changes the computation
+  int64_t stop_after = 0;                  // > 0: stop after this many steps, schedule unchanged (verify --steps)
+  std::string command_line;                // recorded in the manifest
   const std::atomic<int>* stop = nullptr;  // a signal number (SIGINT/SIGTERM) once set: stop after the step
-  bool console = true;                   // progress and per-epoch lines on stderr
+  bool console = true;                     // progress and per-epoch lines on stderr
   std::vector<std::shared_ptr<metrics::Sink>> sinks;  // extra sinks
-  StepHook* hook = nullptr;              // around every step, e.g. a profiling window (kiln profile, --profile-steps)
-  bool eval_at_stop = true;              // false: no evaluation after the last step (kiln profile: its window is over)
+  StepHook* hook = nullptr;  // around every step, e.g. a profiling window (kiln profile, --profile-steps)
+  bool eval_at_stop = true;  // false: no evaluation after the last step (kiln profile: its window is over)
 };
 
 // Trains `cfg` (already validated) and returns the summary: run_dir, epochs, steps,

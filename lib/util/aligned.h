@@ -22,9 +22,13 @@ struct AlignedAllocator {
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(Align))); }
   void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(Align)); }
   template <class U>
-  bool operator==(const AlignedAllocator<U, Align>&) const { return true; }
+  bool operator==(const AlignedAllocator<U, Align>&) const {
+    return true;
+  }
   template <class U>
-  bool operator!=(const AlignedAllocator<U, Align>&) const { return false; }
+  bool operator!=(const AlignedAllocator<U, Align>&) const {
+    return false;
+  }
 };
 
 }  // namespace kiln::util

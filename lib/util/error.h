@@ -8,10 +8,10 @@ namespace kiln {
 
 enum class ExitCode : int {
   kOk = 0,
-  kRuntime = 1,      // runtime failure
-  kUsage = 2,        // bad usage, config or input data: nothing started, nothing written
-  kMismatch = 3,     // verification mismatch
-  kDiverged = 4,     // training stopped on a non-finite loss (train.on_nonfinite = "stop")
+  kRuntime = 1,        // runtime failure
+  kUsage = 2,          // bad usage, config or input data: nothing started, nothing written
+  kMismatch = 3,       // verification mismatch
+  kDiverged = 4,       // training stopped on a non-finite loss (train.on_nonfinite = "stop")
   kInterrupted = 130,  // SIGINT after a resumable checkpoint
   kTerminated = 143,   // SIGTERM after a resumable checkpoint
 };
@@ -40,7 +40,7 @@ class Error : public std::runtime_error {
 }  // namespace kiln
 
 // Throws kiln::Error::usage(msg) unless cond holds: for checks on user input.
-#define KILN_CHECK(cond, msg)                             \
-  do {                                                    \
-    if (!(cond)) throw ::kiln::Error::usage(msg);         \
+#define KILN_CHECK(cond, msg)                     \
+  do {                                            \
+    if (!(cond)) throw ::kiln::Error::usage(msg); \
   } while (0)

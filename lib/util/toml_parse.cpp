@@ -67,11 +67,11 @@ void check_toml_shape(std::string_view t, const std::string& source) {
   };
   std::vector<Open> stack;  // never deeper than kMaxTomlDepth: too_deep throws first
   Mode mode = Mode::kKeyStart;
-  int table_levels = 0;  // parts of the current [header]
-  int nested = 0;        // levels of the open arrays and inline tables
-  int parts = 0;         // parts of the key or header being read
-  size_t header_start = 0;  // where the current [header] opened
-  bool header_named = false;  // its name has begun
+  int table_levels = 0;            // parts of the current [header]
+  int nested = 0;                  // levels of the open arrays and inline tables
+  int parts = 0;                   // parts of the key or header being read
+  size_t header_start = 0;         // where the current [header] opened
+  bool header_named = false;       // its name has begun
   bool array_element_due = false;  // after '[' or ',' in an array
   // A quote opens a string only where toml++ reads one: at the start of a key part or a
   // value. Elsewhere (0"...) toml++ reads it as part of a bad value, non-ASCII included
@@ -158,7 +158,8 @@ void check_toml_shape(std::string_view t, const std::string& source) {
         if (c == '}' && array_element_due) {
           // Found by fuzz/set_fuzz: toml++ 3.3 asserts (release builds: assumes) that an
           // array element never starts with '}', as in "[}" or "[1, }".
-          throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) + ": '}' where an array element belongs");
+          throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) +
+                             ": '}' where an array element belongs");
         }
         array_element_due = false;
         if ((c == '"' || c == '\'') && token_start) {

@@ -82,7 +82,8 @@ TEST(TomlParse, HeadersThatTomlppAssertsOnAreUsageErrors) {
   EXPECT_NE(parse_error("\xef\xb3\xbft\n", "u.toml").find("non-ASCII"), std::string::npos);
   EXPECT_NE(parse_error("a = 1 \xc3\xa9\n", "u.toml").find("u.toml:1"), std::string::npos);
   EXPECT_NE(parse_error("e =0\"f\xef\xb3\xbf\"\n", "u.toml").find("non-ASCII"), std::string::npos);  // not a string
-  EXPECT_NO_THROW(parse_toml("[\"\xc3\xa9\".'k\xc3\xa9']\n\"\xc3\xa9\" = [\"\xc3\xa9\", {a = '\xc3\xa9'}]\n", "x.toml"));
+  EXPECT_NO_THROW(
+      parse_toml("[\"\xc3\xa9\".'k\xc3\xa9']\n\"\xc3\xa9\" = [\"\xc3\xa9\", {a = '\xc3\xa9'}]\n", "x.toml"));
   EXPECT_NO_THROW(parse_toml("s = \"\xc3\xa9\xef\xb3\xbf\"  # caf\xc3\xa9\n", "x.toml"));
   EXPECT_NO_THROW(parse_toml("v = [ ]\nw = [{}, {a = 1},]\nx = [[1], [2]]\n", "x.toml"));
   EXPECT_NO_THROW(parse_toml("[[a]]\n[ b ]\n[ \"q\" . c]\n[[ 'd' ]]\n[-_9]\n", "x.toml"));

@@ -27,7 +27,8 @@ void check_user_path(const std::filesystem::path& path, const std::string& what)
   for (const auto& part : path) {
     if (part.native().size() > NAME_MAX) {
       throw Error::usage(what + " " + shown(p) + " has a name of " + std::to_string(part.native().size()) +
-                             " characters; the system allows " + std::to_string(NAME_MAX) + " per file or directory name",
+                             " characters; the system allows " + std::to_string(NAME_MAX) +
+                             " per file or directory name",
                          "check the value");
     }
   }

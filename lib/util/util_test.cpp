@@ -71,7 +71,7 @@ TEST(UtilText, EditDistance) {
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(edit_distance("sitting", "kitten"), 3u);
   EXPECT_EQ(edit_distance("flaw", "lawn"), 2u);
-  EXPECT_EQ(edit_distance("lr", "rl"), 2u);              // a transposition costs two edits
+  EXPECT_EQ(edit_distance("lr", "rl"), 2u);  // a transposition costs two edits
   EXPECT_EQ(edit_distance("optim.lrate", "optim.lr"), 3u);
   EXPECT_EQ(edit_distance("adam", "adamw"), 1u);
 }
@@ -214,7 +214,7 @@ TEST_F(UtilFs, RecursiveFilesystemCallsWork) {
   util::atomic_write(dir_ / "a" / "b" / "c" / "f", "x");
   int n = 0;
   for (auto it = fs::recursive_directory_iterator(dir_ / "a"); it != fs::recursive_directory_iterator(); ++it) ++n;
-  EXPECT_EQ(n, 3);  // b, b/c, b/c/f
+  EXPECT_EQ(n, 3);                            // b, b/c, b/c/f
   EXPECT_EQ(fs::remove_all(dir_ / "a"), 4u);  // and a itself
   EXPECT_FALSE(fs::exists(dir_ / "a"));
 }

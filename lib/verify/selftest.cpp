@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "config/load.h"
-#include "run/metrics_log.h"
 #include "repro/repro.h"
+#include "run/metrics_log.h"
 #include "run/run_dir.h"
 #include "run/train_process.h"
 #include "util/error.h"
@@ -31,9 +31,19 @@ struct Run {
 
 Run run_once(const fs::path& exe, const fs::path& dir, const fs::path& config, int64_t steps, int threads,
              const std::vector<std::string>& sets) {
-  std::vector<std::string> argv = {exe.string(), "--quiet", "train", config.string(), "--json", "--run-dir",
-                                   (dir / "run").string(), "--set", "train.max_steps=" + std::to_string(steps),
-                                   "--set", "loader.threads=" + std::to_string(threads), "--set", "log.progress=off"};
+  std::vector<std::string> argv = {exe.string(),
+                                   "--quiet",
+                                   "train",
+                                   config.string(),
+                                   "--json",
+                                   "--run-dir",
+                                   (dir / "run").string(),
+                                   "--set",
+                                   "train.max_steps=" + std::to_string(steps),
+                                   "--set",
+                                   "loader.threads=" + std::to_string(threads),
+                                   "--set",
+                                   "log.progress=off"};
   for (const auto& s : sets) {
     argv.push_back("--set");
     argv.push_back(s);
@@ -42,10 +52,10 @@ Run run_once(const fs::path& exe, const fs::path& dir, const fs::path& config, i
   while (p.running()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const auto summary = p.summary();
   if (p.exit_code() != 0 || !summary || !summary->contains("weights_sha256")) {
-    throw Error::runtime("a self-test run did not finish (" +
-                         (p.term_signal() ? "signal " + std::to_string(p.term_signal())
-                                          : "exit code " + std::to_string(p.exit_code())) +
-                         "): " + p.last_error_line());
+    throw Error::runtime(
+        "a self-test run did not finish (" +
+        (p.term_signal() ? "signal " + std::to_string(p.term_signal()) : "exit code " + std::to_string(p.exit_code())) +
+        "): " + p.last_error_line());
   }
   return {threads, (*summary)["weights_sha256"].get<std::string>(), summary->value("device", "cpu"),
           run::step_losses(run::read_metrics(run::RunDir{dir / "run"}.metrics()))};

@@ -12,18 +12,18 @@
 namespace kiln::verify {
 
 struct SelftestConfig {
-  std::string name;   // shown in the report, e.g. "default" or a file name
-  std::string toml;   // the config text
-  int64_t steps = 30; // train.max_steps of each run
+  std::string name;    // shown in the report, e.g. "default" or a file name
+  std::string toml;    // the config text
+  int64_t steps = 30;  // train.max_steps of each run
 };
 
 struct SelftestOptions {
-  std::vector<SelftestConfig> configs;   // empty: the shipped configs (shipped_configs())
-  int processes = 4;                     // fresh `kiln train` processes per config (>= 2)
-  int64_t steps = 0;                     // > 0: train.max_steps of every run, instead of each config's own
-  std::vector<std::string> sets;         // extra --set overrides for every run (e.g. data.limit_train=...)
-  std::filesystem::path exe;             // the kiln binary to run (empty: this process's own)
-  bool progress = true;                  // a line per run on stderr
+  std::vector<SelftestConfig> configs;  // empty: the shipped configs (shipped_configs())
+  int processes = 4;                    // fresh `kiln train` processes per config (>= 2)
+  int64_t steps = 0;                    // > 0: train.max_steps of every run, instead of each config's own
+  std::vector<std::string> sets;        // extra --set overrides for every run (e.g. data.limit_train=...)
+  std::filesystem::path exe;            // the kiln binary to run (empty: this process's own)
+  bool progress = true;                 // a line per run on stderr
 };
 
 // The configs shipped in configs/ (built into the binary): default.toml for 120 steps (its

@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "config/load.h"
-#include "run/metrics_log.h"
 #include "repro/repro.h"
+#include "run/metrics_log.h"
 #include "run/run_dir.h"
 #include "train/trainer.h"
 #include "util/error.h"

@@ -8,8 +8,8 @@
 namespace kiln::verify {
 
 struct VerifyOptions {
-  int64_t steps = 0;        // compare only the first N steps (0 = the whole run)
-  bool progress = false;    // console output of the replayed run
+  int64_t steps = 0;      // compare only the first N steps (0 = the whole run)
+  bool progress = false;  // console output of the replayed run
 };
 
 // Returns {"match", "steps_compared", "first_divergent_step" (or null), "recorded_loss",

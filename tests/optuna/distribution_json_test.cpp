@@ -116,9 +116,27 @@ TEST(SweepPythonJson, FloatsAndStringsMatchPythonJsonDumps) {
   test_support::TempDir dir;
   // Fixed-seed doubles from every binade (random bit patterns) plus the edge cases of
   // Python's repr layout (the switch to exponent form at 1e16 and 1e-4).
-  std::vector<double> values = {0.0, -0.0, 1.0, 0.1, 1e-5, 1e-4, 0.00012, 1e16, 9999999999999998.0, 1e15,
-                                123456789012345678.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
-                                1.0 / 3.0, 100.0, 1e22, 1e23, 0.3, 2.5e-7, -123.456};
+  std::vector<double> values = {0.0,
+                                -0.0,
+                                1.0,
+                                0.1,
+                                1e-5,
+                                1e-4,
+                                0.00012,
+                                1e16,
+                                9999999999999998.0,
+                                1e15,
+                                123456789012345678.0,
+                                5e-324,
+                                2.2250738585072014e-308,
+                                1.7976931348623157e308,
+                                1.0 / 3.0,
+                                100.0,
+                                1e22,
+                                1e23,
+                                0.3,
+                                2.5e-7,
+                                -123.456};
   std::mt19937_64 rng(12345);
   while (values.size() < 400) {
     const uint64_t bits = rng();
@@ -126,8 +144,10 @@ TEST(SweepPythonJson, FloatsAndStringsMatchPythonJsonDumps) {
     std::memcpy(&v, &bits, sizeof v);
     if (std::isfinite(v)) values.push_back(v);
   }
-  for (int i = 0; i < 100; ++i) values.push_back(std::ldexp(static_cast<double>(rng() % 100000), -static_cast<int>(rng() % 40)));
-  const json strings = json::parse(R"(["plain", "caf\u00e9 \u65e5\u672c \ud83d\ude00", "\b\f\n\r\t\u0000\u001f\u007f\u0080", "\"\\/", ""])");
+  for (int i = 0; i < 100; ++i)
+    values.push_back(std::ldexp(static_cast<double>(rng() % 100000), -static_cast<int>(rng() % 40)));
+  const json strings = json::parse(
+      R"(["plain", "caf\u00e9 \u65e5\u672c \ud83d\ude00", "\b\f\n\r\t\u0000\u001f\u007f\u0080", "\"\\/", ""])");
   const json nested = json::parse(R"({"a": [1, 2.5, null, true, {"b": "\u00fc"}], "c": {}, "d": []})");
   json items = json::array();
   for (double v : values) items.push_back({{"float_hex", hex_float(v)}});
@@ -162,14 +182,16 @@ TEST(SweepPythonJson, FloatReprAndNonFiniteTokens) {
   EXPECT_EQ(j["b"][1].get<double>(), -HUGE_VAL);
   EXPECT_EQ(j["b"][2], 1);
   EXPECT_EQ(j["s"], "NaN Infinity \"-Infinity");
-  EXPECT_EQ(python_json_dumps(j, kCompactSeparators), R"({"a":NaN,"b":[Infinity,-Infinity,1],"s":"NaN Infinity \"-Infinity"})");
+  EXPECT_EQ(python_json_dumps(j, kCompactSeparators),
+            R"({"a":NaN,"b":[Infinity,-Infinity,1],"s":"NaN Infinity \"-Infinity"})");
   EXPECT_THROW(python_json_loads("{\"a\":nan}"), json::parse_error);
   EXPECT_THROW(python_json_loads("{\"a\":1"), json::parse_error);
   EXPECT_EQ(usage_code_of([] { python_json_dumps(json("bad \xff utf-8")); }), ExitCode::kUsage);
 }
 
 TEST(SweepDistributionJson, ReadsAbbreviatedAndDeprecatedForms) {
-  const Distribution f = distribution_from_json(std::string(R"({"type": "float", "low": 0, "high": 1.05, "step": 0.1})"));
+  const Distribution f =
+      distribution_from_json(std::string(R"({"type": "float", "low": 0, "high": 1.05, "step": 0.1})"));
   EXPECT_EQ(f.kind, Distribution::Kind::kFloat);
   EXPECT_EQ(f.high, 1.0);  // snapped onto 0 + k * 0.1, as Python's decimal arithmetic does
   EXPECT_EQ(f.step, 0.1);
@@ -180,45 +202,63 @@ TEST(SweepDistributionJson, ReadsAbbreviatedAndDeprecatedForms) {
   EXPECT_EQ(i1.step, 1.0);  // the abbreviated int form defaults step to 1
   // A JSON string holding the JSON (how journal records carry distributions) reads the same.
   EXPECT_EQ(distribution_from_json(json(R"({"type": "int", "low": 1, "high": 5})")).high, 5.0);
-  const Distribution lu = distribution_from_json(json::parse(R"({"name": "LogUniformDistribution", "attributes": {"low": 0.001, "high": 10}})"));
+  const Distribution lu = distribution_from_json(
+      json::parse(R"({"name": "LogUniformDistribution", "attributes": {"low": 0.001, "high": 10}})"));
   EXPECT_EQ(lu.kind, Distribution::Kind::kFloat);
   EXPECT_TRUE(lu.log);
   EXPECT_EQ(lu.step, std::nullopt);
-  const Distribution du = distribution_from_json(json::parse(R"({"name": "DiscreteUniformDistribution", "attributes": {"low": 0, "high": 1, "q": 0.25}})"));
+  const Distribution du = distribution_from_json(
+      json::parse(R"({"name": "DiscreteUniformDistribution", "attributes": {"low": 0, "high": 1, "q": 0.25}})"));
   EXPECT_EQ(du.step, 0.25);
-  const Distribution il = distribution_from_json(json::parse(R"({"name": "IntLogUniformDistribution", "attributes": {"low": 1, "high": 64, "step": 1}})"));
+  const Distribution il = distribution_from_json(
+      json::parse(R"({"name": "IntLogUniformDistribution", "attributes": {"low": 1, "high": 64, "step": 1}})"));
   EXPECT_EQ(il.kind, Distribution::Kind::kInt);
   EXPECT_TRUE(il.log);
   // The deprecated classes are written under the new names.
-  EXPECT_EQ(distribution_to_json(lu), R"({"name": "FloatDistribution", "attributes": {"step": null, "low": 0.001, "high": 10.0, "log": true}})");
+  EXPECT_EQ(distribution_to_json(lu),
+            R"({"name": "FloatDistribution", "attributes": {"step": null, "low": 0.001, "high": 10.0, "log": true}})");
 }
 
 TEST(SweepDistributionJson, BadInputIsAUsageErrorNamingIt) {
   std::string msg;
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(std::string(R"({"name": "GaussDistribution", "attributes": {}})")); }, &msg),
-            ExitCode::kUsage);
+  EXPECT_EQ(
+      usage_code_of([] { distribution_from_json(std::string(R"({"name": "GaussDistribution", "attributes": {}})")); },
+                    &msg),
+      ExitCode::kUsage);
   EXPECT_NE(msg.find("GaussDistribution"), std::string::npos) << msg;
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(std::string(R"({"type": "normal", "low": 0, "high": 1})")); }, &msg),
-            ExitCode::kUsage);
+  EXPECT_EQ(
+      usage_code_of([] { distribution_from_json(std::string(R"({"type": "normal", "low": 0, "high": 1})")); }, &msg),
+      ExitCode::kUsage);
   EXPECT_NE(msg.find("normal"), std::string::npos) << msg;
   EXPECT_EQ(usage_code_of([] { distribution_from_json(std::string("{not json")); }), ExitCode::kUsage);
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "float", "low": 2, "high": 1})")); }), ExitCode::kUsage);
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "float", "low": 0, "high": 1, "log": true})")); }),
+  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "float", "low": 2, "high": 1})")); }),
             ExitCode::kUsage);
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "float", "low": 1, "high": 2, "log": true, "step": 0.5})")); }),
+  EXPECT_EQ(usage_code_of(
+                [] { distribution_from_json(json::parse(R"({"type": "float", "low": 0, "high": 1, "log": true})")); }),
             ExitCode::kUsage);
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "int", "low": 1, "high": 9, "step": 0})")); }),
+  EXPECT_EQ(
+      usage_code_of([] {
+        distribution_from_json(json::parse(R"({"type": "float", "low": 1, "high": 2, "log": true, "step": 0.5})"));
+      }),
+      ExitCode::kUsage);
+  EXPECT_EQ(
+      usage_code_of([] { distribution_from_json(json::parse(R"({"type": "int", "low": 1, "high": 9, "step": 0})")); }),
+      ExitCode::kUsage);
+  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "categorical", "choices": []})")); }),
             ExitCode::kUsage);
-  EXPECT_EQ(usage_code_of([] { distribution_from_json(json::parse(R"({"type": "categorical", "choices": []})")); }), ExitCode::kUsage);
-  EXPECT_EQ(usage_code_of([] {
-              distribution_from_json(json::parse(R"({"name": "FloatDistribution", "attributes": {"low": 0, "high": 1, "sigma": 2}})"));
-            }, &msg),
+  EXPECT_EQ(usage_code_of(
+                [] {
+                  distribution_from_json(
+                      json::parse(R"({"name": "FloatDistribution", "attributes": {"low": 0, "high": 1, "sigma": 2}})"));
+                },
+                &msg),
             ExitCode::kUsage);
   EXPECT_NE(msg.find("sigma"), std::string::npos) << msg;
 }
 
 TEST(SweepDistributionJson, InternalAndExternalValues) {
-  const Distribution f = distribution_from_json(json::parse(R"({"type": "float", "low": 1e-5, "high": 1, "log": true})"));
+  const Distribution f =
+      distribution_from_json(json::parse(R"({"type": "float", "low": 1e-5, "high": 1, "log": true})"));
   EXPECT_EQ(to_external(f, 0.25), json(0.25));
   EXPECT_EQ(to_internal(f, json(0.25)), 0.25);
   EXPECT_EQ(usage_code_of([&] { to_internal(f, json(0.0)); }), ExitCode::kUsage);  // log needs > 0
@@ -229,7 +269,8 @@ TEST(SweepDistributionJson, InternalAndExternalValues) {
   EXPECT_EQ(to_external(i, 7.0), json(7));
   EXPECT_EQ(to_external(i, 7.9), json(7));  // Python's int() truncates
   EXPECT_EQ(to_internal(i, json(3)), 3.0);
-  const Distribution c = distribution_from_json(json::parse(R"({"type": "categorical", "choices": ["a", null, 2, 1.5, true]})"));
+  const Distribution c =
+      distribution_from_json(json::parse(R"({"type": "categorical", "choices": ["a", null, 2, 1.5, true]})"));
   EXPECT_EQ(to_external(c, 0), json("a"));
   EXPECT_EQ(to_external(c, 1), json(nullptr));
   EXPECT_EQ(to_internal(c, json(nullptr)), 1.0);
@@ -245,13 +286,20 @@ TEST(SweepDistributionJson, InternalAndExternalValues) {
 TEST(SweepDistributionJson, CompatibilityFollowsOptuna) {
   auto d = [](const char* text) { return distribution_from_json(std::string(text)); };
   // Ranges and steps may change between trials; kind, log and choices may not.
-  EXPECT_TRUE(compatible(d(R"({"type": "float", "low": 0, "high": 1})"), d(R"({"type": "float", "low": -5, "high": 9, "step": 0.5})")));
-  EXPECT_FALSE(compatible(d(R"({"type": "float", "low": 1, "high": 2})"), d(R"({"type": "float", "low": 1, "high": 2, "log": true})")));
-  EXPECT_FALSE(compatible(d(R"({"type": "float", "low": 1, "high": 2})"), d(R"({"type": "int", "low": 1, "high": 2})")));
-  EXPECT_TRUE(compatible(d(R"({"type": "int", "low": 1, "high": 2})"), d(R"({"type": "int", "low": 0, "high": 20, "step": 2})")));
-  EXPECT_TRUE(compatible(d(R"({"type": "categorical", "choices": [1, "a"]})"), d(R"({"type": "categorical", "choices": [1.0, "a"]})")));
-  EXPECT_FALSE(compatible(d(R"({"type": "categorical", "choices": ["a", "b"]})"), d(R"({"type": "categorical", "choices": ["b", "a"]})")));
-  EXPECT_FALSE(compatible(d(R"({"type": "categorical", "choices": ["a"]})"), d(R"({"type": "categorical", "choices": ["a", "b"]})")));
+  EXPECT_TRUE(compatible(d(R"({"type": "float", "low": 0, "high": 1})"),
+                         d(R"({"type": "float", "low": -5, "high": 9, "step": 0.5})")));
+  EXPECT_FALSE(compatible(d(R"({"type": "float", "low": 1, "high": 2})"),
+                          d(R"({"type": "float", "low": 1, "high": 2, "log": true})")));
+  EXPECT_FALSE(
+      compatible(d(R"({"type": "float", "low": 1, "high": 2})"), d(R"({"type": "int", "low": 1, "high": 2})")));
+  EXPECT_TRUE(compatible(d(R"({"type": "int", "low": 1, "high": 2})"),
+                         d(R"({"type": "int", "low": 0, "high": 20, "step": 2})")));
+  EXPECT_TRUE(compatible(d(R"({"type": "categorical", "choices": [1, "a"]})"),
+                         d(R"({"type": "categorical", "choices": [1.0, "a"]})")));
+  EXPECT_FALSE(compatible(d(R"({"type": "categorical", "choices": ["a", "b"]})"),
+                          d(R"({"type": "categorical", "choices": ["b", "a"]})")));
+  EXPECT_FALSE(compatible(d(R"({"type": "categorical", "choices": ["a"]})"),
+                          d(R"({"type": "categorical", "choices": ["a", "b"]})")));
 }
 
 }  // namespace

@@ -149,16 +149,36 @@ TEST(OptunaDistribution, SnappingAndValidationMatchOptuna) {
     bool log;
     std::optional<double> step;
   };
-  std::vector<Case> cases = {
-      {true, 0.0, 1.05, false, 0.1}, {true, 0.3, 1.0, false, 0.2}, {true, 0.0, 1.0, false, 0.1},
-      {true, 0.0, 0.3, false, 0.1}, {true, -1.0, 1.0, false, 0.3}, {true, 1e-5, 1e-4, false, 4e-5},
-      {true, 0.1, 1e16, false, 0.7}, {true, -0.0, 0.05, false, 0.1}, {true, 1e-300, 1e-299, false, 3e-301},
-      {true, 123456.789, 987654.321, false, 0.013}, {true, 0.1, 0.1, false, 0.1}, {true, 0.0, 1e30, false, 1e-5},
-      {true, 1e-20, 1e10, false, 0.3}, {true, -1e-15, 12345678.9, false, 0.7}, {true, 1e-25, 0.5, false, 0.1},
-      {true, 0.0, 1e22, false, 1e-6}, {true, 0.0, 9e21, false, 1e-6}, {true, 1e-5, 1.0, true, 0.1}, {true, 0.5, 0.1, false, std::nullopt}, {true, 0.0, 1.0, true, std::nullopt},
-      {true, 0.0, 1.0, false, 0.0}, {true, 0.0, 1.0, false, -0.5}, {true, 1e-8, 1.0, true, std::nullopt},
-      {false, 0, 10, false, 3}, {false, -5, 6, false, 4}, {false, 1, 64, true, 2}, {false, 0, 8, true, 1},
-      {false, 8, 4, false, 1}, {false, 0, 4, false, 0}, {false, 3, 3, false, 7}};
+  std::vector<Case> cases = {{true, 0.0, 1.05, false, 0.1},
+                             {true, 0.3, 1.0, false, 0.2},
+                             {true, 0.0, 1.0, false, 0.1},
+                             {true, 0.0, 0.3, false, 0.1},
+                             {true, -1.0, 1.0, false, 0.3},
+                             {true, 1e-5, 1e-4, false, 4e-5},
+                             {true, 0.1, 1e16, false, 0.7},
+                             {true, -0.0, 0.05, false, 0.1},
+                             {true, 1e-300, 1e-299, false, 3e-301},
+                             {true, 123456.789, 987654.321, false, 0.013},
+                             {true, 0.1, 0.1, false, 0.1},
+                             {true, 0.0, 1e30, false, 1e-5},
+                             {true, 1e-20, 1e10, false, 0.3},
+                             {true, -1e-15, 12345678.9, false, 0.7},
+                             {true, 1e-25, 0.5, false, 0.1},
+                             {true, 0.0, 1e22, false, 1e-6},
+                             {true, 0.0, 9e21, false, 1e-6},
+                             {true, 1e-5, 1.0, true, 0.1},
+                             {true, 0.5, 0.1, false, std::nullopt},
+                             {true, 0.0, 1.0, true, std::nullopt},
+                             {true, 0.0, 1.0, false, 0.0},
+                             {true, 0.0, 1.0, false, -0.5},
+                             {true, 1e-8, 1.0, true, std::nullopt},
+                             {false, 0, 10, false, 3},
+                             {false, -5, 6, false, 4},
+                             {false, 1, 64, true, 2},
+                             {false, 0, 8, true, 1},
+                             {false, 8, 4, false, 1},
+                             {false, 0, 4, false, 0},
+                             {false, 3, 3, false, 7}};
   std::mt19937 rng(20240501);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int i = 0; i < 300; ++i) {  // decimals with 0-4 places, as people write them
@@ -167,7 +187,8 @@ TEST(OptunaDistribution, SnappingAndValidationMatchOptuna) {
     const double high = low + pick(-20, 2000) / p2;
     const bool log = pick(0, 7) == 0;
     const int s = pick(-1, 40);
-    cases.push_back({true, low, high, log, (log && pick(0, 3)) || s == 40 ? std::nullopt : std::optional<double>(s / p3)});
+    cases.push_back(
+        {true, low, high, log, (log && pick(0, 3)) || s == 40 ? std::nullopt : std::optional<double>(s / p3)});
   }
   for (int i = 0; i < 100; ++i) {
     const int low = pick(-50, 50);
@@ -212,7 +233,9 @@ TEST(OptunaDistribution, SnappingAndValidationMatchOptuna) {
     const bool same = want.is_null() ? mine.is_null()
                                      : !mine.is_null() && mine["high"].get<double>() == want["high"].get<double>() &&
                                            mine["single"] == want["single"] && mine["contains"] == want["contains"];
-    if (!same) ++errors, ADD_FAILURE() << "case " << i << " " << input["cases"][i].dump() << ": optuna " << want.dump() << ", kiln " << mine.dump();
+    if (!same)
+      ++errors, ADD_FAILURE() << "case " << i << " " << input["cases"][i].dump() << ": optuna " << want.dump()
+                              << ", kiln " << mine.dump();
   }
 }
 

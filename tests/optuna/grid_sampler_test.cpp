@@ -25,14 +25,13 @@ const Space kGridSpace = {{"layers", int_dist(1, 4)},
 std::vector<int> grid_indices(const std::map<std::string, double>& p) {
   const double k = p.at("dropout") / 0.1;
   EXPECT_NEAR(k, std::round(k), 1e-9);
-  return {static_cast<int>(p.at("layers")) - 1, static_cast<int>(std::round(k)),
-          static_cast<int>(p.at("opt"))};
+  return {static_cast<int>(p.at("layers")) - 1, static_cast<int>(std::round(k)), static_cast<int>(p.at("opt"))};
 }
 
 TEST(SweepGridSampler, SizeIsTheProductOfAxes) {
   EXPECT_EQ(grid_size(kGridSpace), 4u * 6u * 3u);
   EXPECT_EQ(grid_size({}), 1u);
-  EXPECT_EQ(grid_size({{"n", int_dist(0, 8, 2)}}), 5u);  // 0 2 4 6 8
+  EXPECT_EQ(grid_size({{"n", int_dist(0, 8, 2)}}), 5u);     // 0 2 4 6 8
   EXPECT_EQ(grid_size({{"c", float_dist(0.5, 0.5)}}), 1u);  // a constant needs no step
   // (0.3 - 0.1) / 0.1 is 1.9999999999999996 in binary: still 3 points.
   EXPECT_EQ(grid_size({{"x", float_dist(0.1, 0.3, false, 0.1)}}), 3u);
@@ -54,8 +53,7 @@ TEST(SweepGridSampler, RejectsFloatWithoutStep) {
 TEST(SweepGridSampler, VisitsEveryPointOnceBeforeRepeating) {
   const size_t size = grid_size(kGridSpace);
   auto sampler = make_grid_sampler(kGridSpace, 42);
-  const Study study = run_study(*sampler, kGridSpace, static_cast<int>(2 * size),
-                                [](const auto&) { return 0.0; });
+  const Study study = run_study(*sampler, kGridSpace, static_cast<int>(2 * size), [](const auto&) { return 0.0; });
   std::set<std::vector<int>> first, second;
   for (const Trial& t : study.trials) {
     for (const auto& [name, d] : kGridSpace) {
@@ -79,8 +77,8 @@ TEST(SweepGridSampler, SkipsPointsHeldByOtherTrials) {
   // Another worker holds four points (one per state that counts) and enqueued a fifth (WAITING,
   // which does not count). Numbers 0..4 are taken by them.
   Study study;
-  const TrialState states[] = {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned,
-                               TrialState::kFail, TrialState::kWaiting};
+  const TrialState states[] = {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned, TrialState::kFail,
+                               TrialState::kWaiting};
   std::set<std::vector<int>> held;
   for (int i = 0; i < 5; ++i) {
     Trial t;

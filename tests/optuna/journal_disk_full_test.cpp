@@ -3,8 +3,8 @@
 // record at the end and refuse to touch the file).
 #include <gtest/gtest.h>
 
-#include "optuna/journal.h"
 #include "journal_test_util.h"
+#include "optuna/journal.h"
 #include "tmpfs_mount.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -32,8 +32,7 @@ TEST(SweepJournalDiskFull, FailedAppendLeavesWholeRecordsAndTheNextRunAppends) {
     }
   }
   ASSERT_FALSE(error.empty()) << "1000 reports on a 4 KiB disk and no error";
-  EXPECT_NE(error.find("cannot append to " + path.string() + ": No space left on device"), std::string::npos)
-      << error;
+  EXPECT_NE(error.find("cannot append to " + path.string() + ": No space left on device"), std::string::npos) << error;
   const std::string text = journal_test::read_text(path);
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n') << "the study file ends in half a record";

@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include "journal_test_util.h"
 #include "optuna/distribution_json.h"
 #include "optuna/journal.h"
-#include "journal_test_util.h"
 #include "optuna/python_json.h"
 
 namespace kiln::optuna {
@@ -18,9 +18,9 @@ namespace {
 
 using journal_test::run_python;
 using journal_test::same_double;
+using nlohmann::json;
 using test_support::shell_quote;
 using test_support::TempDir;
-using nlohmann::json;
 
 // The same JSON kind: Python's int/float/bool/None/str survive the trip as themselves.
 bool same_kind(const json& a, const json& b) {
@@ -52,7 +52,8 @@ void expect_matches_python(const json& py, const Study& s) {
     for (auto it = p.at("params").begin(); it != p.at("params").end(); ++it) {
       ASSERT_TRUE(t.params.count(it.key())) << it.key();
       const json ours = to_external(t.distributions.at(it.key()), t.params.at(it.key()));
-      EXPECT_TRUE(ours == it.value() && same_kind(ours, it.value())) << it.key() << ": " << ours << " vs " << it.value();
+      EXPECT_TRUE(ours == it.value() && same_kind(ours, it.value()))
+          << it.key() << ": " << ours << " vs " << it.value();
     }
     EXPECT_EQ(p.at("distributions").size(), t.distributions.size());
     for (auto it = p.at("distributions").begin(); it != p.at("distributions").end(); ++it) {
@@ -73,7 +74,8 @@ void expect_matches_python(const json& py, const Study& s) {
     EXPECT_EQ(p.at("user_attrs"), t.user_attrs);
     EXPECT_EQ(p.at("system_attrs"), t.system_attrs);
     EXPECT_EQ(p.at("datetime_start").is_null() ? "" : p.at("datetime_start").get<std::string>(), t.datetime_start);
-    EXPECT_EQ(p.at("datetime_complete").is_null() ? "" : p.at("datetime_complete").get<std::string>(), t.datetime_complete);
+    EXPECT_EQ(p.at("datetime_complete").is_null() ? "" : p.at("datetime_complete").get<std::string>(),
+              t.datetime_complete);
   }
 }
 
@@ -96,7 +98,8 @@ TEST(SweepJournalInterop, OptunaOpensAndContinuesWhatKilnWrote) {
   TempDir dir;
   const auto path = dir / "study.journal";
   Journal j(path);
-  const Study created = j.open_or_create("demo", Direction::kMaximize, "val_acc", {{"owner", "kiln"}, {"config", {{"epochs", 3}}}});
+  const Study created =
+      j.open_or_create("demo", Direction::kMaximize, "val_acc", {{"owner", "kiln"}, {"config", {{"epochs", 3}}}});
   const auto plan = journal_test::planned_trials();
   journal_test::write_plan(j, created.id, plan);
   const json py = read_with_optuna(path, "demo");
@@ -170,21 +173,25 @@ TEST(SweepJournalInterop, KilnReadsWhatOptunaWroteAndPopsItsQueue) {
   // What the script did, independently of the replay: states in order, the pruned value.
   std::vector<std::string> states;
   for (const Trial& t : s->trials) states.push_back(journal_test::state_name(t.state));
-  EXPECT_EQ(states, (std::vector<std::string>{"COMPLETE", "PRUNED", "FAIL", "RUNNING", "COMPLETE", "COMPLETE", "WAITING"}));
+  EXPECT_EQ(states,
+            (std::vector<std::string>{"COMPLETE", "PRUNED", "FAIL", "RUNNING", "COMPLETE", "COMPLETE", "WAITING"}));
   EXPECT_EQ(s->trials[1].value, 0.2);
   // kiln's next trial is the one still WAITING; its fixed params beat the sampler.
   Space space = journal_test::full_space();
   space.push_back({"x", distribution_from_json(std::string(R"({"type": "float", "low": -1, "high": 1})"))});
   const Asked a = j.create_trial(s->id, space, [](const Study&, int) {
-    return std::map<std::string, double>{{"lr", 0.05}, {"dropout", 0.3}, {"layers", 7}, {"width", 32}, {"opt", 0}, {"x", 0.0}};
+    return std::map<std::string, double>{{"lr", 0.05},  {"dropout", 0.3}, {"layers", 7},
+                                         {"width", 32}, {"opt", 0},       {"x", 0.0}};
   });
   EXPECT_EQ(a.number, 6);
   EXPECT_EQ(a.trial_id, s->trials[6].id);
-  EXPECT_EQ(a.params, (std::map<std::string, double>{{"lr", 0.001}, {"dropout", 0.3}, {"layers", 2}, {"width", 32}, {"opt", 2}, {"x", 0.0}}));
+  EXPECT_EQ(a.params, (std::map<std::string, double>{
+                          {"lr", 0.001}, {"dropout", 0.3}, {"layers", 2}, {"width", 32}, {"opt", 2}, {"x", 0.0}}));
   const json py2 = read_with_optuna(path, "pystudy");
   const json& popped = py2.at("trials").at(6);
   EXPECT_EQ(popped.at("state"), "RUNNING");
-  EXPECT_EQ(popped.at("params"), json({{"lr", 0.001}, {"dropout", 0.3}, {"layers", 2}, {"width", 32}, {"opt", nullptr}, {"x", 0.0}}));
+  EXPECT_EQ(popped.at("params"),
+            json({{"lr", 0.001}, {"dropout", 0.3}, {"layers", 2}, {"width", 32}, {"opt", nullptr}, {"x", 0.0}}));
   expect_matches_python(py2, *Journal(path).load("pystudy"));
 }
 

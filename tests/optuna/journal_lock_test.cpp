@@ -12,14 +12,14 @@
 
 #include <gtest/gtest.h>
 
-#include "optuna/journal.h"
 #include "journal_test_util.h"
+#include "optuna/journal.h"
 
 namespace kiln::optuna {
 namespace {
 
-using test_support::TempDir;
 using nlohmann::json;
+using test_support::TempDir;
 
 std::vector<std::string> names_in(const std::filesystem::path& dir) {
   std::vector<std::string> out;
@@ -82,7 +82,7 @@ TEST(SweepJournal, TwoKilnInstancesInTwoThreadsLoseNothing) {
   auto run = [&](int worker) {
     try {
       Journal j(path);
-      j.load("s");  // both replay the same state first
+      j.load("s");                                                 // both replay the same state first
       for (++ready; ready.load() < 2;) std::this_thread::yield();  // then start together
       for (int i = 0; i < kPerThread; ++i) {
         const Asked a = j.create_trial(study, space, [&](const Study&, int number) {

@@ -7,15 +7,15 @@
 
 #include <gtest/gtest.h>
 
-#include "optuna/journal.h"
 #include "journal_test_util.h"
+#include "optuna/journal.h"
 #include "util/error.h"
 
 namespace kiln::optuna {
 namespace {
 
-using test_support::TempDir;
 using nlohmann::json;
+using test_support::TempDir;
 
 // What Optuna 5 does with an aware datetime: the same instant as naive local time.
 std::string local_time_of_utc(int year, int mon, int day, int h, int m, int s, const char* micros) {
@@ -89,11 +89,16 @@ TEST(SweepJournalReplay, HandWrittenFileFollowsOptunasRules) {
 TEST(SweepJournalReplay, AwareDatetimesBecomeLocalAndDiscardOpIsIgnored) {
   TempDir dir;
   const auto path = dir / "study.journal";
-  journal_test::write_text(path,
-      R"({"op_code":0,"worker_id":"W","study_name":"s","directions":[2]})" "\n"
-      R"({"op_code":4,"worker_id":"W","study_id":0,"datetime_start":"2026-06-01T12:00:00.250000+00:00"})" "\n"
-      R"({"op_code":6,"worker_id":"W","trial_id":0,"state":2,"values":[0.5],"datetime_complete":"2026-06-01T14:30:01.5+02:00"})" "\n"
-      R"({"op_code":10,"worker_id":"W","study_id":0,"trial_ids":[0]})" "\n");
+  journal_test::write_text(
+      path,
+      R"({"op_code":0,"worker_id":"W","study_name":"s","directions":[2]})"
+      "\n"
+      R"({"op_code":4,"worker_id":"W","study_id":0,"datetime_start":"2026-06-01T12:00:00.250000+00:00"})"
+      "\n"
+      R"({"op_code":6,"worker_id":"W","trial_id":0,"state":2,"values":[0.5],"datetime_complete":"2026-06-01T14:30:01.5+02:00"})"
+      "\n"
+      R"({"op_code":10,"worker_id":"W","study_id":0,"trial_ids":[0]})"
+      "\n");
   const std::optional<Study> s = Journal(path).load("s");
   ASSERT_TRUE(s);
   ASSERT_EQ(s->trials.size(), 1u);
@@ -104,7 +109,10 @@ TEST(SweepJournalReplay, AwareDatetimesBecomeLocalAndDiscardOpIsIgnored) {
   EXPECT_EQ(normalize_journal_datetime("not a date"), "not a date");
   EXPECT_EQ(normalize_journal_datetime("2026-01-02T03:04:05"), "2026-01-02T03:04:05.000000");
   // An op code no Optuna knows is an error naming the line, not something to skip.
-  journal_test::write_text(path, R"({"op_code":11,"worker_id":"W"})" "\n", /*append=*/true);
+  journal_test::write_text(path,
+                           R"({"op_code":11,"worker_id":"W"})"
+                           "\n",
+                           /*append=*/true);
   try {
     Journal(path).load("s");
     ADD_FAILURE() << "op_code 11 was accepted";
@@ -116,8 +124,11 @@ TEST(SweepJournalReplay, AwareDatetimesBecomeLocalAndDiscardOpIsIgnored) {
 TEST(SweepJournalReplay, KilnPopsAWaitingTrialWithItsFixedParams) {
   TempDir dir;
   const auto path = dir / "study.journal";
-  journal_test::write_text(path, journal_test::hand_written_journal() +
-      R"({"op_code":4,"worker_id":"A","study_id":0,"datetime_start":null,"state":4,"value":null,"values":null,"distributions":{},"params":{},"user_attrs":{},"system_attrs":{"fixed_params":{"x":0.75,"c":"b"}},"intermediate_values":{}})" "\n");
+  journal_test::write_text(
+      path,
+      journal_test::hand_written_journal() +
+          R"({"op_code":4,"worker_id":"A","study_id":0,"datetime_start":null,"state":4,"value":null,"values":null,"distributions":{},"params":{},"user_attrs":{},"system_attrs":{"fixed_params":{"x":0.75,"c":"b"}},"intermediate_values":{}})"
+          "\n");
   Journal j(path);
   const Space space = {{"x", distribution_from_json(std::string(R"({"type": "float", "low": 0, "high": 1})"))},
                        {"c", distribution_from_json(std::string(R"({"type": "categorical", "choices": ["a", "b"]})"))},

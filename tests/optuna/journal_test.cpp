@@ -20,11 +20,12 @@ using journal_test::planned_trials;
 using journal_test::read_text;
 using journal_test::same_double;
 using journal_test::write_text;
-using test_support::TempDir;
 using nlohmann::json;
+using test_support::TempDir;
 
 Study open_demo(Journal& j) {
-  return j.open_or_create("demo", Direction::kMinimize, "val_loss", {{"spec", "sweep.toml"}, {"kiln.config", {{"epochs", 10}}}});
+  return j.open_or_create("demo", Direction::kMinimize, "val_loss",
+                          {{"spec", "sweep.toml"}, {"kiln.config", {{"epochs", 10}}}});
 }
 
 void expect_trial_matches_plan(const Trial& t, const journal_test::PlannedTrial& p) {
@@ -44,8 +45,10 @@ void expect_trial_matches_plan(const Trial& t, const journal_test::PlannedTrial&
   EXPECT_EQ(t.user_attrs, p.user_attrs);
   EXPECT_EQ(t.system_attrs, p.system_attrs);
   EXPECT_TRUE(journal_test::is_journal_datetime(t.datetime_start)) << t.datetime_start;
-  if (is_finished(p.state)) EXPECT_TRUE(journal_test::is_journal_datetime(t.datetime_complete)) << t.datetime_complete;
-  else EXPECT_EQ(t.datetime_complete, "");
+  if (is_finished(p.state))
+    EXPECT_TRUE(journal_test::is_journal_datetime(t.datetime_complete)) << t.datetime_complete;
+  else
+    EXPECT_EQ(t.datetime_complete, "");
 }
 
 std::string error_of(const std::function<void()>& f, ExitCode* code = nullptr) {
@@ -108,18 +111,22 @@ TEST(SweepJournal, RecordsHaveOptunasExactShape) {
   const std::string w = "\"worker_id\":\"" + j.worker_id() + "\"";
   // Shapes as Optuna 4.x writes them (optuna.md §2.3): compact separators, this key order.
   EXPECT_EQ(lines[0], "{\"op_code\":0," + w + ",\"study_name\":\"s\",\"directions\":[1]}");
-  EXPECT_EQ(lines[1], "{\"op_code\":3," + w + ",\"study_id\":0,\"system_attr\":{\"study:metric_names\":[\"val_loss\"]}}");
+  EXPECT_EQ(lines[1],
+            "{\"op_code\":3," + w + ",\"study_id\":0,\"system_attr\":{\"study:metric_names\":[\"val_loss\"]}}");
   const std::string create_prefix = "{\"op_code\":4," + w + ",\"study_id\":0,\"datetime_start\":\"";
   ASSERT_EQ(lines[2].compare(0, create_prefix.size(), create_prefix), 0) << lines[2];
   EXPECT_TRUE(journal_test::is_journal_datetime(lines[2].substr(create_prefix.size(), 26))) << lines[2];
   EXPECT_EQ(lines[2].substr(create_prefix.size() + 26), "\"}");
-  EXPECT_EQ(lines[3], "{\"op_code\":5," + w + ",\"trial_id\":0,\"param_name\":\"lr\",\"param_value_internal\":0.001,"
-                      "\"distribution\":\"{\\\"name\\\": \\\"FloatDistribution\\\", \\\"attributes\\\": {\\\"step\\\": null, "
-                      "\\\"low\\\": 1e-05, \\\"high\\\": 0.1, \\\"log\\\": true}}\"}");
+  EXPECT_EQ(lines[3],
+            "{\"op_code\":5," + w +
+                ",\"trial_id\":0,\"param_name\":\"lr\",\"param_value_internal\":0.001,"
+                "\"distribution\":\"{\\\"name\\\": \\\"FloatDistribution\\\", \\\"attributes\\\": {\\\"step\\\": null, "
+                "\\\"low\\\": 1e-05, \\\"high\\\": 0.1, \\\"log\\\": true}}\"}");
   EXPECT_NE(lines[5].find("\"param_name\":\"layers\",\"param_value_internal\":3.0,"), std::string::npos) << lines[5];
   EXPECT_NE(lines[7].find("\"param_name\":\"opt\",\"param_value_internal\":1,"), std::string::npos) << lines[7];
   EXPECT_EQ(lines[8], "{\"op_code\":7," + w + ",\"trial_id\":0,\"step\":1,\"intermediate_value\":NaN}");
-  const std::string finish_prefix = "{\"op_code\":6," + w + ",\"trial_id\":0,\"state\":1,\"values\":[0.5],\"datetime_complete\":\"";
+  const std::string finish_prefix =
+      "{\"op_code\":6," + w + ",\"trial_id\":0,\"state\":1,\"values\":[0.5],\"datetime_complete\":\"";
   ASSERT_EQ(lines[9].compare(0, finish_prefix.size(), finish_prefix), 0) << lines[9];
   EXPECT_TRUE(journal_test::is_journal_datetime(lines[9].substr(finish_prefix.size(), 26))) << lines[9];
   EXPECT_NE(Journal(path).worker_id(), j.worker_id());  // a fresh worker id per instance
@@ -144,7 +151,8 @@ TEST(SweepJournal, OpenOrCreateNeverWritesADuplicateStudy) {
   EXPECT_EQ(creates, 1u);
   EXPECT_EQ(user_attrs, 2u);  // one per key, only when creating
   ExitCode code = ExitCode::kOk;
-  const std::string msg = error_of([&] { b.open_or_create("demo", Direction::kMaximize, "acc", json::object()); }, &code);
+  const std::string msg =
+      error_of([&] { b.open_or_create("demo", Direction::kMaximize, "acc", json::object()); }, &code);
   EXPECT_EQ(code, ExitCode::kUsage);
   EXPECT_NE(msg.find("demo"), std::string::npos) << msg;
   EXPECT_EQ(read_text(path), text);  // nothing written
@@ -161,9 +169,14 @@ TEST(SweepJournal, IncompatibleParamIsAUsageErrorBeforeWriting) {
   Space changed = journal_test::full_space();
   changed[0].second.log = false;  // lr was log-scaled in the study
   ExitCode code = ExitCode::kOk;
-  const std::string msg = error_of([&] { j.create_trial(study, changed, [](const Study&, int) {
-    return std::map<std::string, double>{{"lr", 0.01}, {"dropout", 0.2}, {"layers", 3}, {"width", 64}, {"opt", 1}};
-  }); }, &code);
+  const std::string msg = error_of(
+      [&] {
+        j.create_trial(study, changed, [](const Study&, int) {
+          return std::map<std::string, double>{
+              {"lr", 0.01}, {"dropout", 0.2}, {"layers", 3}, {"width", 64}, {"opt", 1}};
+        });
+      },
+      &code);
   EXPECT_EQ(code, ExitCode::kUsage);
   EXPECT_NE(msg.find("'lr'"), std::string::npos) << msg;
   EXPECT_EQ(read_text(path), before);
@@ -243,7 +256,8 @@ TEST(SweepJournal, CorruptMiddleLineIsAnErrorNamingTheLine) {
     journal_test::write_plan(j, open_demo(j).id, {planned_trials()[0]});
   }
   auto lines = journal_test::lines_of(read_text(path));
-  for (const std::string bad : {"{\"op_code\":4,\"worker_id\":\"x\",\"study_id\":0,", "{\"op_code\":5,\"worker_id\":\"x\",\"trial_id\":0}"}) {
+  for (const std::string bad :
+       {"{\"op_code\":4,\"worker_id\":\"x\",\"study_id\":0,", "{\"op_code\":5,\"worker_id\":\"x\",\"trial_id\":0}"}) {
     auto corrupt = lines;
     corrupt.insert(corrupt.begin() + 4, bad);  // becomes line 5
     std::string text;

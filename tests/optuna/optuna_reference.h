@@ -80,15 +80,13 @@ inline const std::string& optuna_unavailable_reason() {
 
 // Runs tests/interop/<script> on `input` (written as IN.json); returns its stdout parsed as JSON,
 // or std::nullopt with `error` set (the script's stderr) if it fails.
-inline std::optional<nlohmann::json> run_optuna_reference(const std::string& script,
-                                                          const nlohmann::json& input,
+inline std::optional<nlohmann::json> run_optuna_reference(const std::string& script, const nlohmann::json& input,
                                                           std::string* error) {
   TempDir dir("optuna_ref");
-  const auto in = dir.path() / "in.json", out = dir.path() / "out.json",
-             err = dir.path() / "err.txt";
+  const auto in = dir.path() / "in.json", out = dir.path() / "out.json", err = dir.path() / "err.txt";
   std::ofstream(in) << input.dump();
-  const std::string cmd = interop_command(script) + " " + shell_quote(in.string()) + " > " +
-                          shell_quote(out.string()) + " 2> " + shell_quote(err.string());
+  const std::string cmd = interop_command(script) + " " + shell_quote(in.string()) + " > " + shell_quote(out.string()) +
+                          " 2> " + shell_quote(err.string());
   const int rc = std::system(cmd.c_str());
   std::stringstream text, err_text;
   text << std::ifstream(out).rdbuf();
@@ -108,8 +106,8 @@ inline std::optional<nlohmann::json> run_optuna_reference(const std::string& scr
 }  // namespace kiln::optuna::test_support
 
 // Skips the current test, with the reason, unless the interop Python can import optuna.
-#define KILN_REQUIRE_OPTUNA()                                                                \
-  do {                                                                                       \
+#define KILN_REQUIRE_OPTUNA()                                                                 \
+  do {                                                                                        \
     const std::string& kiln_why_ = ::kiln::optuna::test_support::optuna_unavailable_reason(); \
-    if (!kiln_why_.empty()) GTEST_SKIP() << "needs Python with optuna: " << kiln_why_;      \
+    if (!kiln_why_.empty()) GTEST_SKIP() << "needs Python with optuna: " << kiln_why_;        \
   } while (0)

@@ -6,16 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "optuna_reference.h"
 #include "optuna/parzen.h"
 #include "optuna/sampler.h"
 #include "optuna/truncnorm.h"
+#include "optuna_reference.h"
 
 namespace kiln::optuna {
 namespace {
 
-Distribution numeric(Distribution::Kind kind, double low, double high, bool log,
-                     std::optional<double> step) {
+Distribution numeric(Distribution::Kind kind, double low, double high, bool log, std::optional<double> step) {
   Distribution d;
   d.kind = kind;
   d.low = low;
@@ -30,8 +29,8 @@ nlohmann::json abbreviated(const Distribution& d) {
   if (d.kind == Distribution::Kind::kCategorical) {
     return {{"type", "categorical"}, {"choices", d.choices}};
   }
-  nlohmann::json j = {{"type", d.kind == Distribution::Kind::kInt ? "int" : "float"},
-                      {"low", d.low}, {"high", d.high}, {"log", d.log}};
+  nlohmann::json j = {
+      {"type", d.kind == Distribution::Kind::kInt ? "int" : "float"}, {"low", d.low}, {"high", d.high}, {"log", d.log}};
   if (d.kind == Distribution::Kind::kInt) {
     j["low"] = static_cast<int>(d.low);
     j["high"] = static_cast<int>(d.high);
@@ -57,8 +56,8 @@ std::vector<Case> cases() {
       {numeric(K::kInt, 1, 16, false, 1), {3, 6, 6, 14}, {}},
       {numeric(K::kInt, 8, 512, true, 1), {16, 64, 500}, {8, 9, 64, 100, 512}},
       {numeric(K::kInt, 16, 256, false, 16), {32, 128}, {16, 32, 48, 256}},
-      {numeric(K::kFloat, 0, 1, false, {}), {}, {0, 0.3, 1}},          // the prior alone
-      {numeric(K::kFloat, 0, 1, false, {}), {0.9}, {0, 0.3, 0.9, 1}},  // one kernel
+      {numeric(K::kFloat, 0, 1, false, {}), {}, {0, 0.3, 1}},            // the prior alone
+      {numeric(K::kFloat, 0, 1, false, {}), {0.9}, {0, 0.3, 0.9, 1}},    // one kernel
       {numeric(K::kFloat, 0, 1, false, {}), {1.5, 0.3}, {0.1, 0.3, 1}},  // observed off-range
   };
   for (int k = 1; k <= 16; ++k) out[3].points.push_back(k);
@@ -85,20 +84,17 @@ TEST(SweepParzen, MatchesOptunaDensitiesMassesAndQuantiles) {
   const std::vector<Case> all = cases();
   nlohmann::json input = {{"cases", nlohmann::json::array()}};
   for (const Case& c : all) {
-    input["cases"].push_back(
-        {{"dist", abbreviated(c.dist)}, {"observations", c.observations}, {"points", c.points}});
+    input["cases"].push_back({{"dist", abbreviated(c.dist)}, {"observations", c.observations}, {"points", c.points}});
   }
   const std::vector<std::vector<double>> ppf_args = {
-      {0.3, -1, 1},      {1e-12, -1, 1},  {0.999999, -1, 1}, {0.5, 0.5, 3},   {0.9, -3, -0.5},
-      {0.01, -30, -25},  {0.7, 25, 30},   {0.2, -0.1, 50},   {0.8, -50, 0.1}, {0.5, 2, 2.0001},
-      {0.99, -8, 8}};
-  const std::vector<std::vector<double>> mass_args = {
-      {-1, 1}, {-40, -39}, {39, 40}, {0, 1e-8}, {-5, 5}, {3, 3.5}, {-0.5, 30}, {-22, -21.5}};
+      {0.3, -1, 1},  {1e-12, -1, 1},  {0.999999, -1, 1}, {0.5, 0.5, 3},    {0.9, -3, -0.5}, {0.01, -30, -25},
+      {0.7, 25, 30}, {0.2, -0.1, 50}, {0.8, -50, 0.1},   {0.5, 2, 2.0001}, {0.99, -8, 8}};
+  const std::vector<std::vector<double>> mass_args = {{-1, 1}, {-40, -39}, {39, 40},   {0, 1e-8},
+                                                      {-5, 5}, {3, 3.5},   {-0.5, 30}, {-22, -21.5}};
   input["ppf"] = ppf_args;
   input["log_gauss_mass"] = mass_args;
   std::string error;
-  const std::optional<nlohmann::json> ref =
-      test_support::run_optuna_reference("parzen_ref.py", input, &error);
+  const std::optional<nlohmann::json> ref = test_support::run_optuna_reference("parzen_ref.py", input, &error);
   ASSERT_TRUE(ref) << error;
 
   // Same formulas, different erf/log implementations: agreement to ~1e-9 relative.
@@ -106,18 +102,17 @@ TEST(SweepParzen, MatchesOptunaDensitiesMassesAndQuantiles) {
     const ParzenEstimator pe(all[i].dist, all[i].observations);
     for (size_t j = 0; j < all[i].points.size(); ++j) {
       expect_close(pe.log_pdf(all[i].points[j]), (*ref)["log_pdf"][i][j], 1e-9,
-                   "case " + std::to_string(i) + " log_pdf(" + std::to_string(all[i].points[j]) +
-                       ")");
+                   "case " + std::to_string(i) + " log_pdf(" + std::to_string(all[i].points[j]) + ")");
     }
   }
   for (size_t i = 0; i < mass_args.size(); ++i) {
-    expect_close(truncnorm::log_gauss_mass(mass_args[i][0], mass_args[i][1]),
-                 (*ref)["log_gauss_mass"][i], 1e-9, "log_gauss_mass case " + std::to_string(i));
+    expect_close(truncnorm::log_gauss_mass(mass_args[i][0], mass_args[i][1]), (*ref)["log_gauss_mass"][i], 1e-9,
+                 "log_gauss_mass case " + std::to_string(i));
   }
   // Optuna stops its Newton iterations at 1e-8 relative; kiln iterates further.
   for (size_t i = 0; i < ppf_args.size(); ++i) {
-    expect_close(truncnorm::ppf(ppf_args[i][0], ppf_args[i][1], ppf_args[i][2]),
-                 (*ref)["ppf"][i], 1e-7, "ppf case " + std::to_string(i));
+    expect_close(truncnorm::ppf(ppf_args[i][0], ppf_args[i][1], ppf_args[i][2]), (*ref)["ppf"][i], 1e-7,
+                 "ppf case " + std::to_string(i));
   }
   for (int n = 0; n <= 100; ++n) {
     EXPECT_EQ(tpe_default_gamma(n), (*ref)["gamma"][n].get<int>()) << "gamma(" << n << ")";
@@ -136,9 +131,8 @@ TEST(SweepParzen, DiscreteMassSumsToOne) {
     const ParzenEstimator pe(c.dist, c.observations);
     double total = 0;
     const double step = c.dist.step.value_or(1.0);
-    const double hi = c.dist.kind == Distribution::Kind::kCategorical
-                          ? static_cast<double>(c.dist.choices.size()) - 1
-                          : c.dist.high;
+    const double hi =
+        c.dist.kind == Distribution::Kind::kCategorical ? static_cast<double>(c.dist.choices.size()) - 1 : c.dist.high;
     const int n = static_cast<int>(std::round((hi - c.dist.low) / step)) + 1;
     for (int k = 0; k < n; ++k) total += std::exp(pe.log_pdf(c.dist.low + k * step));
     EXPECT_NEAR(total, 1.0, 1e-9) << abbreviated(c.dist).dump();
@@ -158,8 +152,7 @@ TEST(SweepParzen, SamplesFollowTheDensity) {
     const double lo = c.dist.log ? std::log(c.dist.low) : c.dist.low;
     const double hi = c.dist.log ? std::log(c.dist.high) : c.dist.high;
     // Discrete: the values in up to 16 consecutive groups; continuous: 10 equal bins.
-    const int values =
-        discrete ? static_cast<int>(std::round((c.dist.high - c.dist.low) / *c.dist.step)) + 1 : 0;
+    const int values = discrete ? static_cast<int>(std::round((c.dist.high - c.dist.low) / *c.dist.step)) + 1 : 0;
     const int bins = discrete ? std::min(16, values) : 10;
     auto group = [&](int index) { return static_cast<int>(int64_t{index} * bins / values); };
     std::vector<double> freq(bins, 0.0), want(bins, 0.0);

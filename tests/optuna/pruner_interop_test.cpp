@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "optuna_reference.h"
 #include "optuna/pruner.h"
+#include "optuna_reference.h"
 
 namespace kiln::optuna {
 namespace {
@@ -29,11 +29,17 @@ std::unique_ptr<Pruner> make(const PrunerSpec& p) {
 
 nlohmann::json spec_json(const PrunerSpec& p) {
   if (p.type == "median") {
-    return {{"type", p.type}, {"n_startup_trials", p.a}, {"n_warmup_steps", p.b},
-            {"interval_steps", p.c}, {"n_min_trials", p.d}};
+    return {{"type", p.type},
+            {"n_startup_trials", p.a},
+            {"n_warmup_steps", p.b},
+            {"interval_steps", p.c},
+            {"n_min_trials", p.d}};
   }
-  return {{"type", p.type}, {"min_resource", p.a}, {"reduction_factor", p.b},
-          {"min_early_stopping_rate", p.c}, {"bootstrap_count", p.d}};
+  return {{"type", p.type},
+          {"min_resource", p.a},
+          {"reduction_factor", p.b},
+          {"min_early_stopping_rate", p.c},
+          {"bootstrap_count", p.d}};
 }
 
 // Learning curves of 14 trials: loss = a + (1 - a) * exp(-step / tau) + noise, with different
@@ -59,8 +65,8 @@ nlohmann::json make_events(bool maximize, bool interleaved) {
     }
   }
   auto report = [&](int i, int s, double v) {
-    return nlohmann::json{{"op", "report"}, {"trial", i}, {"step", s},
-                          {"value", std::isnan(v) ? nlohmann::json() : nlohmann::json(v)}};
+    return nlohmann::json{
+        {"op", "report"}, {"trial", i}, {"step", s}, {"value", std::isnan(v) ? nlohmann::json() : nlohmann::json(v)}};
   };
   nlohmann::json events = nlohmann::json::array();
   const int wave = interleaved ? 3 : 1;
@@ -80,8 +86,7 @@ nlohmann::json make_events(bool maximize, bool interleaved) {
 }
 
 // kiln's side of pruner_ref.py: the same replay, the same output shape.
-nlohmann::json replay_kiln(const PrunerSpec& spec, Direction direction,
-                           const nlohmann::json& events) {
+nlohmann::json replay_kiln(const PrunerSpec& spec, Direction direction, const nlohmann::json& events) {
   auto pruner = make(spec);
   Study study;
   study.direction = direction;
@@ -128,24 +133,21 @@ void expect_same_decisions_as_optuna(const std::vector<PrunerSpec>& specs) {
     for (bool maximize : {false, true}) {
       for (bool interleaved : {false, true}) {
         const nlohmann::json events = make_events(maximize, interleaved);
-        input["scenarios"].push_back({{"direction", maximize ? "maximize" : "minimize"},
-                                      {"pruner", spec_json(spec)},
-                                      {"events", events}});
-        expected.push_back(replay_kiln(
-            spec, maximize ? Direction::kMaximize : Direction::kMinimize, events));
+        input["scenarios"].push_back(
+            {{"direction", maximize ? "maximize" : "minimize"}, {"pruner", spec_json(spec)}, {"events", events}});
+        expected.push_back(replay_kiln(spec, maximize ? Direction::kMaximize : Direction::kMinimize, events));
       }
     }
   }
   std::string error;
-  const std::optional<nlohmann::json> ref =
-      test_support::run_optuna_reference("pruner_ref.py", input, &error);
+  const std::optional<nlohmann::json> ref = test_support::run_optuna_reference("pruner_ref.py", input, &error);
   ASSERT_TRUE(ref) << error;
   ASSERT_EQ((*ref)["scenarios"].size(), expected.size());
   int n_pruned = 0;
   for (size_t k = 0; k < expected.size(); ++k) {
     const auto& scenario = input["scenarios"][k];
-    const std::string what = scenario["pruner"].dump() + " " + scenario["direction"].dump() +
-                             (k % 2 ? " interleaved" : " sequential");
+    const std::string what =
+        scenario["pruner"].dump() + " " + scenario["direction"].dump() + (k % 2 ? " interleaved" : " sequential");
     const auto& want = (*ref)["scenarios"][k]["decisions"];
     const auto& got = expected[k]["decisions"];
     ASSERT_EQ(got.size(), want.size()) << what;
@@ -164,9 +166,8 @@ TEST(SweepPrunerInterop, MedianMatchesOptunaOnSyntheticCurves) {
 }
 
 TEST(SweepPrunerInterop, SuccessiveHalvingMatchesOptunaOnSyntheticCurves) {
-  expect_same_decisions_as_optuna({{"successive_halving", 0, 4, 0, 0},
-                                   {"successive_halving", 1, 2, 0, 0},
-                                   {"successive_halving", 2, 3, 1, 2}});
+  expect_same_decisions_as_optuna(
+      {{"successive_halving", 0, 4, 0, 0}, {"successive_halving", 1, 2, 0, 0}, {"successive_halving", 2, 3, 1, 2}});
 }
 
 }  // namespace

@@ -188,8 +188,7 @@ TEST(SweepTpeSampler, BeatsRandomOnSyntheticObjective) {
   // win 6 of 8 and halve random's mean; a TPE that learned nothing would win about half the
   // seeds with about the same mean.
   EXPECT_GE(tpe_wins, 6) << "TPE won " << tpe_wins << " of " << kSeeds << " seeds";
-  EXPECT_LT(tpe_sum, 0.5 * random_sum) << "mean best: TPE " << tpe_sum / kSeeds << ", random "
-                                       << random_sum / kSeeds;
+  EXPECT_LT(tpe_sum, 0.5 * random_sum) << "mean best: TPE " << tpe_sum / kSeeds << ", random " << random_sum / kSeeds;
 }
 
 }  // namespace

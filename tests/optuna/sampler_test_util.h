@@ -12,8 +12,7 @@
 
 namespace kiln::optuna::test_support {
 
-inline Distribution float_dist(double low, double high, bool log = false,
-                               std::optional<double> step = std::nullopt) {
+inline Distribution float_dist(double low, double high, bool log = false, std::optional<double> step = std::nullopt) {
   Distribution d;
   d.kind = Distribution::Kind::kFloat;
   d.low = low;
@@ -48,10 +47,9 @@ inline bool in_distribution(const Distribution& d, double v) {
 }
 
 // Runs `n` trials of `sampler` on `objective`, each told COMPLETE before the next is asked.
-inline Study run_study(
-    Sampler& sampler, const Space& space, int n,
-    const std::function<double(const std::map<std::string, double>&)>& objective,
-    Direction direction = Direction::kMinimize) {
+inline Study run_study(Sampler& sampler, const Space& space, int n,
+                       const std::function<double(const std::map<std::string, double>&)>& objective,
+                       Direction direction = Direction::kMinimize) {
   Study study;
   study.direction = direction;
   for (int i = 0; i < n; ++i) {

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "cli_helpers.h"
-#include "sweep/remote.h"
 #include "remote_test_util.h"
+#include "sweep/remote.h"
 #include "util/error.h"
 
 namespace kiln::sweep {
@@ -31,7 +31,8 @@ optuna::Space demo_space() {
   return {{"lr", lr}, {"layers", layers}, {"opt", opt}};
 }
 
-RemoteOptions options(const OptunaServer& server, const TempDir& dir, optuna::Direction d = optuna::Direction::kMinimize) {
+RemoteOptions options(const OptunaServer& server, const TempDir& dir,
+                      optuna::Direction d = optuna::Direction::kMinimize) {
   RemoteOptions o;
   o.url = server.url();
   o.study_name = "remote-test";
@@ -152,8 +153,7 @@ TEST(SweepRemote, MedianPrunerPrunesABadCurveAfterStartupTrials) {
   KILN_REQUIRE_OPTUNA();
   TempDir dir("remote");
   OptunaServer server(dir / "study.journal",
-                      {"--sampler", "random", "--seed", "1", "--pruner", "median",
-                       "--n-startup-trials", "3"});
+                      {"--sampler", "random", "--seed", "1", "--pruner", "median", "--n-startup-trials", "3"});
   auto backend = make_remote_backend(options(server, dir));
   const optuna::Space space = demo_space();
   const auto curve = [](double scale, int step) { return scale / (step + 1); };  // minimised
@@ -200,8 +200,8 @@ TEST(SweepRemote, ParallelTrialsShareOneClient) {
   const optuna::Study s = backend->snapshot();
   ASSERT_EQ(s.trials.size(), 4u);
   for (int w = 0; w < 4; ++w) {
-    const auto it = std::find_if(s.trials.begin(), s.trials.end(),
-                                 [&](const optuna::Trial& t) { return t.id == trial_ids[w]; });
+    const auto it =
+        std::find_if(s.trials.begin(), s.trials.end(), [&](const optuna::Trial& t) { return t.id == trial_ids[w]; });
     ASSERT_NE(it, s.trials.end());
     EXPECT_EQ(it->state, optuna::TrialState::kComplete);
     EXPECT_DOUBLE_EQ(*it->value, w + 0.5);
@@ -280,7 +280,8 @@ TEST(SweepRemote, ServerThatStaysDownGivesUpAndTheTellIsSentByTheNextClient) {
   o.url = server->url();
   {  // plus a record no server can take (an unknown trial id): set aside, not retried forever
     std::ofstream out(o.pending_file, std::ios::app);
-    out << R"({"id": "x-1", "op": "report", "trial_id": 999, "number": 9, "step": 0, "value": 1})" << "\n";
+    out << R"({"id": "x-1", "op": "report", "trial_id": 999, "number": 9, "step": 0, "value": 1})"
+        << "\n";
   }
   auto next = make_remote_backend(o);
   EXPECT_FALSE(std::filesystem::exists(o.pending_file));
@@ -331,13 +332,16 @@ TEST(SweepRemote, BadSearchSpaceSurfacesTheServersReason) {
     }
   };
   // low > high: Optuna's own FloatDistribution check, passed through.
-  expect_refused({{"x", optuna::Distribution{optuna::Distribution::Kind::kFloat, 1.0, 0.0, false, std::nullopt, {}}}}, "low");
+  expect_refused({{"x", optuna::Distribution{optuna::Distribution::Kind::kFloat, 1.0, 0.0, false, std::nullopt, {}}}},
+                 "low");
   // log with low <= 0.
-  expect_refused({{"x", optuna::Distribution{optuna::Distribution::Kind::kFloat, 0.0, 1.0, true, std::nullopt, {}}}}, "x");
+  expect_refused({{"x", optuna::Distribution{optuna::Distribution::Kind::kFloat, 0.0, 1.0, true, std::nullopt, {}}}},
+                 "x");
   // A name that changes kind between trials (Optuna's compatibility rule).
   backend->ask(demo_space());
-  expect_refused({{"layers", optuna::Distribution{optuna::Distribution::Kind::kFloat, 1.0, 4.0, false, std::nullopt, {}}}},
-                 "layers");
+  expect_refused(
+      {{"layers", optuna::Distribution{optuna::Distribution::Kind::kFloat, 1.0, 4.0, false, std::nullopt, {}}}},
+      "layers");
   EXPECT_EQ(backend->snapshot().trials.size(), 1u) << "refused asks create no trial";
 }
 

@@ -26,13 +26,12 @@ inline const std::string kPython = KILN_TEST_PYTHON;
 class OptunaServer {
  public:
   OptunaServer(const fs::path& journal, std::vector<std::string> flags, int port = 0) {
-    std::vector<std::string> argv{kPython, std::string(KILN_SOURCE_DIR) + "/tools/optuna_server.py",
-                                  "--storage", journal.string(), "--port", std::to_string(port)};
+    std::vector<std::string> argv{kPython,     std::string(KILN_SOURCE_DIR) + "/tools/optuna_server.py",
+                                  "--storage", journal.string(),
+                                  "--port",    std::to_string(port)};
     argv.insert(argv.end(), flags.begin(), flags.end());
     child_ = std::make_unique<kiln_test::Child>(argv);
-    const auto ready = [](const std::string& out, const std::string&) {
-      return out.find('\n') != std::string::npos;
-    };
+    const auto ready = [](const std::string& out, const std::string&) { return out.find('\n') != std::string::npos; };
     if (!child_->wait_for_output(ready, std::chrono::seconds(30)) ||
         child_->out_so_far().rfind("listening on http://", 0) != 0) {
       throw std::runtime_error("optuna_server.py did not start:\n" + log());
@@ -45,7 +44,7 @@ class OptunaServer {
   int port() const { return port_; }
   std::string log() const { return child_->out_so_far() + child_->err_so_far(); }
   void kill() { child_->wait(std::chrono::milliseconds(0)); }  // SIGKILL and reap
-  int stop() {  // SIGTERM; the exit code
+  int stop() {                                                 // SIGTERM; the exit code
     child_->signal(SIGTERM);
     return child_->wait(std::chrono::seconds(10)).exit_code;
   }
