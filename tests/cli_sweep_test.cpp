@@ -311,7 +311,7 @@ TEST(CliSweepBadSpec, LowAboveHigh) {
 TEST(CliSweepBadSpec, UnknownMetric) {
   std::string s = spec(kLrSpace);
   s.replace(s.find("test_accuracy"), 13, "val_auc");
-  expect_bad_spec(s, "val_auc");
+  expect_bad_spec(s, "\"val_auc\", which task 'classification' (train.task) does not report");
 }
 TEST(CliSweepBadSpec, ParamThatIsNotAConfigKey) {
   expect_bad_spec(spec("[space.\"optim.lrr\"]\ntype = \"float\"\nlow = 0.1\nhigh = 0.2\n"), "optim.lrr");

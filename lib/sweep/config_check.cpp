@@ -10,7 +10,7 @@
 
 namespace kiln::sweep {
 
-void check_against_config(const SweepSpec& spec, const std::optional<std::filesystem::path>& base) {
+config::RunConfig check_against_config(const SweepSpec& spec, const std::optional<std::filesystem::path>& base) {
   std::vector<std::string> sets;
   for (const auto& [name, d] : spec.space) {
     const double first = d.kind == optuna::Distribution::Kind::kCategorical ? 0.0 : d.low;
@@ -30,7 +30,9 @@ void check_against_config(const SweepSpec& spec, const std::optional<std::filesy
     config::Origins origins;
     config::apply_toml(probe, spec.base_inline, spec.spec_path.string(), origins);
     config::validate(probe, origins);
+    return probe;
   }
+  return config::load(base, {});
 }
 
 }  // namespace kiln::sweep

@@ -19,6 +19,7 @@
 #include "sweep/driver.h"
 #include "sweep/leaderboard.h"
 #include "sweep/local.h"
+#include "sweep/objective.h"
 #include "sweep/remote.h"
 #include "sweep/summary.h"
 #include "util/error.h"
@@ -91,7 +92,8 @@ nlohmann::json run(const SweepOptions& a) {
   // The base config: a file, or the spec's inline [base] table written beside the trials.
   std::optional<fs::path> base;
   if (!spec.base_path.empty()) base = spec.base_path;
-  check_against_config(spec, base);  // before anything is written
+  const config::RunConfig base_cfg = check_against_config(spec, base);  // before anything is written
+  resolve_objective(spec, base_cfg);
   if (spec.sampler.name == "grid" && (spec.n_trials == 0 || size_t(spec.n_trials) > optuna::grid_size(spec.space))) {
     spec.n_trials = int64_t(optuna::grid_size(spec.space));  // Optuna's GridSampler stops when the grid is done
   }

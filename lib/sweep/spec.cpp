@@ -27,7 +27,6 @@ using Keys = std::vector<std::string>;
 const Keys kTop = {"name", "base", "objective", "budget", "sampler", "pruner", "space"};
 const Keys kObjective = {"metric", "direction"};
 const Keys kBudget = {"n_trials", "timeout_s", "trial_timeout_s", "parallel"};
-const Keys kMetrics = {"test_accuracy", "test_loss"};
 const Keys kDirections = {"maximize", "minimize"};
 const Keys kSamplers = {"grid", "random", "tpe"};
 const Keys kPruners = {"none", "median", "successive_halving"};
@@ -168,9 +167,12 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
 
   const toml::table* obj = r.section(root, "objective");
   if (obj) r.check_keys(*obj, "objective", kObjective);
-  s.metric = r.text(obj, "objective", "metric", "test_accuracy", kMetrics);
-  const std::string dir_name =
-      r.text(obj, "objective", "direction", s.metric == "test_loss" ? "minimize" : "maximize", kDirections);
+  // Which metrics exist is the task's (the base config's train.task): resolve_objective checks.
+  s.metric = r.text(obj, "objective", "metric", "");
+  const toml::node* metric_node = obj ? obj->get("metric") : nullptr;
+  s.metric_at = metric_node ? r.at(metric_node->source()) : file;
+  const std::string dir_name = r.text(obj, "objective", "direction", "", kDirections);
+  s.direction_given = !dir_name.empty();
   s.direction = dir_name == "minimize" ? optuna::Direction::kMinimize : optuna::Direction::kMaximize;
 
   const toml::table* budget = r.section(root, "budget");
@@ -237,7 +239,11 @@ SweepSpec parse_spec(std::string_view text, const fs::path& path) {
 std::string describe(const SweepSpec& s) {
   std::ostringstream o;
   o << "study '" << s.name << "' from " << s.spec_path.string() << "\n";
-  o << "  objective: " << (s.direction == optuna::Direction::kMaximize ? "maximize " : "minimize ") << s.metric << "\n";
+  const std::string direction = s.direction == optuna::Direction::kMaximize ? "maximize " : "minimize ";
+  o << "  objective: "
+    << (s.direction_given ? direction : std::string("the metric's direction: ")) +
+           (s.metric.empty() ? "the task's default metric" : s.metric)
+    << "\n";
   o << "  budget: " << (s.n_trials > 0 ? std::to_string(s.n_trials) + " trials" : std::string("unlimited trials"));
   if (s.timeout_s > 0) o << ", timeout " << util::format_duration(s.timeout_s);
   if (s.trial_timeout_s > 0) o << ", trial timeout " << util::format_duration(s.trial_timeout_s);

@@ -4,7 +4,7 @@
 //
 //   name = "lr_search"                 # default: the spec file's stem
 //   base = "../configs/fashion_cnn.toml"  # or an inline table ([base.optim] lr = 0.01), or ""
-//   [objective]  metric = "test_accuracy", direction = "maximize"
+//   [objective]  metric = "test_accuracy", direction = "maximize"  # default: the task's (objective.h)
 //   [budget]     n_trials = 20, timeout_s = 0, trial_timeout_s = 0, parallel = 1
 //   [sampler]    name = "tpe", seed = 0, n_startup_trials = 10, n_ei_candidates = 24
 //   [pruner]     name = "median", n_startup_trials = 5, n_warmup_steps = 0, interval_steps = 1
@@ -54,8 +54,13 @@ struct SweepSpec {
   // config::apply_toml with spec_path as the source and errors point into the spec.
   std::filesystem::path base_path;
   std::string base_inline;
-  std::string metric = "test_accuracy";  // test_accuracy | test_loss (per-epoch eval metrics)
+  // [objective]: an evaluation metric of the base config's task, as the summary names it
+  // ("test_accuracy"); "" until resolve_objective() picks the task's default. direction is
+  // the metric's own (higher_is_better) unless the spec gave one (direction_given).
+  std::string metric;
+  std::string metric_at;  // file:line of objective.metric (the file when absent), for errors
   optuna::Direction direction = optuna::Direction::kMaximize;
+  bool direction_given = false;
   int64_t n_trials = 20;       // 0 = unlimited (then timeout_s > 0)
   double timeout_s = 0;        // whole sweep, seconds; 0 = none
   double trial_timeout_s = 0;  // per trial, seconds; 0 = none

@@ -11,6 +11,8 @@
 
 #include <toml++/toml.h>
 
+#include "config/config.h"
+#include "sweep/objective.h"
 #include "sweep/spec.h"
 #include "util/error.h"
 
@@ -70,8 +72,8 @@ TEST(SweepSpec, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s.spec_path, dir.path() / "sweeps/deep/lr_search.toml");
   EXPECT_EQ(s.base_path, base);
   EXPECT_TRUE(s.base_inline.empty());
-  EXPECT_EQ(s.metric, "test_accuracy");
-  EXPECT_EQ(s.direction, optuna::Direction::kMaximize);
+  EXPECT_EQ(s.metric, "");  // the task's default, picked by resolve_objective (objective_test.cpp)
+  EXPECT_FALSE(s.direction_given);
   EXPECT_EQ(s.n_trials, 20);
   EXPECT_EQ(s.timeout_s, 0.0);
   EXPECT_EQ(s.trial_timeout_s, 0.0);
@@ -127,7 +129,9 @@ choices = ["adamw", "sgd"]
   EXPECT_EQ(s.base_path, dir.path() / "cfg/small.toml");
   EXPECT_EQ(s.metric, "test_loss");
   EXPECT_EQ(s.direction, optuna::Direction::kMaximize);  // explicit beats the metric's default
-  EXPECT_EQ(s.n_trials, 0);                              // unlimited: the timeout ends the sweep
+  EXPECT_TRUE(s.direction_given);
+  EXPECT_EQ(s.metric_at, (dir.path() / "s.toml").string() + ":4");
+  EXPECT_EQ(s.n_trials, 0);  // unlimited: the timeout ends the sweep
   EXPECT_EQ(s.timeout_s, 90.5);
   EXPECT_EQ(s.trial_timeout_s, 30.0);
   EXPECT_EQ(s.parallel, 3);
@@ -143,11 +147,11 @@ choices = ["adamw", "sgd"]
   EXPECT_EQ(s.space[1].first, "optim.name");
 }
 
-TEST(SweepSpec, TestLossDefaultsToMinimize) {
+TEST(SweepSpec, EmptyBaseMeansBuiltInDefaults) {
   SpecDir dir;
   const SweepSpec s =
       load_spec(dir.write("s.toml", std::string("base = \"\"\n[objective]\nmetric = \"test_loss\"\n") + kSpace));
-  EXPECT_EQ(s.direction, optuna::Direction::kMinimize);
+  EXPECT_EQ(s.metric, "test_loss");
   EXPECT_TRUE(s.base_path.empty());  // "" = kiln's built-in defaults
   EXPECT_TRUE(s.base_inline.empty());
 }
@@ -214,8 +218,7 @@ TEST(SweepSpec, BadSpecsNameKeyAndLine) {
       {"base = \"\"\n[budget]\ntimeout_s = \"1h\"\n" + sp, {"'budget.timeout_s'", "s.toml:3", "seconds"}},
       {"base = \"\"\n[budget]\ntrial_timeout_s = -5\n" + sp, {"'budget.trial_timeout_s'", "s.toml:3", ">= 0"}},
       {"base = \"\"\n[budget]\nn_trials = 0\n" + sp, {"'budget.n_trials'", "s.toml:3", "timeout_s"}},
-      {"base = \"\"\n[objective]\nmetric = \"accuracy\"\n" + sp,
-       {"'objective.metric'", "s.toml:3", "test_accuracy, test_loss"}},
+      {"base = \"\"\n[objective]\nmetric = 3\n" + sp, {"'objective.metric'", "s.toml:3", "a string"}},
       {"base = \"\"\n[objective]\ndirection = \"max\"\n" + sp,
        {"'objective.direction'", "s.toml:3", "maximize, minimize"}},
       {"base = \"\"\nobjective = \"test_loss\"\n" + sp, {"'objective'", "s.toml:2", "table"}},
@@ -261,7 +264,7 @@ TEST(SweepSpec, MissingSpecFileIsUsageError) {
 
 TEST(SweepSpec, DescribeSummarisesTheSpec) {
   SpecDir dir;
-  const SweepSpec s = load_spec(dir.write("s.toml", R"(base = ""
+  SweepSpec s = load_spec(dir.write("s.toml", R"(base = ""
 [objective]
 metric = "test_loss"
 [budget]
@@ -282,6 +285,8 @@ step = 32
 type = "categorical"
 choices = ["adamw", "sgd"]
 )"));
+  EXPECT_HAS(describe(s), "the metric's direction: test_loss");
+  resolve_objective(s, config::RunConfig{});
   const std::string d = describe(s);
   for (const char* part : {"'s'", "minimize test_loss", "7 trials", "tpe", "none", "built-in defaults", "optim.lr",
                            "1e-05", "log", "model.cnn.fc", "step 32", "\"adamw\"", "\"sgd\""}) {
