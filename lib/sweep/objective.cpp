@@ -36,6 +36,7 @@ void resolve_objective(SweepSpec& spec, const config::RunConfig& base) {
   spec.metric = keys[pick];
   if (!spec.direction_given) {
     spec.direction = metrics[pick].higher_is_better ? optuna::Direction::kMaximize : optuna::Direction::kMinimize;
+    spec.direction_given = true;  // decided now: describe() prints it
   }
 }
 
