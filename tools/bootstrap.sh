@@ -2,7 +2,8 @@
 # Installs everything kiln needs on a Debian 12 machine, idempotently:
 #   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST),
 #   - a Python venv outside the clone (${KILN_CACHE:-~/.cache/kiln}/venv) holding the
-#     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel, Optuna and optuna-dashboard.
+#     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel, Optuna, optuna-dashboard
+#     and torchvision (the image reference).
 # A second run only checks and returns in about a second.
 #   usage: tools/bootstrap.sh            (prints the venv's python path last)
 set -euo pipefail
@@ -14,7 +15,8 @@ OPTUNA_VERSION=4.9.0  # 4.x defaults (univariate TPE) are what kiln's native TPE
 APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python3-venv
           libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libtomlplusplus-dev
           nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist
-          clang-14 libclang-rt-14-dev)  # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
+          clang-14 libclang-rt-14-dev   # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
+          libturbojpeg0-dev libspng-dev)  # image folders: JPEG (TurboJPEG API) and PNG decoding
 
 log() { echo "bootstrap: $*" >&2; }
 
@@ -30,7 +32,9 @@ if ((${#missing[@]})); then
 fi
 
 # The stamp names the pinned requirements, so changing them re-runs pip once.
-PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION" "optuna-dashboard==0.21.0")
+# torchvision (and its Pillow): the reference kiln's image transforms are tested and benchmarked against.
+PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION" "optuna-dashboard==0.21.0"
+         "torchvision==0.26.0")
 STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
   log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"

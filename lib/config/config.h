@@ -20,6 +20,14 @@ struct DataConfig {
   int64_t limit_test = 0;                                 // use only the first N test samples (0 = all)
   std::vector<double> mean = {0.2860};                    // per channel, on the [0,1] scale
   std::vector<double> std = {0.3530};
+  // image-folder (data/image_folder.h): data.dir holds train/<class>/* and val/ or test/.
+  int64_t image_size = 224;                      // output side in pixels (square)
+  int64_t channels = 3;                          // 1 (gray) or 3 (RGB); alpha is dropped
+  int64_t resize_size = 0;                       // evaluation: shorter side before the centre crop (0 = size * 8 / 7)
+  std::vector<double> crop_scale = {0.08, 1.0};  // training RandomResizedCrop: area share range
+  std::vector<double> crop_ratio = {0.75, 4.0 / 3.0};  // and width/height range
+  double val_fraction = 0;                             // > 0: no val/ folder; hold out this share of train/
+  std::string on_bad_image = "error";                  // error | skip
 };
 
 struct LoaderConfig {

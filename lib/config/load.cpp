@@ -218,6 +218,12 @@ RunConfig load(const std::optional<std::filesystem::path>& path, const std::vect
   Origins origins;
   if (path) apply_toml_file(cfg, *path, origins);
   for (const auto& o : overrides) apply_override(cfg, o, origins);
+  // An image folder of RGB photos normalises with ImageNet's statistics unless told otherwise
+  // (as torchvision's pretrained models do); gray folders with 0.5 / 0.5.
+  if (cfg.data.dataset == "image-folder" && !origins.count("data.mean") && !origins.count("data.std")) {
+    cfg.data.mean = cfg.data.channels == 3 ? std::vector<double>{0.485, 0.456, 0.406} : std::vector<double>{0.5};
+    cfg.data.std = cfg.data.channels == 3 ? std::vector<double>{0.229, 0.224, 0.225} : std::vector<double>{0.5};
+  }
   validate(cfg, origins);
   if (origins_out) *origins_out = origins;
   return cfg;

@@ -83,6 +83,20 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
     throw Error::usage("'data.mean' (" + src("data.mean") + ") and 'data.std' (" + src("data.std") +
                        ") must have the same, non-zero number of channels");
   }
+  for (const auto* range : {"data.crop_scale", "data.crop_ratio"}) {
+    const auto& v = std::string(range) == "data.crop_scale" ? cfg.data.crop_scale : cfg.data.crop_ratio;
+    if (v.size() != 2 || !(v[0] <= v[1])) {
+      throw Error::usage("'" + std::string(range) + "' at " + src(range) + " must be [low, high] with low <= high");
+    }
+  }
+  if (cfg.data.resize_size != 0 && cfg.data.resize_size < cfg.data.image_size) {
+    throw Error::usage("'data.resize_size' at " + src("data.resize_size") + " is below data.image_size (" +
+                           std::to_string(cfg.data.image_size) + "): the centre crop would not fit",
+                       "set it to at least data.image_size, or 0 for image_size * 8 / 7");
+  }
+  if (cfg.data.channels == 2) {
+    throw Error::usage("'data.channels' at " + src("data.channels") + " is 2: images load as 1 (gray) or 3 (RGB)");
+  }
   if (cfg.optim.nesterov && cfg.optim.momentum <= 0) {
     throw Error::usage("'optim.nesterov' at " + src("optim.nesterov") + " needs optim.momentum > 0");
   }

@@ -42,6 +42,14 @@ struct SampleSpec {
   ImageShape image() const;  // the [C, H, W] of an image input
 };
 
+// Which draw a sample is read for: the loader's seed and the epoch. A dataset whose samples
+// are random (an image folder's random crops) keys its draws on (seed, epoch, index), as the
+// loader's augmentation does, so a sample never depends on the thread that reads it.
+struct SampleKey {
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+};
+
 class Dataset {
  public:
   virtual ~Dataset() = default;
@@ -51,6 +59,10 @@ class Dataset {
   // (spec().target.bytes()) to `target`, both suitably aligned for their dtypes.
   // Thread-safe: called concurrently by loader workers.
   virtual void read(int64_t index, void* input, void* target) const = 0;
+  // The loader's call: the same, for a sample that may depend on `key`. Most datasets do not.
+  virtual void read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const {
+    read(index, input, target);
+  }
   // A short fingerprint of the underlying files/content (for the run manifest).
   virtual std::string fingerprint() const { return ""; }
 };

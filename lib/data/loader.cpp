@@ -48,12 +48,14 @@ std::vector<int64_t> batch_shape(int64_t rows, const TensorSpec& t) {
 void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
                 const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& input, at::Tensor& target) {
   const SampleSpec spec = ds.spec();
+  const SampleKey key{opts.seed, epoch};
   auto* tgt = static_cast<char*>(target.data_ptr());
   const size_t tb = spec.target.bytes();
   if (!spec.is_image()) {
     auto* in = static_cast<char*>(input.data_ptr());
     const size_t ib = spec.input.bytes();
-    for (int64_t i = 0; i < count; ++i) ds.read(order[static_cast<size_t>(first + i)], in + i * ib, tgt + i * tb);
+    for (int64_t i = 0; i < count; ++i)
+      ds.read_keyed(order[static_cast<size_t>(first + i)], key, in + i * ib, tgt + i * tb);
     return;
   }
   const ImageShape s = spec.image();
@@ -66,13 +68,13 @@ void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t fi
     const int64_t index = order[static_cast<size_t>(first + i)];
     const AugmentDraw d = draw_augment(opts.augment, opts.seed, epoch, index);
     if (as_float) {
-      ds.read(index, scratch.data(), tgt + i * tb);
+      ds.read_keyed(index, key, scratch.data(), tgt + i * tb);
       augment_f32(scratch.data(), s, opts.augment, d, lut.data(), input.data_ptr<float>() + i * n);
     } else if (opts.augment.enabled()) {
-      ds.read(index, scratch.data(), tgt + i * tb);
+      ds.read_keyed(index, key, scratch.data(), tgt + i * tb);
       augment_u8(scratch.data(), s, opts.augment, d, input.data_ptr<uint8_t>() + i * n);
     } else {
-      ds.read(index, input.data_ptr<uint8_t>() + i * n, tgt + i * tb);
+      ds.read_keyed(index, key, input.data_ptr<uint8_t>() + i * n, tgt + i * tb);
     }
   }
 }

@@ -3,11 +3,15 @@
 
 #include <torch/cuda.h>
 
+#include <sys/resource.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "data/image_folder.h"
 #include "data/loader.h"
 #include "util/log.h"
 
@@ -23,10 +27,18 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// CPU seconds (user + system) this process has used, all threads.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 struct Measured {
   double samples_per_s = 0, mb_per_s = 0;
-  CopyTotals copies;       // the timed epochs' host-to-device copies (CUDA)
-  double batch_bytes = 0;  // host bytes of one full batch: images (uint8 on the GPU path, else float32) + labels
+  double cpu_s_per_sample = 0;  // all of the process's threads
+  CopyTotals copies;            // the timed epochs' host-to-device copies (CUDA)
+  double batch_bytes = 0;       // host bytes of one full batch: images (uint8 on the GPU path, else float32) + labels
   int64_t samples = 0;
 };
 
@@ -42,6 +54,7 @@ Measured measure(DatasetPtr ds, const LoaderOptions& o, int64_t epochs) {
   if (cuda) torch::cuda::synchronize();
   const CopyTotals before = loader->copy_totals();  // the warm-up epoch's copies
   const auto t0 = Clock::now();
+  const double cpu0 = cpu_seconds();
   for (int64_t e = 1; e <= epochs; ++e) {
     loader->start(e, 0);
     while (auto b = loader->next()) {
@@ -51,6 +64,7 @@ Measured measure(DatasetPtr ds, const LoaderOptions& o, int64_t epochs) {
   }
   if (cuda) torch::cuda::synchronize();  // the last copies and normalisations are done
   const double s = seconds_since(t0);
+  m.cpu_s_per_sample = (cpu_seconds() - cpu0) / double(std::max<int64_t>(1, m.samples));
   m.samples_per_s = double(m.samples) / s;
   m.mb_per_s = bytes / s / 1e6;
   const CopyTotals after = loader->copy_totals();
@@ -76,6 +90,23 @@ double memcpy_seconds(int64_t threads, int64_t batches, size_t bytes) {
   }
   for (auto& p : pool) p.join();
   return seconds_since(t0);
+}
+
+// An image folder's own ceiling: every sample of `epochs` epochs read and decoded (at the DCT
+// scale its crop gets) on `threads` threads, and nothing else: no resampling, no batches.
+double decode_samples_per_s(const ImageFolderSplit& ds, uint64_t seed, int64_t threads, int64_t epochs) {
+  const auto t0 = Clock::now();
+  for (int64_t e = 1; e <= epochs; ++e) {
+    std::atomic<int64_t> next{0};
+    std::vector<std::thread> pool;
+    for (int64_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (int64_t i; (i = next++) < ds.size();) ds.decode(i, {seed, e});
+      });
+    }
+    for (auto& p : pool) p.join();
+  }
+  return double(ds.size() * epochs) / seconds_since(t0);
 }
 
 // GB/s of `reps` plain pinned host-to-device copies (cudaMemcpyAsync through copy_) of
@@ -134,6 +165,13 @@ nlohmann::json bench_loader(const config::RunConfig& cfg, const std::string& dev
   const double ceiling = double(batches * o.batch_size) / mc_s;
   say("  memcpy ceiling:   " + std::to_string(int64_t(ceiling)) + " samples/s");
 
+  // An image folder: decoding alone, the ceiling of its loader.
+  double decode_ceiling = 0;
+  if (const auto* folder = dynamic_cast<const ImageFolderSplit*>(splits.train.get())) {
+    decode_ceiling = decode_samples_per_s(*folder, o.seed, o.threads, bo.epochs);
+    say("  decode ceiling:   " + std::to_string(int64_t(decode_ceiling)) + " samples/s");
+  }
+
   nlohmann::json j;
   j["bench"] = "loader";
   j["device"] = device;
@@ -150,6 +188,11 @@ nlohmann::json bench_loader(const config::RunConfig& cfg, const std::string& dev
   j["memcpy_samples_per_s"] = ceiling;
   j["memcpy_gb_per_s"] = double(batches) * double(host_batch_bytes) / mc_s / 1e9;
   j["share_of_memcpy"] = aug.samples_per_s / ceiling;
+  j["cpu_s_per_sample"] = aug.cpu_s_per_sample;
+  if (decode_ceiling > 0) {
+    j["decode_samples_per_s"] = decode_ceiling;
+    j["share_of_decode"] = aug.samples_per_s / decode_ceiling;
+  }
   if (o.device.is_cuda()) {
     j["gpu_normalize"] = o.gpu_normalize;
     const CopyTotals& c = aug.copies;

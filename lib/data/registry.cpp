@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
+#include "data/image_folder.h"
 #include "util/error.h"
 
 namespace kiln::data {
@@ -11,6 +12,7 @@ namespace {
 util::Registry<DatasetFactory>& registry() {
   static auto* r = new util::Registry<DatasetFactory>("dataset", "data.dataset", [](auto& reg) {
     reg.add("fashion-mnist", [](const config::DataConfig& c) { return load_fashion_mnist(c.dir); });
+    reg.add("image-folder", [](const config::DataConfig& c) { return load_image_folder(c); });
   });
   return *r;
 }
@@ -21,6 +23,9 @@ class FirstN : public Dataset {
   int64_t size() const override { return n_; }
   SampleSpec spec() const override { return base_->spec(); }
   void read(int64_t index, void* input, void* target) const override { base_->read(index, input, target); }
+  void read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const override {
+    base_->read_keyed(index, key, input, target);
+  }
   std::string fingerprint() const override { return base_->fingerprint() + "[:" + std::to_string(n_) + "]"; }
 
  private:

@@ -71,4 +71,19 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
+void read_prefix(const fs::path& path, size_t max_bytes, std::vector<uint8_t>& buf) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error::usage("cannot open " + path.string() + ": " + std::strerror(errno));
+  buf.resize(max_bytes);
+  size_t got = 0;
+  while (got < buf.size()) {
+    const ssize_t r = ::pread(fd, buf.data() + got, buf.size() - got, off_t(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += size_t(r);
+  }
+  ::close(fd);
+  buf.resize(got);
+}
+
 }  // namespace kiln::util

@@ -4,6 +4,7 @@
 // needed and the space that was free; the temp file is removed and the old file, if any,
 // stays as it was.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -26,6 +27,11 @@ void atomic_write_with(const fs::path& path, const std::function<void(OutFile& o
 
 // Reads a whole file; throws kiln::Error::usage naming the path when it cannot.
 std::string read_file(const fs::path& path);
+
+// Reads up to `max_bytes` from the start of a file into `buf` (resized to what was read, its
+// capacity kept for the next call, so a loader thread reuses one buffer); throws
+// kiln::Error::usage naming the path when it cannot be opened.
+void read_prefix(const fs::path& path, size_t max_bytes, std::vector<uint8_t>& buf);
 
 // fsyncs a file or directory by path (best effort for directories).
 void fsync_path(const fs::path& path);

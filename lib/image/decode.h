@@ -1,0 +1,72 @@
+// JPEG and PNG decoding into 8-bit pixels, HWC row-major: JPEG through libjpeg-turbo's
+// TurboJPEG API (with its DCT-domain scaling: a large photo decodes straight at 1/2, 1/4 or
+// 1/8 of its size), PNG through libspng. A Decoder keeps its library handle and buffers, so
+// a loader thread that owns one allocates nothing per image once its buffers have grown.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln::image {
+
+enum class Format { kUnknown, kJpeg, kPng };
+
+// The format from the file's first bytes (not its extension).
+Format sniff(const uint8_t* data, size_t size);
+
+// What a file's header says: size in pixels and the channels it stores (1 gray, 2 gray +
+// alpha, 3 colour, 4 colour + alpha).
+struct Header {
+  Format format = Format::kUnknown;
+  int width = 0, height = 0, channels = 0;
+};
+
+// 8-bit pixels, HWC: data[(y * width + x) * channels + c].
+struct Pixels {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> data;  // capacity is kept across decodes
+};
+
+// A TurboJPEG scaling factor num/denom (1/8 .. 1 here: kiln only ever scales down).
+struct Scale {
+  int num = 1, denom = 1;
+  int scaled(int dimension) const { return (dimension * num + denom - 1) / denom; }  // TJSCALED
+};
+
+// The smallest of TurboJPEG's scaling factors <= 1 at which a region of `region_w` x
+// `region_h` source pixels is still at least `need_w` x `need_h`: decoding smaller would mean
+// upsampling later, decoding larger wastes time. 1/1 when no smaller one qualifies.
+Scale choose_scale(double region_w, double region_h, int need_w, int need_h);
+
+class Decoder {
+ public:
+  Decoder();
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // The header of an encoded image; throws kiln::Error::usage naming `name` when the bytes are
+  // not a JPEG or PNG, or the header is corrupt or truncated.
+  Header header(const uint8_t* data, size_t size, const std::string& name);
+
+  // Decodes to `channels` (1: gray, luma for colour sources; 3: RGB, gray replicated; alpha
+  // is dropped) at `scale` (JPEG only: PNGs decode at full size). Corrupt or truncated data
+  // (libjpeg warnings included) is kiln::Error::usage naming `name`.
+  void decode(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale, Pixels& out);
+
+ private:
+  void decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale, Pixels& out);
+  void decode_png(const uint8_t* data, size_t size, const std::string& name, int channels, Pixels& out);
+  void* tj_ = nullptr;            // tjhandle
+  std::vector<uint8_t> scratch_;  // a PNG's decoded RGB before its conversion to gray
+};
+
+// Gray from RGB as PIL's convert("L") computes it: (299 R + 587 G + 114 B) / 1000, rounded,
+// in 16-bit fixed point.
+inline uint8_t luma(uint8_t r, uint8_t g, uint8_t b) {
+  return static_cast<uint8_t>((r * 19595u + g * 38470u + b * 7471u + 0x8000u) >> 16);
+}
+
+}  // namespace kiln::image

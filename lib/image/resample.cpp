@@ -1,0 +1,87 @@
+// Antialiased bilinear resampling in fixed point; see resample.h.
+#include "image/resample.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kiln::image {
+namespace {
+
+constexpr int kPrecisionBits = 32 - 8 - 2;  // room for 8-bit pixels times weights, summed, with sign
+
+double triangle(double x) {
+  x = std::fabs(x);
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+uint8_t clip8(int32_t v) {
+  v >>= kPrecisionBits;
+  return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+}  // namespace
+
+void compute_taps(double in0, double in1, int in_size, int out_size, Taps& t) {
+  const double scale = (in1 - in0) / out_size;
+  const double filter_scale = std::max(scale, 1.0);  // downscaling widens the filter
+  const double support = 1.0 * filter_scale;         // the triangle's half-width is 1 source pixel
+  t.ksize = int(std::ceil(support)) * 2 + 1;
+  t.first.assign(size_t(out_size), 0);
+  t.count.assign(size_t(out_size), 0);
+  t.coeff.assign(size_t(out_size) * size_t(t.ksize), 0);
+  std::vector<double>& k = t.real;
+  k.assign(size_t(t.ksize), 0.0);
+  for (int o = 0; o < out_size; ++o) {
+    const double center = in0 + (o + 0.5) * scale;
+    // int() truncates as C casts do; the 0.5 rounds the window's edges to pixel centres.
+    const int lo = std::max(int(center - support + 0.5), 0);
+    const int n = std::min(int(center + support + 0.5), in_size) - lo;
+    double sum = 0;
+    // Times the reciprocal, not divided by the scale: the same doubles as Pillow's weights.
+    const double inv = 1.0 / filter_scale;
+    for (int i = 0; i < n; ++i) sum += k[size_t(i)] = triangle((i + lo - center + 0.5) * inv);
+    t.first[size_t(o)] = lo;
+    t.count[size_t(o)] = n;
+    for (int i = 0; i < n; ++i) {
+      const double w = (sum != 0 ? k[size_t(i)] / sum : 0) * (1 << kPrecisionBits);
+      t.coeff[size_t(o) * t.ksize + size_t(i)] = int32_t(w < 0 ? w - 0.5 : w + 0.5);
+    }
+  }
+}
+
+void Resampler::run(const Pixels& src, const View& view, const Box& box, int out_w, int out_h, uint8_t* out) {
+  const int C = src.channels;
+  compute_taps(box.x0, box.x1, view.width, out_w, h_);
+  compute_taps(box.y0, box.y1, view.height, out_h, v_);
+  // Only the source rows some output row reads go through the horizontal pass.
+  const int y_first = v_.first.front();
+  const int y_last = v_.first.back() + v_.count.back();
+  rows_.resize(size_t(y_last - y_first) * out_w * C);
+  for (int y = y_first; y < y_last; ++y) {
+    const uint8_t* in = src.data.data() + (size_t(y + view.y) * src.width + size_t(view.x)) * C;
+    uint8_t* row = rows_.data() + size_t(y - y_first) * out_w * C;
+    for (int x = 0; x < out_w; ++x) {
+      const int32_t* k = h_.coeff.data() + size_t(x) * h_.ksize;
+      const uint8_t* p = in + size_t(h_.first[size_t(x)]) * C;
+      for (int c = 0; c < C; ++c) {
+        int32_t acc = 1 << (kPrecisionBits - 1);  // rounds to nearest on the shift
+        for (int i = 0; i < h_.count[size_t(x)]; ++i) acc += p[i * C + c] * k[i];
+        row[x * C + c] = clip8(acc);
+      }
+    }
+  }
+  const size_t plane = size_t(out_h) * out_w;
+  for (int y = 0; y < out_h; ++y) {
+    const int32_t* k = v_.coeff.data() + size_t(y) * v_.ksize;
+    const uint8_t* col = rows_.data() + size_t(v_.first[size_t(y)] - y_first) * out_w * C;
+    for (int x = 0; x < out_w; ++x) {
+      for (int c = 0; c < C; ++c) {
+        int32_t acc = 1 << (kPrecisionBits - 1);
+        for (int i = 0; i < v_.count[size_t(y)]; ++i) acc += col[(size_t(i) * out_w + x) * C + c] * k[i];
+        out[c * plane + size_t(y) * out_w + x] = clip8(acc);
+      }
+    }
+  }
+}
+
+}  // namespace kiln::image

@@ -1,0 +1,116 @@
+// End-to-end tests of `kiln train` on an image folder (data.dataset = "image-folder"): it
+// learns the generated classes, its weights are the same for 1 and 2 loader/compute threads
+// and across a SIGKILL + --resume auto, and a bad image stops it before anything is written.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli_helpers.h"
+#include "image_files.h"
+
+namespace {
+
+using kiln_test::kiln;
+using kiln_test::RunResult;
+using kiln_test::TempDir;
+using nlohmann::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// 3 classes of 40 training and 8 validation images, 24x20, PNG and JPEG mixed.
+void make_folder(const fs::path& dir) {
+  kiln_test::write_image_folder(dir, {"train", "val"}, {"ash", "birch", "cedar"}, 8, 24, 20, "jpg");
+  kiln_test::write_image_folder(dir / "more", {"train"}, {"ash", "birch", "cedar"}, 32, 24, 20, "png");
+  for (const char* c : {"ash", "birch", "cedar"}) fs::rename(dir / "more" / "train" / c, dir / "train" / c / "more");
+  fs::remove_all(dir / "more");
+}
+
+std::vector<std::string> args(const fs::path& data, const fs::path& run, int threads,
+                              std::vector<std::string> extra = {}) {
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.dataset=image-folder",
+                                "--set",
+                                "data.dir=" + data.string(),
+                                "--set",
+                                "data.image_size=16",
+                                "--set",
+                                "loader.batch_size=8",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "optim.lr=3e-3",
+                                "--set",
+                                "augment.hflip=true",
+                                "--set",
+                                "model.dropout=0.2",
+                                "--set",
+                                "checkpoint.every=1",
+                                "--set",
+                                "log.progress=off",
+                                "--set",
+                                "loader.threads=" + std::to_string(threads),
+                                "--set",
+                                "train.threads=" + std::to_string(threads),
+                                "--seed",
+                                "3",
+                                "--json",
+                                "--run-dir",
+                                run.string()};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return kiln(a);
+}
+
+json train(const std::vector<std::string>& argv, const fs::path& cwd) {
+  const RunResult r = kiln_test::run(argv, {cwd});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  return kiln_test::last_json_line(r.out).value_or(json::object());
+}
+
+TEST(CliImageFolder, LearnsAndIsTheSameForOneAndTwoThreads) {
+  TempDir tmp("imgfolder");
+  make_folder(tmp / "data");
+  const json one = train(args(tmp / "data", tmp / "r1", 1), tmp.path());
+  const json two = train(args(tmp / "data", tmp / "r2", 2), tmp.path());
+  ASSERT_TRUE(one.contains("weights_sha256")) << one.dump();
+  EXPECT_EQ(one["weights_sha256"], two["weights_sha256"]);
+  EXPECT_EQ(one.value("steps", 0), 30);  // 120 images / 8 a batch, 2 epochs
+  EXPECT_GT(one.value("test_accuracy", 0.0), 0.6) << "three classes of distinct colours: chance is 1/3";
+}
+
+TEST(CliImageFolder, SigkillThenResumeGivesTheSameWeights) {
+  TempDir tmp("imgfolder");
+  make_folder(tmp / "data");
+  const json whole = train(args(tmp / "data", tmp / "whole", 2), tmp.path());
+  const fs::path run = tmp / "killed";
+  {
+    kiln_test::Child child(args(tmp / "data", run, 2), {tmp.path()});
+    const bool reached = child.wait_for_output(
+        [&](const std::string&, const std::string&) { return kiln_test::metrics_records(run, "step").size() >= 17; },
+        120s);
+    ASSERT_TRUE(reached) << child.err_so_far();
+    child.signal(SIGKILL);
+    EXPECT_EQ(child.wait(60s).term_signal, SIGKILL);
+  }
+  const json resumed = train(args(tmp / "data", run, 2, {"--resume", "auto"}), tmp.path());
+  EXPECT_EQ(resumed.value("weights_sha256", "resumed"), whole.value("weights_sha256", "whole"));
+}
+
+TEST(CliImageFolder, ABadImageStopsTheRunNamingItAndWritesNothing) {
+  TempDir tmp("imgfolder");
+  make_folder(tmp / "data");
+  kiln_test::write_bytes(tmp / "data" / "train" / "birch" / "broken.jpg", {0xff, 0xd8, 0xff, 0x00});
+  const RunResult r = kiln_test::run(args(tmp / "data", tmp / "run", 2), {tmp.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("birch/broken.jpg"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "run"));
+  const RunResult skipped =
+      kiln_test::run(args(tmp / "data", tmp / "run2", 2, {"--set", "data.on_bad_image=skip"}), {tmp.path()});
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.describe();
+  EXPECT_NE(skipped.err.find("birch/broken.jpg"), std::string::npos) << "the skipped file is reported";
+}
+
+}  // namespace

@@ -1,0 +1,129 @@
+// Tests of lib/image/decode: PNG gray/RGB/RGBA/gray+alpha into 1 and 3 channels, JPEG at
+// full and DCT-reduced scale, the scale choice against its definition, and bad files.
+#include <gtest/gtest.h>
+#include <turbojpeg.h>
+
+#include <cmath>
+#include <string>
+
+#include "image/decode.h"
+#include "image_files.h"
+#include "util/error.h"
+
+namespace {
+
+using kiln::image::Decoder;
+using kiln::image::Pixels;
+using kiln::image::Scale;
+using kiln_test::pattern;
+
+std::string decode_error(const std::vector<uint8_t>& bytes) {
+  Decoder d;
+  Pixels out;
+  try {
+    d.decode(bytes.data(), bytes.size(), "dir/bad.jpg", 3, {}, out);
+  } catch (const kiln::Error& e) {
+    EXPECT_EQ(e.code(), kiln::ExitCode::kUsage);
+    return e.what();
+  }
+  ADD_FAILURE() << "decoded without error";
+  return "";
+}
+
+TEST(ImageDecode, PngIntoOneAndThreeChannels) {
+  Decoder d;
+  for (int src_channels : {1, 2, 3, 4}) {
+    const Pixels src = pattern(13, 7, src_channels, 5);
+    const auto png = kiln_test::encode_png(src);
+    const auto h = d.header(png.data(), png.size(), "x.png");
+    EXPECT_EQ(h.format, kiln::image::Format::kPng);
+    EXPECT_EQ(h.width, 13);
+    EXPECT_EQ(h.height, 7);
+    EXPECT_EQ(h.channels, src_channels);
+    Pixels rgb, gray;
+    d.decode(png.data(), png.size(), "x.png", 3, {}, rgb);
+    d.decode(png.data(), png.size(), "x.png", 1, {}, gray);
+    ASSERT_EQ(rgb.data.size(), 13u * 7 * 3);
+    ASSERT_EQ(gray.data.size(), 13u * 7);
+    const bool colour = src_channels >= 3;
+    for (size_t i = 0; i < 13 * 7; ++i) {
+      const uint8_t* s = src.data.data() + i * size_t(src_channels);  // alpha, if any, is last and dropped
+      for (int c = 0; c < 3; ++c) ASSERT_EQ(rgb.data[i * 3 + size_t(c)], colour ? s[c] : s[0]) << src_channels;
+      ASSERT_EQ(gray.data[i], colour ? kiln::image::luma(s[0], s[1], s[2]) : s[0]) << src_channels;
+    }
+  }
+}
+
+TEST(ImageDecode, LumaIsPilsWeights) {
+  // PIL's L = R * 299/1000 + G * 587/1000 + B * 114/1000, rounded.
+  for (int r = 0; r < 256; r += 15) {
+    for (int g = 0; g < 256; g += 17) {
+      for (int b = 0; b < 256; b += 51) {
+        const double want = (r * 299 + g * 587 + b * 114) / 1000.0;
+        // Rounded, with 16-bit weights: within half a level plus the weights' own rounding.
+        EXPECT_LE(std::fabs(kiln::image::luma(uint8_t(r), uint8_t(g), uint8_t(b)) - want), 0.51);
+      }
+    }
+  }
+}
+
+TEST(ImageDecode, JpegAtFullAndReducedScale) {
+  Decoder d;
+  Pixels src = pattern(100, 60, 3, 9);
+  for (int y = 0; y < 60; ++y) {  // smooth, as photos mostly are: JPEG keeps it closely
+    for (int x = 0; x < 100; ++x) {
+      for (int c = 0; c < 3; ++c) src.data[size_t((y * 100 + x) * 3 + c)] = uint8_t(x * 2 + y + c * 40);
+    }
+  }
+  const auto jpg = kiln_test::encode_jpeg(src, 95);
+  Pixels full, half, gray;
+  d.decode(jpg.data(), jpg.size(), "a.jpg", 3, {}, full);
+  ASSERT_EQ(full.width, 100);
+  ASSERT_EQ(full.height, 60);
+  double err = 0;
+  for (size_t i = 0; i < full.data.size(); ++i) err += std::fabs(double(full.data[i]) - src.data[i]);
+  EXPECT_LT(err / double(full.data.size()), 3.0) << "quality 95 decodes close to the source";
+  d.decode(jpg.data(), jpg.size(), "a.jpg", 3, Scale{3, 8}, half);
+  EXPECT_EQ(half.width, (100 * 3 + 7) / 8);
+  EXPECT_EQ(half.height, (60 * 3 + 7) / 8);
+  d.decode(jpg.data(), jpg.size(), "a.jpg", 1, Scale{1, 2}, gray);
+  EXPECT_EQ(gray.width, 50);
+  EXPECT_EQ(gray.channels, 1);
+  EXPECT_EQ(gray.data.size(), 50u * 30);
+}
+
+TEST(ImageDecode, ChosenScaleIsTheSmallestThatKeepsTheRegionLargeEnough) {
+  int n = 0;
+  const tjscalingfactor* f = tjGetScalingFactors(&n);
+  for (auto [w, h, need] : {std::tuple{1000.0, 800.0, 224},
+                            {4000.0, 3000.0, 224},
+                            {300.0, 250.0, 224},
+                            {2000.0, 230.0, 224},
+                            {100.0, 100.0, 224},
+                            {1792.0, 1792.0, 224}}) {
+    const Scale s = kiln::image::choose_scale(w, h, need, need);
+    const double v = double(s.num) / s.denom;
+    EXPECT_LE(v, 1.0);
+    if (v < 1.0) EXPECT_TRUE(w * v >= need && h * v >= need) << w << "x" << h;
+    for (int i = 0; i < n; ++i) {
+      const double o = double(f[i].num) / f[i].denom;
+      if (o < v) EXPECT_FALSE(w * o >= need && h * o >= need) << "a smaller factor " << o << " also fits " << w;
+    }
+  }
+  const Scale big = kiln::image::choose_scale(1792, 1792, 224, 224);
+  EXPECT_EQ(double(big.num) / big.denom, 1.0 / 8);
+}
+
+TEST(ImageDecode, BadFilesAreUsageErrorsNamingTheFile) {
+  const auto jpg = kiln_test::encode_jpeg(pattern(64, 64, 3, 1));
+  const std::vector<uint8_t> truncated(jpg.begin(), jpg.begin() + long(jpg.size() / 2));
+  EXPECT_NE(decode_error(truncated).find("dir/bad.jpg"), std::string::npos);
+  const std::vector<uint8_t> text = {'h', 'e', 'l', 'l', 'o'};
+  EXPECT_NE(decode_error(text).find("not a JPEG or PNG"), std::string::npos);
+  EXPECT_NE(decode_error({}).find("empty"), std::string::npos);
+  auto png = kiln_test::encode_png(pattern(16, 16, 3, 2));
+  png[png.size() / 2] ^= 0x5a;  // a flipped byte inside the image data: the CRC check fails
+  EXPECT_NE(decode_error(png).find("dir/bad.jpg"), std::string::npos);
+}
+
+}  // namespace
