@@ -52,6 +52,7 @@ class Resampler {
  private:
   Taps h_, v_;
   std::vector<uint8_t> rows_;  // the horizontal pass: the rows the vertical pass reads, HWC
+  std::vector<int32_t> acc_;   // the vertical pass: one output row's sums, HWC
 };
 
 }  // namespace kiln::image
