@@ -1,6 +1,7 @@
 // cnn: per stage in model.cnn.channels, [Conv3x3 -> BatchNorm -> ReLU] x 2 then MaxPool 2x2;
 // then flatten -> (Dropout) -> Linear(model.cnn.fc) -> ReLU -> (Dropout) -> Linear to classes.
-// 28x28 input, channels [32, 64]: 28 -> 14 -> 7, so the classifier sees 64*7*7 = 3136 features.
+// 28x28 input, channels [32, 64]: 28 -> 14 -> 7, so the classifier sees 64*7*7 = 3136 features;
+// a larger map is average-pooled to model.cnn.pool (7) x 7 first.
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -8,6 +9,8 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
+
+#include <algorithm>
 
 #include "model/cnn.h"
 #include "model/registry.h"
@@ -39,6 +42,12 @@ class Cnn : public Net {
       throw Error::usage("model.cnn.channels has " + std::to_string(k.channels.size()) + " stages, which pools a " +
                          std::to_string(in.height()) + "x" + std::to_string(in.width()) +
                          " input below 1x1; use fewer stages");
+    }
+    // Large images (an image folder at 224 px leaves 56x56 after two stages) would give the
+    // classifier millions of inputs: pool them down. Small ones (28 px: 7x7) pass unchanged.
+    if (k.pool > 0 && (h > k.pool || w > k.pool)) {
+      h = std::min(h, k.pool), w = std::min(w, k.pool);
+      features_->push_back(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions({h, w})));
     }
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
     head_->push_back(torch::nn::Linear(c * h * w, k.fc));
