@@ -36,6 +36,10 @@ TEST(CliSelftest, ShippedConfigsAgreeAcrossFreshProcesses) {
     EXPECT_EQ(threads.size(), 4u);  // the thread count changed from run to run
   }
   EXPECT_EQ(names, (std::set<std::string>{"default", "fashion_cnn"}));
+  // The image-folder config needs its folder: skipped here, with the reason.
+  ASSERT_EQ(j["skipped"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["skipped"][0]["name"], "imagefolder_resnet18");
+  EXPECT_NE(j["skipped"][0]["reason"].get<std::string>().find("data.dir"), std::string::npos);
   // The environment says which CNR branch held (on an MKL build).
   const json libs = j["environment"]["cpu_libs"];
   if (libs.value("mkl", false)) {

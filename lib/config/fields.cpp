@@ -43,8 +43,10 @@ const char* const kLrWhy =
 // The shared keys; fields() adds the chosen model's knobs after model.dropout.
 std::vector<Field> shared_fields(RunConfig& c) {
   return {
-      str("data.dataset", &c.data.dataset, "registered dataset name (fashion-mnist, or one an example registers)"),
-      str("data.dir", &c.data.dir, "directory of the IDX files (gzipped or plain)"),
+      str("data.dataset", &c.data.dataset,
+          "registered dataset name: fashion-mnist, image-folder, or one a program registers"),
+      str("data.dir", &c.data.dir,
+          "fashion-mnist: the IDX files (gzipped or plain); image-folder: train/<class>/* and val/ or test/"),
       num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples,
           false, kSamplesWhy),
       num("data.limit_test", &c.data.limit_test, "use only the first N test samples (0 = all)", 0, kMaxSamples, false,
