@@ -45,7 +45,8 @@ nlohmann::json describe_split(const fs::path& dir, const std::string& name, int 
           {"classes", classes},
           {"long_side_px", sizes},
           {"bad", ix.skipped},
-          {"fingerprint", ix.fingerprint()}};
+          {"fingerprint", ix.fingerprint()},
+          {"index_bytes", ix.memory_bytes()}};
 }
 
 void print_split(const nlohmann::json& s) {

@@ -34,7 +34,7 @@ fi
 # The stamp names the pinned requirements, so changing them re-runs pip once.
 # torchvision (and its Pillow): the reference kiln's image transforms are tested and benchmarked against.
 PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION" "optuna-dashboard==0.21.0"
-         "torchvision==0.26.0")
+         "torchvision==0.26.0" "scikit-image==0.26.0")  # scikit-image: the photos bench/make_photo_folder.py crops
 STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
   log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"
