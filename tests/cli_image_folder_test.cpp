@@ -79,6 +79,9 @@ TEST(CliImageFolder, LearnsAndIsTheSameForOneAndTwoThreads) {
   EXPECT_EQ(one["weights_sha256"], two["weights_sha256"]);
   EXPECT_EQ(one.value("steps", 0), 30);  // 120 images / 8 a batch, 2 epochs
   EXPECT_GT(one.value("test_accuracy", 0.0), 0.6) << "three classes of distinct colours: chance is 1/3";
+  const json manifest = json::parse(kiln_test::read_file(tmp / "r1" / "manifest.json"));
+  EXPECT_EQ(manifest["dataset"]["classes"], json::array({"ash", "birch", "cedar"}));
+  EXPECT_NE(manifest["dataset"].value("train_fingerprint", "").find("image-folder:"), std::string::npos);
 }
 
 TEST(CliImageFolder, SigkillThenResumeGivesTheSameWeights) {

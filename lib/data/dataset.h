@@ -36,6 +36,9 @@ struct ImageShape {
 struct SampleSpec {
   TensorSpec input, target;
   int64_t num_classes = 0;  // class-label targets: labels lie in [0, num_classes); 0 otherwise
+  // The classes' names by label, where the data names them (an image folder's subfolders);
+  // null otherwise. Shared, so copying a spec per batch costs no allocation.
+  std::shared_ptr<const std::vector<std::string>> class_names;
   // uint8 [C, H, W] inputs are images: the loader normalises them per channel (data.mean,
   // data.std) to float32 and may augment them; any other input reaches the model as read.
   bool is_image() const;

@@ -79,6 +79,7 @@ SampleSpec ImageFolderSplit::spec() const {
   s.input = {c10::ScalarType::Byte, {opts_.channels, opts_.image_size, opts_.image_size}};
   s.target = {c10::ScalarType::Long, {}};
   s.num_classes = int64_t(index_->classes.size());
+  s.class_names = std::shared_ptr<const std::vector<std::string>>(index_, &index_->classes);  // aliases the index
   return s;
 }
 

@@ -36,6 +36,8 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
                        {"dir", cfg.data.dir},
                        {"train_fingerprint", c.splits.train->fingerprint()},
                        {"test_fingerprint", c.splits.test->fingerprint()}};
+  // Which label is which class, where the data names them: a model is useless without it.
+  if (const auto names = c.splits.train->spec().class_names) manifest_.dataset["classes"] = *names;
   manifest_.started_at = run::now_iso();
   run::write_manifest(dir_, manifest_);
   std::vector<std::shared_ptr<metrics::Sink>> sinks = {metrics::make_jsonl_sink(dir_.metrics())};
