@@ -141,7 +141,7 @@ TEST(ImageResample, SameBytesAsPillowAndTorchvision) {
     std::string name;
     Box box;
     int w, h;
-    kiln::image::View view;  // empty: the whole image
+    kiln::image::View view = {};  // empty: the whole image
   };
   const std::vector<Case> cases = {
       {"box_down", {10, 7, 180, 121}, 56, 40},

@@ -4,6 +4,20 @@
 #include <algorithm>
 #include <cmath>
 
+// The ifunc resolver behind target_clones runs while the loader relocates the binary, before
+// TSan's runtime is up, and crashes there (seen: kiln_tests segfaulted in the resolver): TSan
+// builds get the one default version.
+#if defined(__SANITIZE_THREAD__)
+#define KILN_AVX2_CLONE
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KILN_AVX2_CLONE
+#endif
+#endif
+#ifndef KILN_AVX2_CLONE
+#define KILN_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#endif
+
 namespace kiln::image {
 namespace {
 
@@ -84,7 +98,7 @@ void horizontal_row_any(const uint8_t* in, const Taps& t, int out_w, int C, uint
 // Vertical pass: a whole row of accumulators, one tap (source row) at a time, so the inner
 // loop runs over contiguous bytes and vectorises (with AVX2 where the CPU has it: the clone
 // is picked at load time); then clipped and written planar (CHW).
-__attribute__((target_clones("avx2", "default"))) void vertical_pass(const uint8_t* rows_in, const Taps& t, int y_first,
+KILN_AVX2_CLONE void vertical_pass(const uint8_t* rows_in, const Taps& t, int y_first,
                                                                      int out_w, int out_h, int C, int32_t* acc,
                                                                      uint8_t* out) {
   const size_t row_len = size_t(out_w) * size_t(C);
