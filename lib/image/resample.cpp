@@ -98,9 +98,8 @@ void horizontal_row_any(const uint8_t* in, const Taps& t, int out_w, int C, uint
 // Vertical pass: a whole row of accumulators, one tap (source row) at a time, so the inner
 // loop runs over contiguous bytes and vectorises (with AVX2 where the CPU has it: the clone
 // is picked at load time); then clipped and written planar (CHW).
-KILN_AVX2_CLONE void vertical_pass(const uint8_t* rows_in, const Taps& t, int y_first,
-                                                                     int out_w, int out_h, int C, int32_t* acc,
-                                                                     uint8_t* out) {
+KILN_AVX2_CLONE void vertical_pass(const uint8_t* rows_in, const Taps& t, int y_first, int out_w, int out_h, int C,
+                                   int32_t* acc, uint8_t* out) {
   const size_t row_len = size_t(out_w) * size_t(C);
   const size_t plane = size_t(out_h) * size_t(out_w);
   for (int y = 0; y < out_h; ++y) {

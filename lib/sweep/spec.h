@@ -61,10 +61,10 @@ struct SweepSpec {
   std::string metric_at;  // file:line of objective.metric (the file when absent), for errors
   optuna::Direction direction = optuna::Direction::kMaximize;
   bool direction_given = false;  // by the spec, or by resolve_objective once it has run
-  int64_t n_trials = 20;       // 0 = unlimited (then timeout_s > 0)
-  double timeout_s = 0;        // whole sweep, seconds; 0 = none
-  double trial_timeout_s = 0;  // per trial, seconds; 0 = none
-  int parallel = 1;            // trials at once
+  int64_t n_trials = 20;         // 0 = unlimited (then timeout_s > 0)
+  double timeout_s = 0;          // whole sweep, seconds; 0 = none
+  double trial_timeout_s = 0;    // per trial, seconds; 0 = none
+  int parallel = 1;              // trials at once
   SamplerSpec sampler;
   PrunerSpec pruner;
   optuna::Space space;
