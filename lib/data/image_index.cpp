@@ -7,14 +7,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <functional>
-#include <mutex>
 #include <thread>
 
 #include "image/decode.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/parallel.h"
 #include "util/sha256.h"
 
 namespace kiln::data {
@@ -26,31 +25,6 @@ constexpr size_t kHeadBytes = 64 * 1024;  // enough for a JPEG's SOF behind typi
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Runs work(i) for i in [0, n) on `threads` threads; the first exception is rethrown.
-// `done` counts finished items for the progress line.
-void parallel_for(int64_t n, int threads, std::atomic<int64_t>& done, const std::function<void(int64_t)>& work) {
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mu;
-  auto run = [&] {
-    for (int64_t i; (i = next++) < n;) {
-      try {
-        work(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (!error) error = std::current_exception();
-        next = n;
-      }
-      ++done;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(run);
-  run();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
 }
 
 // The first kHeadBytes of a file (all of it when `all`).
@@ -135,9 +109,8 @@ ImageIndex index_images(const fs::path& dir, const IndexOptions& opts) {
   check_classes(dir, ix.classes, opts.expect);
 
   std::vector<ClassFiles> per_class(ix.classes.size());
-  std::atomic<int64_t> listed{0};
-  parallel_for(int64_t(per_class.size()), opts.threads, listed,
-               [&](int64_t c) { per_class[size_t(c)] = list_class(dir, ix.classes[size_t(c)]); });
+  util::parallel_for(int64_t(per_class.size()), opts.threads,
+                     [&](int64_t c) { per_class[size_t(c)] = list_class(dir, ix.classes[size_t(c)]); });
   std::vector<std::string> names;
   for (size_t c = 0; c < per_class.size(); ++c) {
     if (per_class[c].names.empty()) {
@@ -172,26 +145,29 @@ ImageIndex index_images(const fs::path& dir, const IndexOptions& opts) {
     }
   });
   try {
-    parallel_for(int64_t(n), opts.threads, checked, [&](int64_t i) {
-      thread_local image::Decoder decoder;
-      const fs::path p = dir / names[size_t(i)];
-      try {
-        std::vector<uint8_t> head = read_head(p, ix.bytes[size_t(i)], false);
-        image::Header h;
-        try {
-          h = decoder.header(head.data(), head.size(), p.string());
-        } catch (const Error&) {
-          if (head.size() >= ix.bytes[size_t(i)]) throw;
-          head = read_head(p, ix.bytes[size_t(i)], true);  // a header further in than kHeadBytes
-          h = decoder.header(head.data(), head.size(), p.string());
-        }
-        ix.width[size_t(i)] = uint16_t(h.width);
-        ix.height[size_t(i)] = uint16_t(h.height);
-      } catch (const Error& e) {
-        if (!opts.skip_bad) throw;
-        bad[size_t(i)] = names[size_t(i)] + ": " + e.what();
-      }
-    });
+    util::parallel_for(
+        int64_t(n), opts.threads,
+        [&](int64_t i) {
+          thread_local image::Decoder decoder;
+          const fs::path p = dir / names[size_t(i)];
+          try {
+            std::vector<uint8_t> head = read_head(p, ix.bytes[size_t(i)], false);
+            image::Header h;
+            try {
+              h = decoder.header(head.data(), head.size(), p.string());
+            } catch (const Error&) {
+              if (head.size() >= ix.bytes[size_t(i)]) throw;
+              head = read_head(p, ix.bytes[size_t(i)], true);  // a header further in than kHeadBytes
+              h = decoder.header(head.data(), head.size(), p.string());
+            }
+            ix.width[size_t(i)] = uint16_t(h.width);
+            ix.height[size_t(i)] = uint16_t(h.height);
+          } catch (const Error& e) {
+            if (!opts.skip_bad) throw;
+            bad[size_t(i)] = names[size_t(i)] + ": " + e.what();
+          }
+        },
+        &checked);
   } catch (...) {
     finished = true;
     progress.join();

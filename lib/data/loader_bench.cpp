@@ -5,7 +5,6 @@
 
 #include <sys/resource.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -14,6 +13,7 @@
 #include "data/image_folder.h"
 #include "data/loader.h"
 #include "util/log.h"
+#include "util/parallel.h"
 
 #ifdef KILN_HAVE_CUDA
 #include <ATen/cuda/CUDAEvent.h>
@@ -96,16 +96,8 @@ double memcpy_seconds(int64_t threads, int64_t batches, size_t bytes) {
 // scale its crop gets) on `threads` threads, and nothing else: no resampling, no batches.
 double decode_samples_per_s(const ImageFolderSplit& ds, uint64_t seed, int64_t threads, int64_t epochs) {
   const auto t0 = Clock::now();
-  for (int64_t e = 1; e <= epochs; ++e) {
-    std::atomic<int64_t> next{0};
-    std::vector<std::thread> pool;
-    for (int64_t t = 0; t < threads; ++t) {
-      pool.emplace_back([&] {
-        for (int64_t i; (i = next++) < ds.size();) ds.decode(i, {seed, e});
-      });
-    }
-    for (auto& p : pool) p.join();
-  }
+  for (int64_t e = 1; e <= epochs; ++e)
+    util::parallel_for(ds.size(), int(threads), [&](int64_t i) { ds.decode(i, {seed, e}); });
   return double(ds.size() * epochs) / seconds_since(t0);
 }
 
