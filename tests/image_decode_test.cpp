@@ -92,6 +92,60 @@ TEST(ImageDecode, JpegAtFullAndReducedScale) {
   EXPECT_EQ(gray.data.size(), 50u * 30);
 }
 
+// A region decode holds exactly the full decode's pixels over the region, whatever the chroma
+// subsampling ("fancy" upsampling treats a cropped row's edges as the image's: the reader's
+// column margin must absorb that), the scale or the region.
+TEST(ImageDecode, JpegRegionEqualsTheFullDecodeThere) {
+  Decoder d;
+  uint32_t lcg = 12345;
+  auto next = [&](int n) {
+    lcg = lcg * 1664525u + 1013904223u;
+    return int((lcg >> 8) % uint32_t(n));
+  };
+  int checked = 0;
+  for (int samp : {444, 422, 440, 420, 0 /* gray */}) {
+    for (bool progressive : {false, true}) {
+      const Pixels src = pattern(157, 93, samp == 0 ? 1 : 3, uint32_t(samp + progressive));
+      const auto jpg = kiln_test::encode_jpeg(src, 90, samp, progressive);
+      for (Scale scale : {Scale{1, 1}, Scale{7, 8}, Scale{1, 2}, Scale{3, 8}, Scale{1, 4}}) {
+        for (int channels : {1, 3}) {
+          Pixels full, part;
+          d.decode(jpg.data(), jpg.size(), "a.jpg", channels, scale, full);
+          for (int k = 0; k < 6; ++k) {
+            kiln::image::Rect r;
+            r.x = next(full.width);
+            r.y = next(full.height);
+            r.width = 1 + next(full.width - r.x);
+            r.height = 1 + next(full.height - r.y);
+            d.decode(jpg.data(), jpg.size(), "a.jpg", channels, scale, part, r);
+            ASSERT_EQ(part.full_width, full.width);
+            ASSERT_EQ(part.full_height, full.height);
+            ASSERT_LE(part.x, r.x);
+            ASSERT_LE(part.y, r.y);
+            ASSERT_GE(part.x + part.width, r.x + r.width);
+            ASSERT_GE(part.y + part.height, r.y + r.height);
+            EXPECT_LT(size_t(part.width) * part.height, size_t(full.width) * full.height + 1);
+            int diff = 0;
+            for (int y = r.y; y < r.y + r.height; ++y) {
+              for (int x = r.x; x < r.x + r.width; ++x) {
+                for (int c = 0; c < channels; ++c) {
+                  diff += full.data[(size_t(y) * full.width + x) * channels + c] !=
+                          part.data[(size_t(y - part.y) * part.width + (x - part.x)) * channels + c];
+                }
+              }
+            }
+            EXPECT_EQ(diff, 0) << "subsampling " << samp << (progressive ? " progressive" : "") << " scale "
+                               << scale.num << "/" << scale.denom << " region " << r.x << "," << r.y << " " << r.width
+                               << "x" << r.height;
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 5 * 2 * 5 * 2 * 6);
+}
+
 TEST(ImageDecode, ChosenScaleIsTheSmallestThatKeepsTheRegionLargeEnough) {
   int n = 0;
   const tjscalingfactor* f = tjGetScalingFactors(&n);
@@ -118,6 +172,21 @@ TEST(ImageDecode, BadFilesAreUsageErrorsNamingTheFile) {
   const auto jpg = kiln_test::encode_jpeg(pattern(64, 64, 3, 1));
   const std::vector<uint8_t> truncated(jpg.begin(), jpg.begin() + long(jpg.size() / 2));
   EXPECT_NE(decode_error(truncated).find("dir/bad.jpg"), std::string::npos);
+  // Cut short below a region that never reads there: still an error (no end-of-image marker).
+  Decoder d;
+  Pixels out;
+  try {
+    d.decode(truncated.data(), truncated.size(), "dir/cut.jpg", 3, {}, out, kiln::image::Rect{0, 0, 8, 2});
+    ADD_FAILURE() << "a truncated JPEG decoded";
+  } catch (const kiln::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dir/cut.jpg"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  // Bytes after the end-of-image marker are allowed, as libjpeg and PIL allow them.
+  std::vector<uint8_t> trailing = jpg;
+  trailing.insert(trailing.end(), {0, 0, 0, 0x12});
+  d.decode(trailing.data(), trailing.size(), "dir/ok.jpg", 3, {}, out);
+  EXPECT_EQ(out.width, 64);
   const std::vector<uint8_t> text = {'h', 'e', 'l', 'l', 'o'};
   EXPECT_NE(decode_error(text).find("not a JPEG or PNG"), std::string::npos);
   EXPECT_NE(decode_error({}).find("empty"), std::string::npos);

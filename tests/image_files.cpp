@@ -30,13 +30,18 @@ kiln::image::Pixels pattern(int width, int height, int channels, uint32_t seed) 
   return p;
 }
 
-std::vector<uint8_t> encode_jpeg(const kiln::image::Pixels& p, int quality) {
+std::vector<uint8_t> encode_jpeg(const kiln::image::Pixels& p, int quality, int subsampling, bool progressive) {
   tjhandle tj = tjInitCompress();
   unsigned char* buf = nullptr;
   unsigned long size = 0;
   const bool gray = p.channels == 1;
-  const int rc = tjCompress2(tj, p.data.data(), p.width, 0, p.height, gray ? TJPF_GRAY : TJPF_RGB, &buf, &size,
-                             gray ? TJSAMP_GRAY : TJSAMP_420, quality, 0);
+  const int samp = gray                 ? TJSAMP_GRAY
+                   : subsampling == 444 ? TJSAMP_444
+                   : subsampling == 422 ? TJSAMP_422
+                   : subsampling == 440 ? TJSAMP_440
+                                        : TJSAMP_420;
+  const int rc = tjCompress2(tj, p.data.data(), p.width, 0, p.height, gray ? TJPF_GRAY : TJPF_RGB, &buf, &size, samp,
+                             quality, progressive ? TJFLAG_PROGRESSIVE : 0);
   std::vector<uint8_t> out(buf, buf + (rc == 0 ? size : 0));
   tjFree(buf);
   tjDestroy(tj);

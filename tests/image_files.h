@@ -13,8 +13,10 @@ namespace kiln_test {
 // A smooth pattern plus per-pixel noise, channels 1..4 (HWC), the same for the same seed.
 kiln::image::Pixels pattern(int width, int height, int channels, uint32_t seed);
 
-std::vector<uint8_t> encode_jpeg(const kiln::image::Pixels& p, int quality = 90);  // 1 or 3 channels
-std::vector<uint8_t> encode_png(const kiln::image::Pixels& p);                     // 1 to 4 channels
+// 1 or 3 channels; chroma subsampling 444, 422, 440 or 420 (colour only); progressive or not.
+std::vector<uint8_t> encode_jpeg(const kiln::image::Pixels& p, int quality = 90, int subsampling = 420,
+                                 bool progressive = false);
+std::vector<uint8_t> encode_png(const kiln::image::Pixels& p);  // 1 to 4 channels
 
 void write_bytes(const std::filesystem::path& p, const std::vector<uint8_t>& bytes);
 

@@ -127,6 +127,65 @@ TEST(ImageCrop, ResizeCenterCropMapsTorchvisionsCropBack) {
   EXPECT_DOUBLE_EQ(b.y1, (16 + 224) * sy);
 }
 
+// The rectangle plan() returns is all execute() reads: a source holding only that rectangle
+// (as a region decode leaves it) gives the same bytes as the whole image, for crops that
+// resize down and up, with and without a view. Cutting the rectangle one pixel short on any
+// side changes the output, so it is also no larger than the filter needs.
+TEST(ImageResample, PlannedRectangleIsExactlyWhatTheFilterReads) {
+  const Pixels p = kiln_test::pattern(120, 90, 3, 21);
+  struct Case {
+    Box box;
+    int w, h;
+    kiln::image::View view;
+  };
+  const std::vector<Case> cases = {{{10.5, 7.25, 90.0, 70.5}, 32, 24, {0, 0, 120, 90}},
+                                   {{3, 5, 23, 15}, 64, 40, {0, 0, 120, 90}},
+                                   {{0, 0, 50, 40}, 20, 20, {33, 21, 50, 40}},
+                                   {{30.2, 20.7, 31.9, 22.1}, 5, 5, {0, 0, 120, 90}}};
+  for (const Case& c : cases) {
+    kiln::image::Resampler r;
+    const kiln::image::Rect need = r.plan(c.view, c.box, c.w, c.h);
+    std::vector<uint8_t> whole(size_t(c.w) * c.h * 3);
+    r.execute(p, whole.data());
+    auto cut = [&](kiln::image::Rect rect) {
+      Pixels part;
+      part.x = rect.x;
+      part.y = rect.y;
+      part.width = rect.width;
+      part.height = rect.height;
+      part.channels = 3;
+      part.data.resize(size_t(rect.width) * rect.height * 3);
+      for (int y = 0; y < rect.height; ++y) {
+        for (int x = 0; x < rect.width * 3; ++x) {
+          part.data[size_t(y) * rect.width * 3 + x] = p.data[size_t(y + rect.y) * p.width * 3 + rect.x * 3 + x];
+        }
+      }
+      std::vector<uint8_t> out(whole.size());
+      r.execute(part, out.data());
+      return out;
+    };
+    EXPECT_EQ(cut(need), whole) << "box " << c.box.x0 << "," << c.box.y0;
+    // Shrunk on one side (the missing pixels read as zero: a smaller buffer padded with 0).
+    for (int side = 0; side < 4; ++side) {
+      kiln::image::Rect less = need;
+      if (side == 0) ++less.x;
+      if (side < 2) --less.width;
+      if (side == 2) ++less.y;
+      if (side >= 2) --less.height;
+      Pixels padded = p;
+      for (int y = 0; y < p.height; ++y) {
+        for (int x = 0; x < p.width; ++x) {
+          const bool inside = x >= less.x && x < less.x + less.width && y >= less.y && y < less.y + less.height;
+          if (!inside) std::fill_n(padded.data.begin() + (long(y) * p.width + x) * 3, 3, uint8_t(0));
+        }
+      }
+      std::vector<uint8_t> out(whole.size());
+      r.execute(padded, out.data());
+      EXPECT_NE(out, whole) << "side " << side << " of box " << c.box.x0 << "," << c.box.y0 << " is needed";
+    }
+  }
+}
+
 // Real Pillow and torchvision resize the same PNG; kiln must give the same bytes.
 TEST(ImageResample, SameBytesAsPillowAndTorchvision) {
   const std::string py = KILN_TEST_PYTHON;

@@ -16,7 +16,7 @@ APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python
           libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libtomlplusplus-dev
           nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist
           clang-14 libclang-rt-14-dev   # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
-          libturbojpeg0-dev libspng-dev)  # image folders: JPEG (TurboJPEG API) and PNG decoding
+          libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev)  # image folders: JPEG (libjpeg-turbo) and PNG decoding
 
 log() { echo "bootstrap: $*" >&2; }
 

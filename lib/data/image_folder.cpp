@@ -95,42 +95,62 @@ image::Box ImageFolderSplit::crop_box(int64_t index, const SampleKey& key, int W
   return image::random_resized_crop(W, H, opts_.crop, uniform);
 }
 
-image::Box ImageFolderSplit::decode(int64_t index, const SampleKey& key) const {
+ImageFolderSplit::Prepared ImageFolderSplit::prepare(int64_t index, const SampleKey& key) const {
   Worker& w = worker();
   const int64_t f = file(index);
   const ImageIndex& ix = *index_;
-  const fs::path path = ix.path(f);
-  read_file(path, ix.bytes[size_t(f)], w.file);
+  Prepared p;
+  p.path = ix.path(f).string();
+  read_file(p.path, ix.bytes[size_t(f)], w.file);
   const int W = ix.width[size_t(f)], H = ix.height[size_t(f)];
   const int S = opts_.image_size;
   const image::Box box = crop_box(index, key, W, H);
   // JPEGs decode at the smallest DCT scale that keeps the crop at least S x S.
   const bool jpeg = image::sniff(w.file.data(), w.file.size()) == image::Format::kJpeg;
-  const image::Scale scale = jpeg ? image::choose_scale(box.width(), box.height(), S, S) : image::Scale{};
-  w.decoder.decode(w.file.data(), w.file.size(), path.string(), opts_.channels, scale, w.pixels);
-  if (w.pixels.width != scale.scaled(W) || w.pixels.height != scale.scaled(H)) {
-    throw Error::usage("image " + path.string() + " decoded to a size its header did not give");
+  p.scale = jpeg ? image::choose_scale(box.width(), box.height(), S, S) : image::Scale{};
+  p.width = p.scale.scaled(W);
+  p.height = p.scale.scaled(H);
+  const double fx = double(p.width) / W, fy = double(p.height) / H;
+  p.box = {box.x0 * fx, box.y0 * fy, box.x1 * fx, box.y1 * fy};
+  return p;
+}
+
+void ImageFolderSplit::check_decoded(const Prepared& p) const {
+  const image::Pixels& px = worker().pixels;
+  if (px.full_width != p.width || px.full_height != p.height) {
+    throw Error::usage("image " + p.path + " decoded to a size its header did not give");
   }
-  const double fx = double(w.pixels.width) / W, fy = double(w.pixels.height) / H;
-  return {box.x0 * fx, box.y0 * fy, box.x1 * fx, box.y1 * fy};
+}
+
+image::Box ImageFolderSplit::decode(int64_t index, const SampleKey& key) const {
+  const Prepared p = prepare(index, key);
+  Worker& w = worker();
+  w.decoder.decode(w.file.data(), w.file.size(), p.path, opts_.channels, p.scale, w.pixels);
+  check_decoded(p);
+  return p.box;
 }
 
 void ImageFolderSplit::read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const {
-  image::Box b = decode(index, key);
+  const Prepared p = prepare(index, key);
   Worker& w = worker();
+  image::Box b = p.box;
   // The view the filter may read: the crop itself in training (torchvision crops, then
   // resizes), the whole image in evaluation (it resizes, then crops). At full scale a
   // training crop has integer edges, and the result is Pillow's, byte for byte.
-  image::View view{0, 0, w.pixels.width, w.pixels.height};
+  image::View view{0, 0, p.width, p.height};
   if (train_) {
     view.x = std::max(0, int(std::floor(b.x0)));
     view.y = std::max(0, int(std::floor(b.y0)));
-    view.width = std::min(w.pixels.width, int(std::ceil(b.x1))) - view.x;
-    view.height = std::min(w.pixels.height, int(std::ceil(b.y1))) - view.y;
+    view.width = std::min(p.width, int(std::ceil(b.x1))) - view.x;
+    view.height = std::min(p.height, int(std::ceil(b.y1))) - view.y;
     b = {b.x0 - view.x, b.y0 - view.y, std::min(b.x1 - view.x, double(view.width)),
          std::min(b.y1 - view.y, double(view.height))};
   }
-  w.resampler.run(w.pixels, view, b, opts_.image_size, opts_.image_size, static_cast<uint8_t*>(input));
+  // Only the pixels the filter reads are decoded (JPEG: the rows and columns of that region).
+  const image::Rect need = w.resampler.plan(view, b, opts_.image_size, opts_.image_size);
+  w.decoder.decode(w.file.data(), w.file.size(), p.path, opts_.channels, p.scale, w.pixels, need);
+  check_decoded(p);
+  w.resampler.execute(w.pixels, static_cast<uint8_t*>(input));
   *static_cast<int64_t*>(target) = index_->label[size_t(file(index))];
 }
 

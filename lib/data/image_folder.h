@@ -30,9 +30,9 @@ class ImageFolderSplit : public Dataset {
   void read(int64_t index, void* input, void* target) const override { read_keyed(index, {}, input, target); }
   void read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const override;
   std::string fingerprint() const override;
-  // Reads and decodes sample `index` (at its DCT scale) into this thread's buffers and returns
-  // its crop box in the decoded pixels; read_keyed then resamples. The decode benchmark's
-  // ceiling calls this alone.
+  // Reads and decodes all of sample `index` (at its DCT scale) into this thread's buffers and
+  // returns its crop box in the decoded pixels: the decode benchmark's ceiling. read_keyed
+  // decodes only the region its crop needs.
   image::Box decode(int64_t index, const SampleKey& key) const;
   const ImageIndex& index() const { return *index_; }
   const std::vector<int64_t>& members() const { return members_; }
@@ -40,6 +40,16 @@ class ImageFolderSplit : public Dataset {
  private:
   int64_t file(int64_t index) const { return members_.empty() ? index : members_[size_t(index)]; }
   image::Box crop_box(int64_t index, const SampleKey& key, int width, int height) const;  // source pixels
+  // A sample read into this thread's file buffer, with its DCT scale, the image's size at that
+  // scale and its crop box in those pixels.
+  struct Prepared {
+    std::string path;
+    image::Scale scale;
+    int width = 0, height = 0;
+    image::Box box;
+  };
+  Prepared prepare(int64_t index, const SampleKey& key) const;
+  void check_decoded(const Prepared& p) const;  // the decoded image's size is the header's
 
   std::shared_ptr<const ImageIndex> index_;
   std::vector<int64_t> members_;

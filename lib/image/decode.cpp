@@ -1,4 +1,4 @@
-// JPEG (TurboJPEG) and PNG (libspng) decoding; see decode.h.
+// JPEG (libjpeg-turbo) and PNG (libspng) decoding; see decode.h.
 #include "image/decode.h"
 
 #include <spng.h>
@@ -8,14 +8,11 @@
 #include <cstring>
 #include <memory>
 
+#include "image/jpeg.h"
 #include "util/error.h"
 
 namespace kiln::image {
 namespace {
-
-// Larger images are refused rather than decoded: 2^15 on a side is well beyond any photo a
-// loader should see and keeps a hostile header from asking for gigabytes.
-constexpr int kMaxSide = 1 << 15;
 
 Error bad_image(const std::string& name, const std::string& why) {
   return Error::usage("image " + name + " cannot be decoded: " + why,
@@ -78,7 +75,7 @@ Scale choose_scale(double region_w, double region_h, int need_w, int need_h) {
   return best;
 }
 
-Decoder::Decoder() : tj_(tjInitDecompress()) {
+Decoder::Decoder() : tj_(tjInitDecompress()), jpeg_(std::make_unique<JpegReader>()) {
   if (!tj_) throw Error::runtime("TurboJPEG could not create a decompressor: " + std::string(tjGetErrorStr2(nullptr)));
 }
 
@@ -110,13 +107,16 @@ Header Decoder::header(const uint8_t* data, size_t size, const std::string& name
   return h;
 }
 
-void Decoder::decode(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale,
-                     Pixels& out) {
+void Decoder::decode(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale, Pixels& out,
+                     Rect region) {
   if (channels != 1 && channels != 3)
     throw Error::usage("images decode to 1 or 3 channels, not " + std::to_string(channels));
   switch (sniff(data, size)) {
-    case Format::kJpeg:
-      return decode_jpeg(data, size, name, channels, scale, out);
+    case Format::kJpeg: {
+      const std::string error = jpeg_->read(data, size, channels, scale, region, out);
+      if (!error.empty()) throw bad_image(name, error);
+      return;
+    }
     case Format::kPng:
       return decode_png(data, size, name, channels, out);
     default:
@@ -124,26 +124,12 @@ void Decoder::decode(const uint8_t* data, size_t size, const std::string& name, 
   }
 }
 
-void Decoder::decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale,
-                          Pixels& out) {
-  const Header h = header(data, size, name);
-  out.width = scale.scaled(h.width);
-  out.height = scale.scaled(h.height);
-  out.channels = channels;
-  out.data.resize(size_t(out.width) * out.height * channels);
-  // STOPONWARNING: a truncated file is a warning to libjpeg (it pads the rest with gray); here
-  // it is an error, so a damaged file never trains silently.
-  if (tjDecompress2(static_cast<tjhandle>(tj_), data, static_cast<unsigned long>(size), out.data.data(), out.width, 0,
-                    out.height, channels == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
-    throw bad_image(name, tj_error(tj_));
-  }
-}
-
 void Decoder::decode_png(const uint8_t* data, size_t size, const std::string& name, int channels, Pixels& out) {
   spng_ihdr ihdr{};
   SpngCtx ctx = open_png(data, size, name, ihdr);
-  out.width = int(ihdr.width);
-  out.height = int(ihdr.height);
+  out.width = out.full_width = int(ihdr.width);
+  out.height = out.full_height = int(ihdr.height);
+  out.x = out.y = 0;
   out.channels = channels;
   // Plain 8-bit gray decodes as it is; everything else goes through RGB (palette expanded,
   // 16 bits reduced, alpha dropped), then to gray if asked.

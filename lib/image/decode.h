@@ -1,6 +1,7 @@
-// JPEG and PNG decoding into 8-bit pixels, HWC row-major: JPEG through libjpeg-turbo's
-// TurboJPEG API (with its DCT-domain scaling: a large photo decodes straight at 1/2, 1/4 or
-// 1/8 of its size), PNG through libspng. A Decoder keeps its library handle and buffers, so
+// JPEG and PNG decoding into 8-bit pixels, HWC row-major: JPEG through libjpeg-turbo (its
+// TurboJPEG API for headers and scaling factors, its libjpeg API for the pixels: DCT-domain
+// scaling, so a large photo decodes straight at 1/2, 1/4 or 1/8 of its size, and only the
+// region a crop needs; see jpeg.h), PNG through libspng. A Decoder keeps its library handle and buffers, so
 // a loader thread that owns one allocates nothing per image once its buffers have grown.
 #pragma once
 #include <cstddef>
@@ -13,6 +14,10 @@ namespace kiln::image {
 
 enum class Format { kUnknown, kJpeg, kPng };
 
+// Larger images are refused rather than decoded: 2^15 on a side is well beyond any photo a
+// loader should see and keeps a hostile header from asking for gigabytes.
+constexpr int kMaxSide = 1 << 15;
+
 // The format from the file's first bytes (not its extension).
 Format sniff(const uint8_t* data, size_t size);
 
@@ -23,11 +28,21 @@ struct Header {
   int width = 0, height = 0, channels = 0;
 };
 
-// 8-bit pixels, HWC: data[(y * width + x) * channels + c].
+// 8-bit pixels, HWC: data[(y * width + x) * channels + c], a width x height region whose
+// first pixel is pixel (x, y) of the full_width x full_height decoded image (a whole image:
+// x = y = 0, width = full_width).
 struct Pixels {
   int width = 0, height = 0, channels = 0;
+  int x = 0, y = 0, full_width = 0, full_height = 0;
   std::vector<uint8_t> data;  // capacity is kept across decodes
 };
+
+// A rectangle of pixels: [x, x + width) x [y, y + height).
+struct Rect {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+class JpegReader;
 
 // A TurboJPEG scaling factor num/denom (1/8 .. 1 here: kiln only ever scales down).
 struct Scale {
@@ -52,14 +67,17 @@ class Decoder {
   Header header(const uint8_t* data, size_t size, const std::string& name);
 
   // Decodes to `channels` (1: gray, luma for colour sources; 3: RGB, gray replicated; alpha
-  // is dropped) at `scale` (JPEG only: PNGs decode at full size). Corrupt or truncated data
-  // (libjpeg warnings included) is kiln::Error::usage naming `name`.
-  void decode(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale, Pixels& out);
+  // is dropped) at `scale` (JPEG only: PNGs decode at full size). `region` (in scaled pixels;
+  // empty: the whole image) is what the caller needs: a JPEG decodes little more than that,
+  // a PNG decodes whole. Corrupt or truncated data (libjpeg warnings included) is
+  // kiln::Error::usage naming `name`.
+  void decode(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale, Pixels& out,
+              Rect region = {});
 
  private:
-  void decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int channels, Scale scale, Pixels& out);
   void decode_png(const uint8_t* data, size_t size, const std::string& name, int channels, Pixels& out);
-  void* tj_ = nullptr;            // tjhandle
+  void* tj_ = nullptr;  // tjhandle, for headers
+  std::unique_ptr<JpegReader> jpeg_;
   std::vector<uint8_t> scratch_;  // a PNG's decoded RGB before its conversion to gray
 };
 

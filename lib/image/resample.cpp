@@ -67,11 +67,12 @@ namespace {
 
 // One output pixel of the horizontal pass for C channels at once (C a compile-time constant,
 // so the accumulators stay in registers).
+// `in` is the row's pixel `shift` columns left of the view's first (shift <= first[0]).
 template <int C>
-void horizontal_row(const uint8_t* in, const Taps& t, int out_w, uint8_t* row) {
+void horizontal_row(const uint8_t* in, int shift, const Taps& t, int out_w, uint8_t* row) {
   for (int x = 0; x < out_w; ++x) {
     const int32_t* k = t.coeff.data() + size_t(x) * size_t(t.ksize);
-    const uint8_t* p = in + size_t(t.first[size_t(x)]) * C;
+    const uint8_t* p = in + size_t(t.first[size_t(x)] - shift) * C;
     int32_t acc[C];
     for (int c = 0; c < C; ++c) acc[c] = 1 << (kPrecisionBits - 1);  // rounds to nearest on the shift
     const int n = t.count[size_t(x)];
@@ -82,16 +83,16 @@ void horizontal_row(const uint8_t* in, const Taps& t, int out_w, uint8_t* row) {
   }
 }
 
-void horizontal_row_any(const uint8_t* in, const Taps& t, int out_w, int C, uint8_t* row) {
+void horizontal_row_any(const uint8_t* in, int shift, const Taps& t, int out_w, int C, uint8_t* row) {
   switch (C) {
     case 1:
-      return horizontal_row<1>(in, t, out_w, row);
+      return horizontal_row<1>(in, shift, t, out_w, row);
     case 2:
-      return horizontal_row<2>(in, t, out_w, row);
+      return horizontal_row<2>(in, shift, t, out_w, row);
     case 3:
-      return horizontal_row<3>(in, t, out_w, row);
+      return horizontal_row<3>(in, shift, t, out_w, row);
     default:
-      return horizontal_row<4>(in, t, out_w, row);
+      return horizontal_row<4>(in, shift, t, out_w, row);
   }
 }
 
@@ -120,18 +121,29 @@ KILN_AVX2_CLONE void vertical_pass(const uint8_t* rows_in, const Taps& t, int y_
 
 }  // namespace
 
-void Resampler::run(const Pixels& src, const View& view, const Box& box, int out_w, int out_h, uint8_t* out) {
-  const int C = src.channels;
+Rect Resampler::plan(const View& view, const Box& box, int out_w, int out_h) {
   compute_taps(box.x0, box.x1, view.width, out_w, h_);
   compute_taps(box.y0, box.y1, view.height, out_h, v_);
+  view_ = view;
+  out_w_ = out_w;
+  out_h_ = out_h;
+  // Windows move right (down) with the output pixel, so the first and last bound them all.
+  const int x0 = h_.first.front(), x1 = h_.first.back() + h_.count.back();
+  const int y0 = v_.first.front(), y1 = v_.first.back() + v_.count.back();
+  return {view.x + x0, view.y + y0, x1 - x0, y1 - y0};
+}
+
+void Resampler::execute(const Pixels& src, uint8_t* out) {
+  const int C = src.channels, out_w = out_w_, out_h = out_h_;
   // Only the source rows some output row reads go through the horizontal pass.
   const int y_first = v_.first.front();
   const int y_last = v_.first.back() + v_.count.back();
+  const int shift = src.x - view_.x;  // the view's columns before src's first
   const size_t row_len = size_t(out_w) * size_t(C);
   rows_.resize(size_t(y_last - y_first) * row_len);
   for (int y = y_first; y < y_last; ++y) {
-    const uint8_t* in = src.data.data() + (size_t(y + view.y) * size_t(src.width) + size_t(view.x)) * size_t(C);
-    horizontal_row_any(in, h_, out_w, C, rows_.data() + size_t(y - y_first) * row_len);
+    const uint8_t* in = src.data.data() + size_t(y + view_.y - src.y) * size_t(src.width) * size_t(C);
+    horizontal_row_any(in, shift, h_, out_w, C, rows_.data() + size_t(y - y_first) * row_len);
   }
   acc_.resize(row_len);
   vertical_pass(rows_.data(), v_, y_first, out_w, out_h, C, acc_.data(), out);

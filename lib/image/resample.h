@@ -43,7 +43,16 @@ struct View {
 // once grown.
 class Resampler {
  public:
-  void run(const Pixels& src, const View& view, const Box& box, int out_w, int out_h, uint8_t* out);
+  // Computes the filters and returns the source pixels they read, in the image's coordinates:
+  // a source holding just that rectangle is enough for execute().
+  Rect plan(const View& view, const Box& box, int out_w, int out_h);
+  // Resamples with the last plan; `src` must hold its rectangle (src.x, src.y: where it lies).
+  void execute(const Pixels& src, uint8_t* out);
+
+  void run(const Pixels& src, const View& view, const Box& box, int out_w, int out_h, uint8_t* out) {
+    plan(view, box, out_w, out_h);
+    execute(src, out);
+  }
   // The whole image as the view (Pillow's resize with a box).
   void run(const Pixels& src, const Box& box, int out_w, int out_h, uint8_t* out) {
     run(src, View{0, 0, src.width, src.height}, box, out_w, out_h, out);
@@ -51,6 +60,8 @@ class Resampler {
 
  private:
   Taps h_, v_;
+  View view_;
+  int out_w_ = 0, out_h_ = 0;
   std::vector<uint8_t> rows_;  // the horizontal pass: the rows the vertical pass reads, HWC
   std::vector<int32_t> acc_;   // the vertical pass: one output row's sums, HWC
 };
