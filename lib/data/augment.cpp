@@ -2,6 +2,8 @@
 // one pass over the output pixels.
 #include "data/augment.h"
 
+#include <algorithm>
+
 #include "repro/rng.h"
 
 namespace kiln::data {
@@ -25,10 +27,18 @@ void apply(const uint8_t* src, const ImageShape& s, const AugmentOptions& a, con
         continue;
       }
       const uint8_t* srow = plane + sy * W;
-      for (int64_t x = 0; x < W; ++x) {
-        const int64_t sx = (d.flip ? W - 1 - x : x) + d.dx - p;
-        row[x] = convert(c, (sx >= 0 && sx < W) ? srow[sx] : uint8_t{0});
+      // Source column sx = (flip ? W - 1 - x : x) + k lies inside for x in [lo, hi); outside
+      // it reads the padding. The inside needs no bounds check, so the loop stays tight.
+      const int64_t k = d.dx - p;
+      const int64_t lo = std::clamp<int64_t>(d.flip ? k : -k, 0, W),
+                    hi = std::clamp<int64_t>(d.flip ? W + k : W - k, lo, W);
+      for (int64_t x = 0; x < lo; ++x) row[x] = convert(c, 0);
+      if (d.flip) {
+        for (int64_t x = lo; x < hi; ++x) row[x] = convert(c, srow[W - 1 + k - x]);
+      } else {
+        for (int64_t x = lo; x < hi; ++x) row[x] = convert(c, srow[x + k]);
       }
+      for (int64_t x = hi; x < W; ++x) row[x] = convert(c, 0);
     }
   }
 }
