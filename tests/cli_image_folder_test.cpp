@@ -3,6 +3,7 @@
 // and across a SIGKILL + --resume auto, and a bad image stops it before anything is written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -114,6 +115,35 @@ TEST(CliImageFolder, ABadImageStopsTheRunNamingItAndWritesNothing) {
       kiln_test::run(args(tmp / "data", tmp / "run2", 2, {"--set", "data.on_bad_image=skip"}), {tmp.path()});
   EXPECT_EQ(skipped.exit_code, 0) << skipped.describe();
   EXPECT_NE(skipped.err.find("birch/broken.jpg"), std::string::npos) << "the skipped file is reported";
+  // ... and listed, all of them, in the run dir (path: reason), which the manifest points to.
+  const std::string list = kiln_test::read_file(tmp / "run2" / "skipped.txt");
+  EXPECT_EQ(list.rfind("birch/broken.jpg: ", 0), 0u) << "a line a file: its path, then why: " << list;
+  EXPECT_EQ(std::count(list.begin(), list.end(), '\n'), 1) << list;
+  const json manifest = json::parse(kiln_test::read_file(tmp / "run2" / "manifest.json"));
+  EXPECT_EQ(manifest["dataset"].value("skipped", ""), "skipped.txt");
+  EXPECT_FALSE(fs::exists(tmp / "run" / "skipped.txt"));
+}
+
+// The checkpoints hold the class names; resuming after the folder's classes changed (here a
+// class renamed, which reorders the labels) is refused before the run dir changes.
+TEST(CliImageFolder, CheckpointsHoldTheClassesAndAResumeOnOtherClassesIsRefused) {
+  TempDir tmp("imgfolder");
+  make_folder(tmp / "data");
+  const json done = train(args(tmp / "data", tmp / "run", 2, {"--set", "train.epochs=1"}), tmp.path());
+  ASSERT_TRUE(done.contains("weights_sha256")) << done.dump();
+  // final.pt is a LibTorch archive: its "classes" record is a list of the names, in label order.
+  const std::string archive = kiln_test::read_file(tmp / "run" / "checkpoints" / "final.pt");
+  EXPECT_NE(archive.find("classes"), std::string::npos);
+  for (const char* c : {"ash", "birch", "cedar"}) EXPECT_NE(archive.find(c), std::string::npos) << c;
+  for (const char* split : {"train", "val"}) fs::rename(tmp / "data" / split / "ash", tmp / "data" / split / "elm");
+  const std::string metrics_before = kiln_test::read_file(tmp / "run" / "metrics.jsonl");
+  const RunResult r = kiln_test::run(
+      args(tmp / "data", tmp / "run", 2, {"--set", "train.epochs=2", "--allow-config-change", "--resume", "auto"}),
+      {tmp.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("[ash, birch, cedar]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[birch, cedar, elm]"), std::string::npos) << r.err;
+  EXPECT_EQ(kiln_test::read_file(tmp / "run" / "metrics.jsonl"), metrics_before);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, c
   root.write("step", c10::IValue(state.step));
   root.write("epoch", c10::IValue(state.epoch));
   root.write("next_batch", c10::IValue(state.next_batch));
+  if (!state.classes.empty()) root.write("classes", c10::IValue(c10::List<std::string>(state.classes)));
   const repro::RngState rng = repro::capture_rng();
   root.write("rng_cpu", rng.cpu);
   root.write("rng_cuda_count", c10::IValue(int64_t(rng.cuda.size())));
@@ -88,6 +89,9 @@ TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& 
     s.epoch = v.toInt();
     root.read("next_batch", v);
     s.next_batch = v.toInt();
+    if (root.try_read("classes", v)) {
+      for (const c10::IValue& name : v.toListRef()) s.classes.push_back(name.toStringRef());
+    }
     repro::RngState rng;
     root.read("rng_cpu", rng.cpu);
     root.read("rng_cuda_count", v);

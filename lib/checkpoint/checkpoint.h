@@ -6,6 +6,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "model/registry.h"
@@ -16,6 +17,9 @@ struct TrainState {
   int64_t step = 0;        // optimizer steps done
   int64_t epoch = 0;       // epoch in progress (or next to start)
   int64_t next_batch = 0;  // first batch of `epoch` not yet trained on
+  // The classes' names by label, where the data names them (empty otherwise): a checkpoint
+  // says what its outputs mean, and a resume can tell that the folder's classes changed.
+  std::vector<std::string> classes;
 };
 
 // Saves net, optimizer, state and the RNG states to `path` (+ `path`.sha256).

@@ -68,6 +68,9 @@ class Dataset {
   }
   // A short fingerprint of the underlying files/content (for the run manifest).
   virtual std::string fingerprint() const { return ""; }
+  // Files the dataset left out as unreadable (an image folder with data.on_bad_image =
+  // "skip"), each as "path: why", for the run dir's skipped.txt.
+  virtual std::vector<std::string> skipped() const { return {}; }
 };
 
 // uint8 images [C, H, W] with one int64 class label each (Fashion-MNIST, image folders).

@@ -30,6 +30,7 @@ class ImageFolderSplit : public Dataset {
   void read(int64_t index, void* input, void* target) const override { read_keyed(index, {}, input, target); }
   void read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const override;
   std::string fingerprint() const override;
+  std::vector<std::string> skipped() const override { return index_->skipped; }
   // Reads and decodes all of sample `index` (at its DCT scale) into this thread's buffers and
   // returns its crop box in the decoded pixels: the decode benchmark's ceiling. read_keyed
   // decodes only the region its crop needs.

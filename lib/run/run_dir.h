@@ -4,6 +4,7 @@
 //   config.toml      the effective config          manifest.json  seed, versions, environment
 //   metrics.jsonl    one record per step / eval     summary.json   written last, at the end
 //   checkpoints/     step-N.pt (+ sidecars), final.pt             profile/  profiling windows
+//   skipped.txt      files the data left out as unreadable (only when there are some)
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -21,6 +22,7 @@ struct RunDir {
   std::filesystem::path checkpoints() const { return root / "checkpoints"; }
   std::filesystem::path final_checkpoint() const { return checkpoints() / "final.pt"; }
   std::filesystem::path profile() const { return root / "profile"; }
+  std::filesystem::path skipped() const { return root / "skipped.txt"; }
 
   // checkpoints/step-00000042.pt: zero-padded, so name order is step order.
   std::filesystem::path step_checkpoint(int64_t step) const;

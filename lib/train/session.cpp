@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 
 Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Components& c)
     : cfg_(cfg), opts_(opts), c_(c) {
+  if (const auto names = c.splits.train->spec().class_names) classes_ = *names;
   last_step_ = opts.stop_after > 0 ? std::min(c.total_steps, opts.stop_after) : c.total_steps;
   if (opts.hook) opts.hook->fit(0, last_step_);  // refused before the run dir exists
   if (!opts.resume.empty()) {
@@ -37,7 +38,16 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
                        {"train_fingerprint", c.splits.train->fingerprint()},
                        {"test_fingerprint", c.splits.test->fingerprint()}};
   // Which label is which class, where the data names them: a model is useless without it.
-  if (const auto names = c.splits.train->spec().class_names) manifest_.dataset["classes"] = *names;
+  if (!classes_.empty()) manifest_.dataset["classes"] = classes_;
+  // data.on_bad_image = "skip": which files were left out, all of them, one path a line.
+  std::string skipped;
+  for (const data::DatasetPtr& split : {c.splits.train, c.splits.test}) {
+    for (const std::string& f : split->skipped()) skipped += f + "\n";
+  }
+  if (!skipped.empty()) {
+    util::atomic_write(dir_.skipped(), skipped);
+    manifest_.dataset["skipped"] = dir_.skipped().filename().string();
+  }
   manifest_.started_at = run::now_iso();
   run::write_manifest(dir_, manifest_);
   std::vector<std::shared_ptr<metrics::Sink>> sinks = {metrics::make_jsonl_sink(dir_.metrics())};
@@ -66,6 +76,16 @@ void Session::resume() {
         "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
   }
   start_ = checkpoint::load(from, *c_.net, *c_.optimizer);
+  if (!start_.classes.empty() && start_.classes != classes_) {
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+      return "[" + s + "]";
+    };
+    throw Error::usage("checkpoint " + from.string() + " was trained on the classes " + list(start_.classes) +
+                           ", but the data now has " + list(classes_),
+                       "resume on the folder the run started with (its label order follows the class folders)");
+  }
   manifest_.resumed_from = from.string();
   if (opts_.hook) opts_.hook->fit(start_.step, last_step_);  // refused before the run dir changes
   log::info("resuming " + dir_.root.string() + " from " + from.filename().string() + " (step " +
@@ -81,6 +101,12 @@ void Session::resume() {
     resumed_samples_ += j.value("samples", int64_t(0));
     resumed_seconds_ = j.value("time_s", 0.0);
   }
+}
+
+checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) const {
+  checkpoint::TrainState s = st;
+  s.classes = classes_;
+  return s;
 }
 
 void Session::diverged(const std::string& what, int64_t step, int64_t epoch) const {
@@ -110,7 +136,7 @@ void Session::save_checkpoint(const checkpoint::TrainState& st) {
   KILN_SCOPE(instrument::Phase::kCheckpoint);
   log_->flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   check_weights(st);
-  checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, st);
+  checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, with_classes(st));
   run::keep_newest_checkpoints(dir_, cfg_.checkpoint.keep);
 }
 
@@ -127,7 +153,7 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
 nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   log_->flush();
   check_weights(st);
-  checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, st);
+  checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st));
   const auto trace = run::loss_trace(run::read_metrics(dir_.metrics()));
   const EvalResult* eval = log_->last_eval();
   const double secs = log_->train_seconds();

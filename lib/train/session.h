@@ -39,6 +39,7 @@ class Session {
 
  private:
   void resume();
+  checkpoint::TrainState with_classes(const checkpoint::TrainState& st) const;
   // train.on_nonfinite = "stop": refuses to checkpoint weights that hold nan/inf.
   void check_weights(const checkpoint::TrainState& st) const;
   [[noreturn]] void diverged(const std::string& what, int64_t step, int64_t epoch) const;
@@ -49,6 +50,7 @@ class Session {
   run::RunDir dir_;
   run::Manifest manifest_;
   checkpoint::TrainState start_;
+  std::vector<std::string> classes_;  // the data's class names by label (empty: unnamed)
   int64_t last_step_ = 0;
   double resumed_seconds_ = 0;
   int64_t resumed_samples_ = 0;
