@@ -25,6 +25,7 @@ struct Worker {
   image::Pixels pixels;
   image::Resampler resampler;
   std::vector<uint8_t> file;
+  std::string path;  // the sample's file, built in place (no allocation once grown)
 };
 
 Worker& worker() {
@@ -33,10 +34,10 @@ Worker& worker() {
 }
 
 // The whole file, which must still have the size the index saw.
-void read_file(const fs::path& p, uint64_t bytes, std::vector<uint8_t>& buf) {
-  util::read_prefix(p, size_t(bytes) + 1, buf);  // one byte more, to see a file that grew
+void read_file(const std::string& p, uint64_t bytes, std::vector<uint8_t>& buf) {
+  util::read_prefix(p.c_str(), size_t(bytes) + 1, buf);  // one byte more, to see a file that grew
   if (buf.size() != bytes) {
-    throw Error::usage("image " + p.string() + " changed size since the index was built (" + std::to_string(bytes) +
+    throw Error::usage("image " + p + " changed size since the index was built (" + std::to_string(bytes) +
                            " bytes then, " + std::to_string(buf.size()) + (buf.size() > bytes ? "+" : "") + " now)",
                        "do not modify the folder while a run uses it");
   }
@@ -100,8 +101,11 @@ ImageFolderSplit::Prepared ImageFolderSplit::prepare(int64_t index, const Sample
   const int64_t f = file(index);
   const ImageIndex& ix = *index_;
   Prepared p;
-  p.path = ix.path(f).string();
-  read_file(p.path, ix.bytes[size_t(f)], w.file);
+  w.path.assign(ix.root.native());
+  w.path += '/';
+  w.path += ix.name(f);
+  p.path = &w.path;
+  read_file(w.path, ix.bytes[size_t(f)], w.file);
   const int W = ix.width[size_t(f)], H = ix.height[size_t(f)];
   const int S = opts_.image_size;
   const image::Box box = crop_box(index, key, W, H);
@@ -118,14 +122,14 @@ ImageFolderSplit::Prepared ImageFolderSplit::prepare(int64_t index, const Sample
 void ImageFolderSplit::check_decoded(const Prepared& p) const {
   const image::Pixels& px = worker().pixels;
   if (px.full_width != p.width || px.full_height != p.height) {
-    throw Error::usage("image " + p.path + " decoded to a size its header did not give");
+    throw Error::usage("image " + *p.path + " decoded to a size its header did not give");
   }
 }
 
 image::Box ImageFolderSplit::decode(int64_t index, const SampleKey& key) const {
   const Prepared p = prepare(index, key);
   Worker& w = worker();
-  w.decoder.decode(w.file.data(), w.file.size(), p.path, opts_.channels, p.scale, w.pixels);
+  w.decoder.decode(w.file.data(), w.file.size(), *p.path, opts_.channels, p.scale, w.pixels);
   check_decoded(p);
   return p.box;
 }
@@ -148,7 +152,7 @@ void ImageFolderSplit::read_keyed(int64_t index, const SampleKey& key, void* inp
   }
   // Only the pixels the filter reads are decoded (JPEG: the rows and columns of that region).
   const image::Rect need = w.resampler.plan(view, b, opts_.image_size, opts_.image_size);
-  w.decoder.decode(w.file.data(), w.file.size(), p.path, opts_.channels, p.scale, w.pixels, need);
+  w.decoder.decode(w.file.data(), w.file.size(), *p.path, opts_.channels, p.scale, w.pixels, need);
   check_decoded(p);
   w.resampler.execute(w.pixels, static_cast<uint8_t*>(input));
   *static_cast<int64_t*>(target) = index_->label[size_t(file(index))];

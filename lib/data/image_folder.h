@@ -44,7 +44,7 @@ class ImageFolderSplit : public Dataset {
   // A sample read into this thread's file buffer, with its DCT scale, the image's size at that
   // scale and its crop box in those pixels.
   struct Prepared {
-    std::string path;
+    const std::string* path = nullptr;  // this thread's buffer
     image::Scale scale;
     int width = 0, height = 0;
     image::Box box;

@@ -72,8 +72,12 @@ std::string read_file(const fs::path& path) {
 }
 
 void read_prefix(const fs::path& path, size_t max_bytes, std::vector<uint8_t>& buf) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error::usage("cannot open " + path.string() + ": " + std::strerror(errno));
+  read_prefix(path.c_str(), max_bytes, buf);
+}
+
+void read_prefix(const char* path, size_t max_bytes, std::vector<uint8_t>& buf) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error::usage("cannot open " + std::string(path) + ": " + std::strerror(errno));
   buf.resize(max_bytes);
   size_t got = 0;
   while (got < buf.size()) {

@@ -32,6 +32,8 @@ std::string read_file(const fs::path& path);
 // capacity kept for the next call, so a loader thread reuses one buffer); throws
 // kiln::Error::usage naming the path when it cannot be opened.
 void read_prefix(const fs::path& path, size_t max_bytes, std::vector<uint8_t>& buf);
+// The same for a path as a C string: no allocation once `buf` has grown (a loader's reads).
+void read_prefix(const char* path, size_t max_bytes, std::vector<uint8_t>& buf);
 
 // fsyncs a file or directory by path (best effort for directories).
 void fsync_path(const fs::path& path);
