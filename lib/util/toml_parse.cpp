@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,16 +23,49 @@ namespace {
                      "kiln's configs nest 2 or 3 levels; a file this deep is generated or corrupt");
 }
 
+// TOML allows non-ASCII only in strings and comments, and toml++ 3.3's check for Unicode
+// whitespace reaches __builtin_unreachable on the code points U+00A1..U+0499 and
+// U+FBC6..U+FEFE (U+FCFF found by fuzz/config_fuzz, U+03E1 by fuzz/spec_fuzz): undefined
+// behaviour in release builds. Refused here instead, wherever toml++ would check.
+[[noreturn]] void non_ascii(const std::string& source, size_t line) {
+  throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) +
+                     ": a non-ASCII character outside a string or comment");
+}
+
+// Whether the UTF-8 character at t[k] is one of those code points.
+bool unreachable_in_tomlpp(std::string_view t, size_t k) {
+  if (k >= t.size()) return false;
+  const auto b = [&](size_t n) { return k + n < t.size() ? static_cast<unsigned char>(t[k + n]) : 0u; };
+  uint32_t cp = 0;
+  if (b(0) >= 0xc2 && b(0) <= 0xdf) {
+    cp = ((b(0) & 0x1fu) << 6) | (b(1) & 0x3fu);
+  } else if (b(0) >= 0xe0 && b(0) <= 0xef) {
+    cp = ((b(0) & 0x0fu) << 12) | ((b(1) & 0x3fu) << 6) | (b(2) & 0x3fu);
+  }
+  return (cp >= 0xa1 && cp <= 0x499) || (cp >= 0xfbc6 && cp <= 0xfefe);
+}
+
 // Skips the string that starts at text[i] (a quote that opens one), returns the index of its last
 // character; counts the newlines it spans. Unterminated strings end at the newline (or the
 // end): toml++ reports them, the scan only must not lose its place.
-size_t skip_string(std::string_view t, size_t i, size_t& line) {
+size_t skip_string(std::string_view t, size_t i, size_t& line, const std::string& source) {
   const char q = t[i];
   const bool multi = t.compare(i, 3, std::string(3, q)) == 0;
   size_t j = i + (multi ? 3 : 1);
   for (; j < t.size(); ++j) {
     const char c = t[j];
     if (c == '\\' && q == '"') {  // escapes exist in basic strings only
+      if (multi) {
+        // A line-ending backslash: toml++ checks the first character after the whitespace
+        // it trims (or right after the backslash) for Unicode whitespace.
+        size_t k = j + 1;
+        while (k < t.size() && (t[k] == ' ' || t[k] == '\t' || t[k] == '\r' || t[k] == '\n')) ++k;
+        if (unreachable_in_tomlpp(t, k)) {
+          throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) +
+                                 ": toml++ cannot read this character after a backslash in a multi-line string",
+                             "write it as a \\u escape");
+        }
+      }
       if (j + 1 < t.size() && t[j + 1] == '\n') ++line;
       ++j;
       continue;
@@ -105,13 +139,7 @@ void check_toml_shape(std::string_view t, const std::string& source) {
       while (i + 1 < t.size() && t[i + 1] != '\n') ++i;
       continue;
     }
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      // TOML allows non-ASCII only in strings and comments, and toml++ 3.3's check for
-      // Unicode whitespace reaches __builtin_unreachable on some code points (U+FCFF, found
-      // by fuzz/config_fuzz): undefined behaviour in release builds. Refused here instead.
-      throw Error::usage("invalid TOML at " + source + ":" + std::to_string(line) +
-                         ": a non-ASCII character outside a string or comment");
-    }
+    if (static_cast<unsigned char>(c) >= 0x80) non_ascii(source, line);
     if (mode == Mode::kSkipLine || ((c == ' ' || c == '\t' || c == '\r') && mode != Mode::kKey)) continue;
     switch (mode) {
       case Mode::kKeyStart:
@@ -137,7 +165,7 @@ void check_toml_shape(std::string_view t, const std::string& source) {
       case Mode::kKey:
       case Mode::kHeader:
         if ((c == '"' || c == '\'') && token_start) {
-          i = skip_string(t, i, line);
+          i = skip_string(t, i, line, source);
           token_start = false;
         } else if (c == '.') {
           check(table_levels + nested + ++parts);
@@ -162,8 +190,22 @@ void check_toml_shape(std::string_view t, const std::string& source) {
                              ": '}' where an array element belongs");
         }
         array_element_due = false;
-        if ((c == '"' || c == '\'') && token_start) {
-          i = skip_string(t, i, line);
+        if (token_start && c != '"' && c != '\'' && c != '[' && c != '{' && c != ']' && c != '}' && c != ',') {
+          // A bare value (a number, date, bool or garbage): toml++ scans it to a value
+          // terminator (whitespace , ] } #), quotes and brackets included, and checks each
+          // character for Unicode whitespace on the way. Found by fuzz/spec_fuzz: in
+          // `=3"x"["...` the scan went on through what looked like an array and a string.
+          size_t j = i;
+          auto terminator = [](char v) {  // not strchr: it would match the NUL a fuzzer sends
+            return v == ' ' || v == '\t' || v == '\r' || v == '\n' || v == ',' || v == ']' || v == '}' || v == '#';
+          };
+          for (; j < t.size() && !terminator(t[j]); ++j) {
+            if (static_cast<unsigned char>(t[j]) >= 0x80) non_ascii(source, line);
+          }
+          i = j - 1;
+          token_start = false;
+        } else if ((c == '"' || c == '\'') && token_start) {
+          i = skip_string(t, i, line, source);
           token_start = false;
         } else if (c == '[' || c == '{') {
           const int levels = c == '[' ? 1 : parts;  // an inline table sits at the end of its key's parts

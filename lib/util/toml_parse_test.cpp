@@ -82,6 +82,22 @@ TEST(TomlParse, HeadersThatTomlppAssertsOnAreUsageErrors) {
   EXPECT_NE(parse_error("\xef\xb3\xbft\n", "u.toml").find("non-ASCII"), std::string::npos);
   EXPECT_NE(parse_error("a = 1 \xc3\xa9\n", "u.toml").find("u.toml:1"), std::string::npos);
   EXPECT_NE(parse_error("e =0\"f\xef\xb3\xbf\"\n", "u.toml").find("non-ASCII"), std::string::npos);  // not a string
+  // Found by fuzz/spec_fuzz: after a number toml++ scans to a value terminator through
+  // quotes and brackets, and reached U+03E1 there.
+  const char crash[] = "ee =3\"x\x06\"[\"\0\0)x^^.a.a\xcf\xa1^^\n";
+  EXPECT_NE(parse_error(std::string(crash, sizeof crash - 1), "u.toml").find("non-ASCII"), std::string::npos);
+  const char nul[] = "v =3\"x\"[\"\0)x^3\"x\"[\"\0)x^\xcf\xa1\n";  // a NUL does not end the scan
+  EXPECT_NE(parse_error(std::string(nul, sizeof nul - 1), "u.toml").find("non-ASCII"), std::string::npos);
+  EXPECT_NE(parse_error("v = 3\"x\"[\"\xcf\xa1\"]\n", "u.toml").find("non-ASCII"), std::string::npos);
+  // toml++ checks the character after a multi-line string's backslash (and after the
+  // whitespace a line-ending backslash trims) for Unicode whitespace: refused where that
+  // is undefined behaviour, read where it is not (U+4E2D) or where no backslash precedes.
+  for (const std::string bad : {"a = \"\"\"\\\xcf\xa1\"\"\"\n", "a = \"\"\"x\\\n  \xc3\xa9\"\"\"\n"}) {
+    EXPECT_NE(parse_error(bad, "m.toml").find("after a backslash"), std::string::npos) << bad;
+  }
+  EXPECT_NO_THROW(parse_toml("a = \"\"\"x\\\n  \xe4\xb8\xad \xc3\xa9\\u00e9\"\"\"\n", "m.toml"));
+  EXPECT_NO_THROW(parse_toml("a = \"\"\"\xcf\xa1\"\"\"\nb = 'x\\\xcf\xa1'\n", "m.toml"));
+  EXPECT_NO_THROW(parse_toml("d = 1979-05-27 07:32:00Z\nx = [1.5e3,2]  # caf\xc3\xa9\ny = {z = -inf}\n", "m.toml"));
   EXPECT_NO_THROW(
       parse_toml("[\"\xc3\xa9\".'k\xc3\xa9']\n\"\xc3\xa9\" = [\"\xc3\xa9\", {a = '\xc3\xa9'}]\n", "x.toml"));
   EXPECT_NO_THROW(parse_toml("s = \"\xc3\xa9\xef\xb3\xbf\"  # caf\xc3\xa9\n", "x.toml"));
