@@ -2,8 +2,9 @@
 """Writes an ImageNet-like JPEG folder for the image-loader benchmark.
 
 usage: make_photo_folder.py OUT_DIR [--train 5000] [--val 500] [--classes 10] [--seed 0]
+                            [--long-side 400 500]
 Each image is a random crop (40-100 % of the area) of one of scikit-image's bundled photos,
-scaled so its longer side is 400-500 px, recoloured (channel gains, brightness, contrast),
+scaled so its longer side is 400-500 px (--long-side), recoloured (channel gains, brightness, contrast),
 saved as JPEG at quality 85-95 into OUT_DIR/{train,val}/<class>/. Deterministic per seed.
 """
 import argparse
@@ -23,7 +24,7 @@ def photos():
     return [Image.fromarray(p[..., :3]) for p in out]
 
 
-def one(rng, src):
+def one(rng, src, lo, hi):
     w, h = src.size
     share = rng.uniform(0.4, 1.0)
     aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
@@ -31,7 +32,7 @@ def one(rng, src):
     ch = int(min(h, round(np.sqrt(share * w * h / aspect))))
     x, y = rng.integers(0, w - cw + 1), rng.integers(0, h - ch + 1)
     img = src.crop((x, y, x + cw, y + ch))
-    long_side = rng.integers(400, 501)
+    long_side = rng.integers(lo, hi + 1)
     s = long_side / max(cw, ch)
     img = img.resize((max(1, round(cw * s)), max(1, round(ch * s))), Image.BICUBIC)
     a = np.asarray(img, dtype=np.float32)
@@ -47,6 +48,8 @@ def main():
     ap.add_argument("--val", type=int, default=500)
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--long-side", type=int, nargs=2, default=[400, 500], metavar=("LO", "HI"),
+                    help="longer side range in pixels (phone photos: 3000 4000)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     srcs = photos()
@@ -56,7 +59,7 @@ def main():
             c = i % a.classes
             d = os.path.join(a.out_dir, split, f"class{c:02d}")
             os.makedirs(d, exist_ok=True)
-            img, q = one(rng, srcs[int(rng.integers(0, len(srcs)))])
+            img, q = one(rng, srcs[int(rng.integers(0, len(srcs)))], *a.long_side)
             path = os.path.join(d, f"{i:06d}.jpg")
             img.save(path, quality=q)
             total += os.path.getsize(path)

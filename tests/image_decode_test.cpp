@@ -1,7 +1,6 @@
 // Tests of lib/image/decode: PNG gray/RGB/RGBA/gray+alpha into 1 and 3 channels, JPEG at
 // full and DCT-reduced scale, the scale choice against its definition, and bad files.
 #include <gtest/gtest.h>
-#include <turbojpeg.h>
 
 #include <cmath>
 #include <string>
@@ -146,26 +145,25 @@ TEST(ImageDecode, JpegRegionEqualsTheFullDecodeThere) {
   EXPECT_EQ(checked, 5 * 2 * 5 * 2 * 6);
 }
 
-TEST(ImageDecode, ChosenScaleIsTheSmallestThatKeepsTheRegionLargeEnough) {
-  int n = 0;
-  const tjscalingfactor* f = tjGetScalingFactors(&n);
+TEST(ImageDecode, ChosenScaleIsTheSmallestPowerOfTwoThatKeepsTheRegionLargeEnough) {
   for (auto [w, h, need] : {std::tuple{1000.0, 800.0, 224},
                             {4000.0, 3000.0, 224},
                             {300.0, 250.0, 224},
+                            {460.0, 400.0, 224},
                             {2000.0, 230.0, 224},
                             {100.0, 100.0, 224},
                             {1792.0, 1792.0, 224}}) {
     const Scale s = kiln::image::choose_scale(w, h, need, need);
-    const double v = double(s.num) / s.denom;
-    EXPECT_LE(v, 1.0);
-    if (v < 1.0) EXPECT_TRUE(w * v >= need && h * v >= need) << w << "x" << h;
-    for (int i = 0; i < n; ++i) {
-      const double o = double(f[i].num) / f[i].denom;
-      if (o < v) EXPECT_FALSE(w * o >= need && h * o >= need) << "a smaller factor " << o << " also fits " << w;
+    ASSERT_EQ(s.num, 1);
+    ASSERT_TRUE(s.denom == 1 || s.denom == 2 || s.denom == 4 || s.denom == 8) << s.denom;
+    if (s.denom > 1) EXPECT_TRUE(w / s.denom >= need && h / s.denom >= need) << w << "x" << h;
+    for (int d = s.denom * 2; d <= 8; d *= 2) {
+      EXPECT_FALSE(w / d >= need && h / d >= need) << "1/" << d << " also fits " << w << "x" << h;
     }
   }
-  const Scale big = kiln::image::choose_scale(1792, 1792, 224, 224);
-  EXPECT_EQ(double(big.num) / big.denom, 1.0 / 8);
+  EXPECT_EQ(kiln::image::choose_scale(1792, 1792, 224, 224).denom, 8);
+  EXPECT_EQ(kiln::image::choose_scale(460, 400, 224, 224).denom, 1) << "7/8 would fit, but is not SIMD";
+  EXPECT_EQ(kiln::image::choose_scale(1000, 800, 224, 224).denom, 2);
 }
 
 TEST(ImageDecode, BadFilesAreUsageErrorsNamingTheFile) {

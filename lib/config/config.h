@@ -28,6 +28,7 @@ struct DataConfig {
   std::vector<double> crop_ratio = {0.75, 4.0 / 3.0};  // and width/height range
   double val_fraction = 0;                             // > 0: no val/ folder; hold out this share of train/
   std::string on_bad_image = "error";                  // error | skip
+  bool jpeg_scaling = true;  // decode JPEGs at 1/2, 1/4 or 1/8 where that still covers the crop (false: full size)
 };
 
 struct LoaderConfig {

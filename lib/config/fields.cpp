@@ -69,6 +69,9 @@ std::vector<Field> shared_fields(RunConfig& c) {
       str("data.on_bad_image", &c.data.on_bad_image,
           "image-folder: a file that is not a readable JPEG/PNG stops the run (error) or is left out and listed (skip)",
           {"error", "skip"}),
+      num("data.jpeg_scaling", &c.data.jpeg_scaling,
+          "image-folder: decode a large JPEG at 1/2, 1/4 or 1/8 scale where that still covers its crop (faster); "
+          "false: always full size, byte-identical to torchvision on PIL"),
 
       num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch,
           false, kBatchWhy),

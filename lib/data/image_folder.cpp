@@ -111,7 +111,7 @@ ImageFolderSplit::Prepared ImageFolderSplit::prepare(int64_t index, const Sample
   const image::Box box = crop_box(index, key, W, H);
   // JPEGs decode at the smallest DCT scale that keeps the crop at least S x S.
   const bool jpeg = image::sniff(w.file.data(), w.file.size()) == image::Format::kJpeg;
-  p.scale = jpeg ? image::choose_scale(box.width(), box.height(), S, S) : image::Scale{};
+  p.scale = jpeg && opts_.jpeg_scaling ? image::choose_scale(box.width(), box.height(), S, S) : image::Scale{};
   p.width = p.scale.scaled(W);
   p.height = p.scale.scaled(H);
   const double fx = double(p.width) / W, fy = double(p.height) / H;
@@ -171,6 +171,7 @@ Splits load_image_folder(const config::DataConfig& cfg) {
   o.image_size = int(cfg.image_size);
   o.resize_size = cfg.resize_size > 0 ? int(cfg.resize_size) : int((cfg.image_size * 8 + 3) / 7);
   o.crop = {cfg.crop_scale[0], cfg.crop_scale[1], cfg.crop_ratio[0], cfg.crop_ratio[1]};
+  o.jpeg_scaling = cfg.jpeg_scaling;
   IndexOptions io;
   io.threads = int(std::max(1u, std::thread::hardware_concurrency()));
   io.skip_bad = cfg.on_bad_image == "skip";

@@ -18,6 +18,7 @@ struct ImageFolderOptions {
   int image_size = 224;
   int resize_size = 256;  // evaluation: shorter side before the centre crop
   image::RandomCropRange crop;
+  bool jpeg_scaling = true;  // false: every JPEG decodes at full size
 };
 
 class ImageFolderSplit : public Dataset {
@@ -36,11 +37,13 @@ class ImageFolderSplit : public Dataset {
   // decodes only the region its crop needs.
   image::Box decode(int64_t index, const SampleKey& key) const;
   const ImageIndex& index() const { return *index_; }
+  // Sample `index`'s crop in the source image's pixels (width x height): RandomResizedCrop's
+  // box in training, the resize + centre crop's in evaluation.
+  image::Box crop_box(int64_t index, const SampleKey& key, int width, int height) const;
   const std::vector<int64_t>& members() const { return members_; }
 
  private:
   int64_t file(int64_t index) const { return members_.empty() ? index : members_[size_t(index)]; }
-  image::Box crop_box(int64_t index, const SampleKey& key, int width, int height) const;  // source pixels
   // A sample read into this thread's file buffer, with its DCT scale, the image's size at that
   // scale and its crop box in those pixels.
   struct Prepared {

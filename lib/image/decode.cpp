@@ -66,7 +66,8 @@ Scale choose_scale(double region_w, double region_h, int need_w, int need_h) {
   double best_value = 1.0;
   for (int i = 0; i < count; ++i) {
     const double s = double(f[i].num) / f[i].denom;
-    if (s > best_value || s >= 1.0) continue;
+    const bool simd = f[i].num == 1 && (f[i].denom == 2 || f[i].denom == 4 || f[i].denom == 8);
+    if (!simd || s > best_value) continue;
     if (region_w * s >= need_w && region_h * s >= need_h) {
       best = {f[i].num, f[i].denom};
       best_value = s;

@@ -50,9 +50,11 @@ struct Scale {
   int scaled(int dimension) const { return (dimension * num + denom - 1) / denom; }  // TJSCALED
 };
 
-// The smallest of TurboJPEG's scaling factors <= 1 at which a region of `region_w` x
+// The smallest of the scaling factors 1/2, 1/4, 1/8 at which a region of `region_w` x
 // `region_h` source pixels is still at least `need_w` x `need_h`: decoding smaller would mean
-// upsampling later, decoding larger wastes time. 1/1 when no smaller one qualifies.
+// upsampling later, decoding larger wastes time. 1/1 when none qualifies. libjpeg-turbo has
+// SIMD IDCTs for these only; its other factors (7/8, 3/4, ...) run plain C and were slower
+// than a full-size decode on the bench folder (docs/benchmarks.md, "Image folders").
 Scale choose_scale(double region_w, double region_h, int need_w, int need_h);
 
 class Decoder {
