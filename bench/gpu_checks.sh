@@ -16,6 +16,10 @@
 #            cross-check of the phase timing and of the verdict's "GPU busy" (nsys is not
 #            on the lent machines; ncu is)
 #   sweep    bench/gpu_sweep.sh (best accuracy against GPU-minutes)
+#   images   a generated JPEG folder (bench/make_photo_folder.py) into a ResNet-18 step at batch
+#            256: kiln's images/s and data-wait share beside torchvision's DataLoader + resnet18
+#            (bench/image_folder_train_reference.py); needs torchvision, PIL and scikit-image
+#            in the device's python, else it says so and skips
 # Device calls, 10 minutes each at most, issued back to back (a machine stays warm 30 s, and
 # build-gpu/ with it): 1. bench/gpu_checks.sh  2. bench/gpu_checks.sh build tests
 # 3. bench/gpu_checks.sh build sweep.
@@ -37,8 +41,8 @@ stages=("$@")
 ((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep|images) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep images)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -236,6 +240,39 @@ try:
 except Exception as e:
     print(f"ncu: step 8 at bs 512 ran {len(rows)} kernels, {total_ms:.3f} ms of kernel time ({e})")
 PY
+}
+
+stage_images() {
+  if ! $py -c "import torchvision, PIL, skimage" 2>/dev/null; then
+    say "images: skipped ($py lacks torchvision, PIL or scikit-image)"
+    return
+  fi
+  local n=3000 steps=60 warm=10 bs=256 photos=$out/photos
+  ((quick)) && { n=300; steps=3; warm=1; bs=16; }
+  [ -d "$photos/train" ] || step 300 make_photos $py bench/make_photo_folder.py "$photos" --train "$n" --val 100
+  rm -rf "$out/resnet18_images"
+  step 400 resnet18_images "$build/kiln" train configs/imagefolder_resnet18.toml "${sets[@]}" \
+    --set "data.dir=$photos" --set "loader.batch_size=$bs" --set "train.max_steps=$((warm + steps))" \
+    --set train.eval_every=1000000 --run-dir "$out/resnet18_images" --json
+  step 400 torchvision_resnet18 $py bench/image_folder_train_reference.py "$photos" --batch "$bs" --steps "$steps" \
+    --warmup "$warm"
+  $py - "$out" "$warm" "$bs" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+out, warm, bs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    k = json.loads(open(f"{out}/resnet18_images.json").read().strip().splitlines()[-1])
+    t = json.loads(open(f"{out}/torchvision_resnet18.json").read().strip().splitlines()[-1])
+    steps = [json.loads(l) for l in open(f"{out}/resnet18_images/metrics.jsonl")]
+except Exception as e:
+    print("images:", e); sys.exit()
+# kiln: the whole run (warm-up steps included: the summary's train time and samples/s).
+wait = sum(r.get("data_wait_ms", 0.0) for r in steps if r.get("type") == "step") / 1000
+print(f"images: ResNet-18 step at batch {bs} on a JPEG folder: kiln {k['samples_per_s']:,.0f} images/s, data wait "
+      f"{100 * wait / k['train_seconds']:.2f}% of train time ({k['steps']} steps); torchvision "
+      f"{t['images_per_s']:,.0f} images/s ({t['workers']} workers, after {warm} warm-up steps), data wait "
+      f"{100 * t['data_wait_share']:.2f}%")
+PY
+  rm -rf "$out/resnet18_images/checkpoints"
 }
 
 stage_sweep() {

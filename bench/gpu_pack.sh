@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p "$(git rev-parse --git-dir)/info"  # pack-deps.sh adds .devdeps to info/exclude
-../shared/device/pack-deps.sh dataset-fashion-mnist
+# + image folders: libjpeg-turbo (both APIs) and libspng, headers and libraries
+../shared/device/pack-deps.sh dataset-fashion-mnist libturbojpeg0-dev libturbojpeg0 libjpeg62-turbo-dev \
+  libjpeg62-turbo libspng-dev libspng0
 python=$(tools/bootstrap.sh)
 nvml=$("$python" -c 'import glob, os, nvidia; print((sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "include", "nvml.h"))) or [""])[-1])')
 [ -n "$nvml" ] || { echo "gpu_pack: nvml.h not found in $python's nvidia packages" >&2; exit 1; }
