@@ -1,6 +1,6 @@
 // The own-images issue's end-to-end check: Fashion-MNIST written out as a PNG image folder
 // (60,000 train / 10,000 val files, one subfolder per class) trains through
-// data.dataset = "image-folder" to at least 0.88 test accuracy, as the IDX files do.
+// data.dataset = "image-folder": a small CNN reaches at least 0.88 test accuracy on it.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -32,15 +32,15 @@ void write_split(const kiln::data::Dataset& ds, const fs::path& dir) {
   }
 }
 
-TEST(CliImageFolderFashion, PngFolderTrainsToTheIdxAccuracy) {
+TEST(CliImageFolderFashion, ASmallCnnOnThePngFolderReaches088) {
   if (!fs::exists(kFashionDir / "train-images-idx3-ubyte") && !fs::exists(kFashionDir / "train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Fashion-MNIST is not installed at " << kFashionDir;
   kiln_test::TempDir tmp("fmfolder");
   const kiln::data::Splits s = kiln::data::load_fashion_mnist(kFashionDir);
   write_split(*s.train, tmp / "data" / "train");
   write_split(*s.test, tmp / "data" / "val");
-  // The default model and optimizer; the crop keeps the whole 28x28 image (scale and ratio
-  // 1), so the folder's samples are the IDX files' pixels.
+  // A small CNN (16 and 32 channels, fc 64) with the default optimizer; the crop keeps the
+  // whole 28x28 image (scale and ratio 1), so the folder's samples are the IDX files' pixels.
   const auto r = kiln_test::run(kiln_test::kiln({"train",
                                                  "--set",
                                                  "data.dataset=image-folder",
@@ -61,18 +61,24 @@ TEST(CliImageFolderFashion, PngFolderTrainsToTheIdxAccuracy) {
                                                  "--set",
                                                  "data.std=[0.353]",
                                                  "--set",
-                                                 "train.epochs=5",
+                                                 "model.name=cnn",
+                                                 "--set",
+                                                 "model.cnn.channels=[16, 32]",
+                                                 "--set",
+                                                 "model.cnn.fc=64",
+                                                 "--set",
+                                                 "train.epochs=2",
                                                  "--set",
                                                  "log.progress=off",
                                                  "--json",
                                                  "--run-dir",
                                                  (tmp / "run").string()}),
-                                {tmp.path()});
+                                {tmp.path(), std::chrono::minutes(40)});  // sanitizer builds are slow
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto j = kiln_test::last_json_line(r.out).value_or(nlohmann::json::object());
   std::cout << "[ Fashion-MNIST PNG folder ] test_accuracy " << j.value("test_accuracy", 0.0) << "\n";
   EXPECT_GE(j.value("test_accuracy", 0.0), 0.88) << j.dump();
-  EXPECT_EQ(j.value("steps", 0), 5 * ((60000 + 127) / 128)) << j.dump();
+  EXPECT_EQ(j.value("steps", 0), 2 * ((60000 + 127) / 128)) << j.dump();
 }
 
 }  // namespace
