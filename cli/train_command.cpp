@@ -53,15 +53,20 @@ std::pair<int64_t, int64_t> parse_step_range(const std::string& s) {
 
 // The summary on stderr; the task's metrics (test_loss -> "test loss") in its order.
 void print_summary(const nlohmann::json& s, const task::Task& task) {
-  std::fprintf(stderr, "\n  run dir        %s\n  epochs         %lld\n  steps          %lld\n",
+  std::fprintf(stderr, "\n  run dir          %s\n  epochs           %lld\n  steps            %lld\n",
                s["run_dir"].get<std::string>().c_str(), s["epochs"].get<long long>(), s["steps"].get<long long>());
   for (const auto& m : task.metrics()) {
     std::string label = task::metric_key("test", m);
     std::replace(label.begin(), label.end(), '_', ' ');
-    std::fprintf(stderr, "  %-14s %.4f\n", label.c_str(), s[task::metric_key("test", m)].get<double>());
+    std::fprintf(stderr, "  %-16s %.4f\n", label.c_str(), s[task::metric_key("test", m)].get<double>());
   }
-  std::fprintf(stderr, "  samples/s      %.0f\n  train time     %s\n  weights sha256 %s\n",
-               s["samples_per_s"].get<double>(), util::format_duration(s["train_seconds"].get<double>()).c_str(),
+  if (s.contains("tokens_per_s")) {
+    std::fprintf(stderr, "  tokens/s         %.0f\n", s["tokens_per_s"].get<double>());
+  } else {
+    std::fprintf(stderr, "  samples/s        %.0f\n", s["samples_per_s"].get<double>());
+  }
+  std::fprintf(stderr, "  train time       %s\n  weights sha256   %s\n",
+               util::format_duration(s["train_seconds"].get<double>()).c_str(),
                s["weights_sha256"].get<std::string>().c_str());
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything kiln needs on a Debian 12 machine, idempotently:
-#   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST),
+#   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST, the fortunes text),
 #   - a Python venv outside the clone (${KILN_CACHE:-~/.cache/kiln}/venv) holding the
 #     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel, Optuna, optuna-dashboard
 #     and torchvision (the image reference).
@@ -16,7 +16,8 @@ APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python
           libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libtomlplusplus-dev
           nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist
           clang-14 libclang-rt-14-dev   # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
-          libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev)  # image folders: JPEG (libjpeg-turbo) and PNG decoding
+          libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev  # image folders: JPEG (libjpeg-turbo) and PNG decoding
+          fortunes)  # configs/lm_bytes.toml's text: 2.6 MB of English in /usr/share/games/fortunes
 
 log() { echo "bootstrap: $*" >&2; }
 

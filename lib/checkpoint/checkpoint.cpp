@@ -104,6 +104,18 @@ TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& 
   }
 }
 
+void load_weights(const fs::path& path, model::Net& net) {
+  verify(path);
+  torch::serialize::InputArchive root, m;
+  try {
+    root.load_from(path.string());
+    root.read("model", m);
+    net.load(m);
+  } catch (const c10::Error& e) {
+    throw Error::usage("cannot load the weights of checkpoint " + path.string() + ": " + e.what_without_backtrace());
+  }
+}
+
 void remove(const fs::path& path) {
   std::error_code ec;
   fs::remove(sidecar(path), ec);

@@ -30,6 +30,9 @@ void save(const std::filesystem::path& path, model::Net& net, torch::optim::Opti
 // checkpoint is incomplete, corrupt or does not fit the model.
 TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt);
 
+// Loads only the model's weights (no optimizer, no RNG states): for using a trained model.
+void load_weights(const std::filesystem::path& path, model::Net& net);
+
 // Throws Error::usage naming `path` unless it is complete and its bytes match its sidecar.
 void verify(const std::filesystem::path& path);
 

@@ -29,6 +29,14 @@ struct DataConfig {
   double val_fraction = 0;                             // > 0: no val/ folder; hold out this share of train/
   std::string on_bad_image = "error";                  // error | skip
   bool jpeg_scaling = true;  // decode JPEGs at 1/2, 1/4 or 1/8 where that still covers the crop (false: full size)
+  // File sources (tokens, data/tokens.h): paths or glob patterns, several files concatenated
+  // in sorted order.
+  std::string train;          // training file(s)
+  std::string test;           // validation file(s) ("" = hold out the end of data.train)
+  int64_t seq_len = 256;      // tokens: window length the model sees (each window reads seq_len + 1 tokens)
+  int64_t val_tokens = 0;     // tokens without data.test: hold out the last N tokens (0 = a tenth, at most 2^20)
+  std::string dtype = "auto"; // tokens: auto | uint8 (bytes) | uint16 | uint32 (headerless .bin)
+  int64_t vocab = 0;          // tokens: vocabulary size (0 = 256 for bytes, else the largest id + 1)
 };
 
 struct LoaderConfig {
@@ -52,7 +60,7 @@ struct AugmentConfig {
 // The keys every model shares; each model's own knobs are in its table, [model.<name>]
 // (config/model_table.h), registered with the model.
 struct ModelConfig {
-  std::string name = "mlp";  // mlp | cnn | resnet | a registered model
+  std::string name = "mlp";  // mlp | cnn | resnet | transformer | a registered model
   double dropout = 0.2;      // dropout before the classifier (0 = off)
   // Knob values by model name: the knobs struct of that model's table, holding its defaults
   // changed by what the config set. A model with no entry here has its table's defaults.

@@ -33,6 +33,8 @@ constexpr double kMaxSteps = 1e9;
 const char* const kStepsWhy = "10^9 optimizer steps would take over 11 days even at 1 ms a step";
 constexpr double kMaxSamples = 1e9;
 const char* const kSamplesWhy = "no dataset kiln holds in memory has 10^9 samples";
+constexpr double kMaxTokens = 1e13;
+const char* const kTokensWhy = "10^13 tokens is over 20 TB of uint16 shards";
 constexpr double kMaxBatch = 1 << 20;
 const char* const kBatchWhy = "a batch of over 2^20 samples does not fit in memory for any model kiln builds";
 constexpr double kMaxLr = 10;
@@ -44,7 +46,7 @@ const char* const kLrWhy =
 std::vector<Field> shared_fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset,
-          "registered dataset name: fashion-mnist, image-folder, or one a program registers"),
+          "registered dataset name: fashion-mnist, image-folder, tokens, or one a program registers"),
       str("data.dir", &c.data.dir,
           "fashion-mnist: the IDX files (gzipped or plain); image-folder: train/<class>/* and val/ or test/"),
       num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples,
@@ -72,6 +74,22 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("data.jpeg_scaling", &c.data.jpeg_scaling,
           "image-folder: decode a large JPEG at 1/2, 1/4 or 1/8 scale where that still covers its crop (faster); "
           "false: always full size, byte-identical to torchvision on PIL"),
+      str("data.train", &c.data.train,
+          "tokens: the training file, or a glob pattern for several (concatenated in sorted order)"),
+      str("data.test", &c.data.test,
+          "tokens: the validation file(s), as data.train (\"\" = hold out the last data.val_tokens of data.train)"),
+      num("data.seq_len", &c.data.seq_len, "tokens: tokens per window the model sees (each window reads seq_len + 1)",
+          1, 1 << 20, false, "a window of over 2^20 tokens is far beyond any attention kiln builds"),
+      num("data.val_tokens", &c.data.val_tokens,
+          "tokens without data.test: hold out the last N tokens of data.train (0 = a tenth, at most 1048576)", 0,
+          kMaxTokens, false, kTokensWhy),
+      str("data.dtype", &c.data.dtype,
+          "tokens: auto (an llm.c header tells; other .bin files need uint16/uint32; any other file is UTF-8 "
+          "bytes), uint8 (bytes), uint16 or uint32 (headerless shards, as nanoGPT writes them)",
+          {"auto", "uint8", "uint16", "uint32"}),
+      num("data.vocab", &c.data.vocab,
+          "tokens: vocabulary size (0 = 256 for bytes, else the largest token id in the files + 1)", 0, 1 << 24, false,
+          "a vocabulary over 2^24 ids is far beyond any tokenizer's"),
 
       num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch,
           false, kBatchWhy),
@@ -88,7 +106,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("augment.hflip", &c.augment.hflip, "training: random horizontal flip (probability 1/2)"),
 
       str("model.name", &c.model.name,
-          "model: mlp | cnn | resnet | a registered model; its knobs are in [model.<name>]"),
+          "model: mlp | cnn | resnet | transformer | a registered model; its knobs are in [model.<name>]"),
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
 
       str("optim.name", &c.optim.name, "optimizer", {"adamw", "sgd"}),
@@ -118,7 +136,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
       str("train.name", &c.train.name, "run name: the run dir is runs/<name>-<timestamp>"),
       str("train.task", &c.train.task,
-          "what the model learns, its loss and metrics: classification | a registered task"),
+          "what the model learns, its loss and metrics: classification | language-model | a registered task"),
       num("train.epochs", &c.train.epochs, "epochs to train", 1, 1e6, false,
           "10^6 passes over the data is far beyond any run (the default is 15)"),
       num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0, kMaxSteps,

@@ -27,6 +27,8 @@ struct TensorSpec {
 
 // "uint8 [1, 28, 28]", for messages.
 std::string describe(const TensorSpec& t);
+// numpy's name of a dtype ("uint8", "int64", "float32"), which users know from their files.
+std::string dtype_name(c10::ScalarType t);
 
 struct ImageShape {
   int64_t channels = 1, height = 0, width = 0;

@@ -4,6 +4,7 @@
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "data/image_folder.h"
+#include "data/tokens.h"
 #include "util/error.h"
 
 namespace kiln::data {
@@ -13,6 +14,7 @@ util::Registry<DatasetFactory>& registry() {
   static auto* r = new util::Registry<DatasetFactory>("dataset", "data.dataset", [](auto& reg) {
     reg.add("fashion-mnist", [](const config::DataConfig& c) { return load_fashion_mnist(c.dir); });
     reg.add("image-folder", [](const config::DataConfig& c) { return load_image_folder(c); });
+    reg.add("tokens", [](const config::DataConfig& c) { return load_tokens(c); });
   });
   return *r;
 }

@@ -14,8 +14,6 @@ int64_t TensorSpec::numel() const {
 
 size_t TensorSpec::bytes() const { return size_t(numel()) * c10::elementSize(dtype); }
 
-namespace {
-// numpy's names, which users know from the files they bring.
 std::string dtype_name(c10::ScalarType t) {
   switch (t) {
     case c10::ScalarType::Byte:
@@ -32,7 +30,6 @@ std::string dtype_name(c10::ScalarType t) {
       return c10::toString(t);
   }
 }
-}  // namespace
 
 std::string describe(const TensorSpec& t) {
   std::string s = dtype_name(t.dtype) + " [";

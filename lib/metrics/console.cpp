@@ -16,8 +16,8 @@ class ConsoleSink : public Sink {
 
   void on_step(const StepRecord& r) override {
     if (bar_ || r.step % every_ != 0) return;
-    std::fprintf(stderr, "epoch %lld step %lld  loss %.4f  lr %.3g  %s samples/s\n", (long long)r.epoch + 1,
-                 (long long)r.step, r.loss, r.lr, with_commas(last_.samples_per_s).c_str());
+    std::fprintf(stderr, "epoch %lld step %lld  loss %.4f  lr %.3g  %s\n", (long long)r.epoch + 1, (long long)r.step,
+                 r.loss, r.lr, rate(last_).c_str());
   }
 
   void on_eval(const EvalRecord& r) override {
@@ -45,9 +45,9 @@ class ConsoleSink : public Sink {
     const double eta = frac > 0 ? p.elapsed_s * (1 - frac) / frac : 0.0;
     char loss[32] = "";
     if (p.last_loss >= 0) std::snprintf(loss, sizeof loss, "loss %.4f  ", p.last_loss);
-    std::fprintf(stderr, "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  %s%s samples/s  ETA %s", (long long)p.epoch + 1,
-                 (long long)p.epochs, bar.c_str(), (long long)p.step, (long long)p.total_steps, loss,
-                 with_commas(p.samples_per_s).c_str(), util::format_duration(eta).c_str());
+    std::fprintf(stderr, "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  %s%s  ETA %s", (long long)p.epoch + 1,
+                 (long long)p.epochs, bar.c_str(), (long long)p.step, (long long)p.total_steps, loss, rate(p).c_str(),
+                 util::format_duration(eta).c_str());
     std::fflush(stderr);
     dirty_ = true;
   }
@@ -58,6 +58,11 @@ class ConsoleSink : public Sink {
   void clear_bar() {
     if (dirty_) std::fprintf(stderr, "\r\033[K");
     dirty_ = false;
+  }
+  // "1,234 samples/s", or tokens/s where a sample is a window of tokens.
+  static std::string rate(const Progress& p) {
+    if (p.tokens_per_sample > 0) return with_commas(p.samples_per_s * double(p.tokens_per_sample)) + " tokens/s";
+    return with_commas(p.samples_per_s) + " samples/s";
   }
   static std::string with_commas(double v) {
     std::string s = std::to_string(static_cast<long long>(v + 0.5));

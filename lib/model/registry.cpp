@@ -4,6 +4,7 @@
 #include "model/cnn.h"
 #include "model/mlp.h"
 #include "model/resnet.h"
+#include "model/transformer.h"
 #include "util/error.h"
 #include "util/registry.h"
 
@@ -31,7 +32,9 @@ namespace {
 // the order of static initialisers cannot lose an entry.
 [[maybe_unused]] const bool kBuiltins = register_model("mlp", make_mlp, config::model_table<MlpKnobs>()) &&
                                         register_model("cnn", make_cnn, config::model_table<CnnKnobs>()) &&
-                                        register_model("resnet", make_resnet, config::model_table<ResnetKnobs>());
+                                        register_model("resnet", make_resnet, config::model_table<ResnetKnobs>()) &&
+                                        register_model("transformer", make_transformer,
+                                                       config::model_table<TransformerKnobs>());
 
 }  // namespace
 

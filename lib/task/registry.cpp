@@ -2,6 +2,7 @@
 #include "util/registry.h"
 #include "config/config.h"
 #include "task/classification.h"
+#include "task/language_model.h"
 #include "task/task.h"
 
 namespace kiln::task {
@@ -10,6 +11,7 @@ namespace {
 util::Registry<TaskFactory>& registry() {
   static auto* r = new util::Registry<TaskFactory>("task", "train.task", [](auto& reg) {
     reg.add("classification", [](const config::RunConfig& c) { return make_classification(c); });
+    reg.add("language-model", [](const config::RunConfig& c) { return make_language_model(c); });
   });
   return *r;
 }

@@ -46,6 +46,9 @@ class Task {
   // Evaluation metrics, the loss first (a sweep's pruning and the console print them in order).
   virtual std::vector<Metric> metrics() const = 0;
   virtual std::unique_ptr<Evaluation> evaluation() const = 0;
+  // Tokens one sample holds, where throughput is counted in tokens (a language model's window
+  // length); 0: throughput is samples/s.
+  virtual int64_t tokens_per_sample(const data::SampleSpec&) const { return 0; }
 };
 
 using TaskPtr = std::shared_ptr<const Task>;

@@ -37,6 +37,12 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
                        {"dir", cfg.data.dir},
                        {"train_fingerprint", c.splits.train->fingerprint()},
                        {"test_fingerprint", c.splits.test->fingerprint()}};
+  // What the model was built for (model::InputSpec): a tool that rebuilds it from the run dir
+  // alone (kiln generate, an export) needs no dataset.
+  const data::SampleSpec spec = c.splits.train->spec();
+  manifest_.dataset["input"] = {{"dtype", data::dtype_name(spec.input.dtype)},
+                                {"shape", spec.input.shape}};
+  manifest_.dataset["outputs"] = c.task->outputs(spec);
   // Which label is which class, where the data names them: a model is useless without it.
   if (!classes_.empty()) manifest_.dataset["classes"] = classes_;
   // data.on_bad_image = "skip": which files were left out, all of them, one path a line.
@@ -61,6 +67,7 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
       cfg, c.total_steps, std::move(sinks),
       [this](const std::string& what, int64_t step, int64_t epoch) { diverged(what, step, epoch); }, resumed_seconds_,
       resumed_samples_);
+  log_->set_tokens_per_sample(c.task->tokens_per_sample(c.splits.train->spec()));
 }
 
 void Session::resume() {
@@ -166,6 +173,9 @@ nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   // The task's metrics from the last evaluation (zeros when none ran: kiln profile).
   for (const auto& [name, v] : eval ? eval->values : zero_values(*c_.task)) j[name] = v;
   j["samples_per_s"] = secs > 0 ? double(log_->samples()) / secs : 0.0;
+  if (const int64_t t = c_.task->tokens_per_sample(c_.splits.train->spec()); t > 0) {
+    j["tokens_per_s"] = j["samples_per_s"].get<double>() * double(t);
+  }
   j["train_seconds"] = secs;
   j["seed"] = cfg_.repro.seed;
   j["weights_sha256"] = repro::weights_sha256(*c_.net);

@@ -37,7 +37,8 @@ void StepLog::step(int64_t step, int64_t epoch, const StepStats& st, double lr, 
                       cfg_.train.epochs,
                       train_seconds_ > 0 ? double(samples_) / train_seconds_ : 0.0,
                       train_seconds_,
-                      last_loss_};
+                      last_loss_,
+                      tokens_per_sample_};
   for (auto& s : sinks_) s->on_progress(p);
 }
 

@@ -33,6 +33,9 @@ class StepLog {
   // Writes every buffered step record (before a checkpoint, an eval, the end).
   void flush();
 
+  // A language model's window length: progress shows tokens/s (0: samples/s).
+  void set_tokens_per_sample(int64_t n) { tokens_per_sample_ = n; }
+
   double train_seconds() const { return train_seconds_; }
   int64_t samples() const { return samples_; }
   const EvalResult* last_eval() const { return has_eval_ ? &last_eval_ : nullptr; }
@@ -54,7 +57,7 @@ class StepLog {
   std::vector<Pending> pending_;
   std::chrono::steady_clock::time_point start_, last_tick_;
   double train_seconds_, last_loss_ = -1;
-  int64_t samples_;
+  int64_t samples_, tokens_per_sample_ = 0;
   bool warned_nonfinite_ = false, has_eval_ = false;
   EvalResult last_eval_;
   int64_t last_eval_step_ = -1, last_eval_epoch_ = -1;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "config/load.h"
+#include "data/token_stream.h"
 #include "repro/repro.h"
 #include "run/metrics_log.h"
 #include "run/run_dir.h"
@@ -67,6 +68,14 @@ std::string missing_data(const SelftestConfig& c, const std::vector<std::string>
   config::Origins origins;
   config::apply_toml(cfg, c.toml, c.name, origins);
   for (const auto& s : sets) config::apply_override(cfg, s, origins);
+  if (cfg.data.dataset == "tokens") {
+    try {
+      data::expand_token_paths(cfg.data.train, "data.train");
+      return "";
+    } catch (const Error& e) {
+      return std::string(e.what()) + " (install the text it names, or point data.train at yours)";
+    }
+  }
   if (cfg.data.dataset != "image-folder" || fs::is_directory(cfg.data.dir)) return "";
   return "data.dir " + cfg.data.dir + " is not a directory (point it at an image folder to include this config)";
 }
