@@ -117,6 +117,8 @@ struct TrainConfig {
   int64_t max_steps = 0;   // optimizer-step budget (0 = epochs decide)
   int64_t eval_every = 0;  // evaluate every N optimizer steps and after the last (0 = every epoch's end)
   double label_smoothing = 0.0;
+  std::string regression_loss = "mse";  // regression: mse | huber
+  double huber_delta = 1.0;             // regression with huber: quadratic within, linear outside
   double grad_clip = 0.0;             // max global grad L2 norm (0 = off)
   int64_t grad_accum = 1;             // micro-batches per optimizer step
   std::string device = "auto";        // auto | cpu | cuda | cuda:N

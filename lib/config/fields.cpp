@@ -136,7 +136,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
       str("train.name", &c.train.name, "run name: the run dir is runs/<name>-<timestamp>"),
       str("train.task", &c.train.task,
-          "what the model learns, its loss and metrics: classification | language-model | a registered task"),
+          "what the model learns, its loss and metrics: classification | regression | language-model | a registered task"),
       num("train.epochs", &c.train.epochs, "epochs to train", 1, 1e6, false,
           "10^6 passes over the data is far beyond any run (the default is 15)"),
       num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0, kMaxSteps,
@@ -145,6 +145,12 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "evaluate every N optimizer steps and after the last one (0 = at the end of every epoch)", 0, kMaxSteps,
           false, kStepsWhy),
       num("train.label_smoothing", &c.train.label_smoothing, "label smoothing for the training loss", 0, 1),
+      str("train.regression_loss", &c.train.regression_loss,
+          "regression: the training loss, mse (mean squared error) | huber (squared within huber_delta, linear "
+          "beyond: robust to outliers)",
+          {"mse", "huber"}),
+      num("train.huber_delta", &c.train.huber_delta, "regression with huber: where the loss turns linear", 0, 1e12,
+          true),
       num("train.grad_clip", &c.train.grad_clip, "clip the global gradient L2 norm to this (0 = off)", 0, 1e12, false,
           "a clip norm over 1e12 never clips; use 0 for off"),
       num("train.grad_accum", &c.train.grad_accum, "micro-batches accumulated per optimizer step", 1, 1 << 16, false,

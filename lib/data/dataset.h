@@ -68,6 +68,10 @@ class Dataset {
   virtual void read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const {
     read(index, input, target);
   }
+  // True when read_keyed already draws each sample at random from (seed, epoch, index) (token
+  // windows at Philox offsets): the loader then reads indices in order and keeps no shuffled
+  // array of size() entries (10^8 windows of a 20 GB shard would be 800 MB of it).
+  virtual bool draws_own_order() const { return false; }
   // A short fingerprint of the underlying files/content (for the run manifest).
   virtual std::string fingerprint() const { return ""; }
   // Files the dataset left out as unreadable (an image folder with data.on_bad_image =

@@ -45,8 +45,15 @@ std::vector<int64_t> batch_shape(int64_t rows, const TensorSpec& t) {
   return sizes;
 }
 
+std::vector<int64_t> loader_order(const Dataset& ds, uint64_t seed, int64_t epoch, bool shuffle) {
+  if (!shuffle || ds.draws_own_order()) return {};
+  return epoch_order(ds.size(), seed, epoch, true);
+}
+
 void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
                 const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& input, at::Tensor& target) {
+  // An empty order is 0, 1, 2, ... (no array for a dataset of 10^8 windows).
+  auto sample = [&](int64_t i) { return order.empty() ? first + i : order[static_cast<size_t>(first + i)]; };
   const SampleSpec spec = ds.spec();
   const SampleKey key{opts.seed, epoch};
   auto* tgt = static_cast<char*>(target.data_ptr());
@@ -55,7 +62,7 @@ void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t fi
     auto* in = static_cast<char*>(input.data_ptr());
     const size_t ib = spec.input.bytes();
     for (int64_t i = 0; i < count; ++i)
-      ds.read_keyed(order[static_cast<size_t>(first + i)], key, in + i * ib, tgt + i * tb);
+      ds.read_keyed(sample(i), key, in + i * ib, tgt + i * tb);
     return;
   }
   const ImageShape s = spec.image();
@@ -65,7 +72,7 @@ void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t fi
   thread_local std::vector<uint8_t> scratch;
   scratch.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < count; ++i) {
-    const int64_t index = order[static_cast<size_t>(first + i)];
+    const int64_t index = sample(i);
     const AugmentDraw d = draw_augment(opts.augment, opts.seed, epoch, index);
     if (as_float) {
       ds.read_keyed(index, key, scratch.data(), tgt + i * tb);
@@ -121,7 +128,7 @@ class SimpleLoader : public Loader {
   void start(int64_t epoch, int64_t first_batch) override {
     epoch_ = epoch;
     next_ = first_batch;
-    order_ = epoch_order(ds_->size(), opts_.seed, epoch, opts_.shuffle);
+    order_ = loader_order(*ds_, opts_.seed, epoch, opts_.shuffle);
   }
 
   std::optional<Batch> next() override {

@@ -65,6 +65,10 @@ LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& de
 // (seed, epoch), or 0..n-1 when !shuffle.
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle);
 
+// What the loaders read `epoch` in: epoch_order() when shuffling a dataset that does not draw
+// its own samples at random (Dataset::draws_own_order), else empty, meaning 0, 1, 2, ...
+std::vector<int64_t> loader_order(const Dataset& ds, uint64_t seed, int64_t epoch, bool shuffle);
+
 int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last);
 
 // The host dtype of a batch's input: float32 for images normalised on the host, uint8 for
@@ -79,7 +83,7 @@ void check_options(const SampleSpec& spec, const LoaderOptions& opts);
 
 // Fills host tensors `input` ([>= count, ...], of host_input_dtype; images normalised
 // through `lut` when float32) and `target` ([>= count, ...]) with samples
-// order[first .. first + count) of `epoch`, images augmented. The one place a batch's
+// order[first .. first + count) of `epoch` (an empty order: first .. first + count), images augmented. The one place a batch's
 // content is decided: both loaders call it.
 void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t first, int64_t count, int64_t epoch,
                 const LoaderOptions& opts, const std::vector<float>& lut, at::Tensor& input, at::Tensor& target);

@@ -69,8 +69,12 @@ Measured measure(DatasetPtr ds, const LoaderOptions& o, int64_t epochs) {
   m.mb_per_s = bytes / s / 1e6;
   const CopyTotals after = loader->copy_totals();
   m.copies = {after.copies - before.copies, after.ms - before.ms, after.bytes - before.bytes};
-  m.batch_bytes = double(o.batch_size) * double(ds->spec().input.numel()) * (cuda && o.gpu_normalize ? 1.0 : 4.0) +
-                  double(o.batch_size) * 8.0;
+  // The host batch's bytes as the loader writes them: images as float32 (uint8 when the device
+  // normalises), any other input in its own dtype (a token window: int64), and the targets.
+  const SampleSpec spec = ds->spec();
+  const double input_bytes =
+      double(spec.input.numel()) * double(c10::elementSize(host_input_dtype(spec, cuda && o.gpu_normalize)));
+  m.batch_bytes = double(o.batch_size) * (input_bytes + double(spec.target.bytes()));
   return m;
 }
 

@@ -29,6 +29,7 @@ class FirstN : public Dataset {
     base_->read_keyed(index, key, input, target);
   }
   std::string fingerprint() const override { return base_->fingerprint() + "[:" + std::to_string(n_) + "]"; }
+  bool draws_own_order() const override { return base_->draws_own_order(); }
 
  private:
   DatasetPtr base_;

@@ -92,7 +92,7 @@ class ThreadedLoader : public Loader {
       s.state = Slot::kFree;
       s.error = nullptr;
     }
-    order_ = epoch_order(ds_->size(), opts_.seed, epoch, opts_.shuffle);
+    order_ = loader_order(*ds_, opts_.seed, epoch, opts_.shuffle);
     epoch_ = epoch;
     end_ = batches_per_epoch();
     next_claim_ = next_take_ = std::min(first_batch, end_);

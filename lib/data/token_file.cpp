@@ -2,11 +2,11 @@
 #include "data/token_file.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include "util/error.h"
 
@@ -117,21 +117,9 @@ TokenFile::TokenFile(const std::filesystem::path& path, const std::string& dtype
     ::close(fd_);
     throw;
   }
-  if (size == 0) return;
-  map_bytes_ = size_t(size);
-  map_ = ::mmap(nullptr, map_bytes_, PROT_READ, MAP_SHARED, fd_, 0);
-  if (map_ == MAP_FAILED) {
-    const int err = errno;
-    ::close(fd_);
-    throw Error::runtime(path.string() + ": cannot map it: " + std::strerror(err));
-  }
-  // Windows are drawn at random offsets: read-ahead past a window would be wasted.
-  ::madvise(map_, map_bytes_, MADV_RANDOM);
-  data_ = static_cast<const uint8_t*>(map_) + layout_.header_bytes;
 }
 
 TokenFile::~TokenFile() {
-  if (map_ && map_ != MAP_FAILED) ::munmap(map_, map_bytes_);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -150,13 +138,17 @@ void TokenFile::read_raw(int64_t begin, int64_t n, uint8_t* out) const {
 }
 
 void TokenFile::copy(int64_t begin, int64_t n, int64_t* out) const {
-  const uint8_t* p = data_ + begin * width();
+  // The raw tokens into this thread's buffer (one pread), then widened. Little-endian files
+  // on a little-endian host (x86-64, aarch64): plain loads.
+  thread_local std::vector<uint8_t> raw;
+  raw.resize(size_t(n * width()));
+  read_raw(begin, n, raw.data());
+  const uint8_t* p = raw.data();
   switch (layout_.width) {
     case TokenWidth::kU8:
       for (int64_t i = 0; i < n; ++i) out[i] = p[i];
       break;
     case TokenWidth::kU16:
-      // Little-endian files on a little-endian host (x86-64, aarch64): a plain load.
       for (int64_t i = 0; i < n; ++i) {
         uint16_t v;
         std::memcpy(&v, p + 2 * i, 2);

@@ -1,4 +1,4 @@
-// One file of tokens, memory-mapped read-only. Three layouts:
+// One file of tokens, opened read-only; nothing of it is held in memory. Three layouts:
 //   text:   any file that is not .bin: its bytes are the tokens (UTF-8 bytes, vocab 256).
 //   llm.c:  a 1024-byte header of 256 little-endian int32 (header[0] the magic, [1] the
 //           version, [2] the token count), then the tokens: magic 20240520 version 1 is
@@ -6,8 +6,9 @@
 //           llm.c's dev/data/data_common.py writes them. The count must match the length.
 //   raw:    a headerless little-endian uint16 or uint32 array (nanoGPT's train.bin), named by
 //           data.dtype; a .bin without an llm.c header and without data.dtype is refused.
-// The mapping is read by the loader's threads (copy() is thread-safe); pages come and go
-// with the kernel's page cache, so a file far larger than memory trains in a fixed RSS.
+// Windows are read with pread (copy() is thread-safe), not through a mapping: the kernel's
+// page cache keeps what is hot, and the process's resident set stays the same for a 20 MB and
+// a 20 GB file (a mapping grew it by every large folio a window touched: docs/architecture.md).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -30,7 +31,7 @@ inline constexpr int32_t kLlmcMagicU32 = 20240801, kLlmcVersionU32 = 7;
 
 class TokenFile {
  public:
-  // Opens and maps `path`; `dtype` is data.dtype (auto | uint8 | uint16 | uint32). Error::usage
+  // Opens `path` and checks its header; `dtype` is data.dtype (auto | uint8 | uint16 | uint32). Error::usage
   // naming the file for a bad header, a length that is not a whole number of tokens, a count
   // that disagrees with the header, or a width that disagrees with data.dtype. An empty file holds no tokens.
   TokenFile(const std::filesystem::path& path, const std::string& dtype);
@@ -44,8 +45,7 @@ class TokenFile {
   int64_t width() const { return int64_t(layout_.width); }
   // Tokens [begin, begin + n) widened to int64 into `out`. Thread-safe.
   void copy(int64_t begin, int64_t n, int64_t* out) const;
-  // The raw bytes of tokens [begin, begin + n) through pread, not the mapping (the scan's
-  // read: a whole-file pass that leaves nothing resident in this process).
+  // The raw bytes of tokens [begin, begin + n).
   void read_raw(int64_t begin, int64_t n, uint8_t* out) const;
 
  private:
@@ -53,9 +53,6 @@ class TokenFile {
   TokenLayout layout_;
   int64_t tokens_ = 0;
   int fd_ = -1;
-  void* map_ = nullptr;
-  size_t map_bytes_ = 0;
-  const uint8_t* data_ = nullptr;
 };
 
 // The layout of a file from its first bytes and its size (no I/O; the parser the fuzzer and

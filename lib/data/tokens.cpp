@@ -2,6 +2,7 @@
 #include "data/tokens.h"
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "config/config.h"
@@ -47,10 +48,12 @@ int64_t TokenWindows::offset(int64_t index, const SampleKey& key) const {
 }
 
 void TokenWindows::read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const {
-  const int64_t at = offset(index, key);
-  // Two reads of the same mapped pages: the window, and the window one token on.
-  stream_->copy(at, seq_len_, static_cast<int64_t*>(input));
-  stream_->copy(at + 1, seq_len_, static_cast<int64_t*>(target));
+  // One read of seq_len + 1 tokens: the input is its first seq_len, the target its last.
+  thread_local std::vector<int64_t> window;
+  window.resize(size_t(seq_len_ + 1));
+  stream_->copy(offset(index, key), seq_len_ + 1, window.data());
+  std::memcpy(input, window.data(), size_t(seq_len_) * sizeof(int64_t));
+  std::memcpy(target, window.data() + 1, size_t(seq_len_) * sizeof(int64_t));
 }
 
 namespace {

@@ -25,6 +25,7 @@ class TokenWindows : public Dataset {
   void read(int64_t index, void* input, void* target) const override { read_keyed(index, {}, input, target); }
   void read_keyed(int64_t index, const SampleKey& key, void* input, void* target) const override;
   std::string fingerprint() const override { return fingerprint_; }
+  bool draws_own_order() const override { return train_; }
   // The stream position window `index` starts at, under `key`.
   int64_t offset(int64_t index, const SampleKey& key) const;
 

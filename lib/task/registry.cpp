@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "task/classification.h"
 #include "task/language_model.h"
+#include "task/regression.h"
 #include "task/task.h"
 
 namespace kiln::task {
@@ -12,6 +13,7 @@ util::Registry<TaskFactory>& registry() {
   static auto* r = new util::Registry<TaskFactory>("task", "train.task", [](auto& reg) {
     reg.add("classification", [](const config::RunConfig& c) { return make_classification(c); });
     reg.add("language-model", [](const config::RunConfig& c) { return make_language_model(c); });
+    reg.add("regression", [](const config::RunConfig& c) { return make_regression(c); });
   });
   return *r;
 }
