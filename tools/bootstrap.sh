@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything kiln needs on a Debian 12 machine, idempotently:
-#   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST, the fortunes text),
+#   - Debian packages (compiler deps, C++ libraries, Fashion-MNIST, the fortunes text, the Vega datasets' CSVs),
 #   - a Python venv outside the clone (${KILN_CACHE:-~/.cache/kiln}/venv) holding the
 #     torch 2.11.0 wheel (LibTorch, CUDA 13 build), the NVML header wheel, Optuna, optuna-dashboard
 #     and torchvision (the image reference).
@@ -17,7 +17,8 @@ APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python
           nlohmann-json3-dev zlib1g-dev libgtest-dev libgmock-dev dataset-fashion-mnist
           clang-14 libclang-rt-14-dev   # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
           libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev  # image folders: JPEG (libjpeg-turbo) and PNG decoding
-          fortunes)  # configs/lm_bytes.toml's text: 2.6 MB of English in /usr/share/games/fortunes
+          fortunes  # configs/lm_bytes.toml's text: 2.6 MB of English in /usr/share/games/fortunes
+          python3-vega-datasets)  # configs/tabular_weather.toml's table: seattle-weather.csv
 
 log() { echo "bootstrap: $*" >&2; }
 

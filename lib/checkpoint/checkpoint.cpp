@@ -31,6 +31,7 @@ void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, c
   root.write("epoch", c10::IValue(state.epoch));
   root.write("next_batch", c10::IValue(state.next_batch));
   if (!state.classes.empty()) root.write("classes", c10::IValue(c10::List<std::string>(state.classes)));
+  if (!state.preprocessing.empty()) root.write("preprocessing", c10::IValue(state.preprocessing));
   const repro::RngState rng = repro::capture_rng();
   root.write("rng_cpu", rng.cpu);
   root.write("rng_cuda_count", c10::IValue(int64_t(rng.cuda.size())));
@@ -92,6 +93,7 @@ TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& 
     if (root.try_read("classes", v)) {
       for (const c10::IValue& name : v.toListRef()) s.classes.push_back(name.toStringRef());
     }
+    if (root.try_read("preprocessing", v)) s.preprocessing = v.toStringRef();
     repro::RngState rng;
     root.read("rng_cpu", rng.cpu);
     root.read("rng_cuda_count", v);

@@ -20,6 +20,9 @@ struct TrainState {
   // The classes' names by label, where the data names them (empty otherwise): a checkpoint
   // says what its outputs mean, and a resume can tell that the folder's classes changed.
   std::vector<std::string> classes;
+  // The dataset's preprocessing (Dataset::preprocessing(): a table's standardisation), JSON
+  // text; empty where there is none. A model on tables is useless without it.
+  std::string preprocessing;
 };
 
 // Saves net, optimizer, state and the RNG states to `path` (+ `path`.sha256).

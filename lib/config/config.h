@@ -37,6 +37,14 @@ struct DataConfig {
   int64_t val_tokens = 0;     // tokens without data.test: hold out the last N tokens (0 = a tenth, at most 2^20)
   std::string dtype = "auto"; // tokens: auto | uint8 (bytes) | uint16 | uint32 (headerless .bin)
   int64_t vocab = 0;          // tokens: vocabulary size (0 = 256 for bytes, else the largest id + 1)
+  // csv (data/table.h)
+  std::string target;                    // the target column
+  std::vector<std::string> features;     // feature columns (empty = every other numeric column)
+  std::vector<std::string> categorical;  // string columns one-hot encoded
+  std::string missing = "error";         // a missing cell: error | mean (the training split's)
+  // Not a config key: train.task, which sources whose targets depend on it read (a csv's
+  // target is class labels for classification, numbers otherwise). build_components sets it.
+  std::string task;
 };
 
 struct LoaderConfig {

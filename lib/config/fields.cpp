@@ -18,6 +18,10 @@ Field str(std::string key, std::string* p, std::string help, std::vector<std::st
   return Field{std::move(key), p, std::move(help), {}, {}, false, std::move(choices), {}};
 }
 
+Field strs(std::string key, std::vector<std::string>* p, std::string help) {
+  return Field{std::move(key), p, std::move(help), {}, {}, false, {}, {}};
+}
+
 Field nonempty(Field f, std::string item) {
   f.min_items = 1;
   f.item = std::move(item);
@@ -46,7 +50,7 @@ const char* const kLrWhy =
 std::vector<Field> shared_fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset,
-          "registered dataset name: fashion-mnist, image-folder, tokens, or one a program registers"),
+          "registered dataset name: fashion-mnist, image-folder, tokens, csv, or one a program registers"),
       str("data.dir", &c.data.dir,
           "fashion-mnist: the IDX files (gzipped or plain); image-folder: train/<class>/* and val/ or test/"),
       num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples,
@@ -66,7 +70,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("data.crop_ratio", &c.data.crop_ratio, "image-folder training: RandomResizedCrop width/height [low, high]", 0,
           {}, true),
       num("data.val_fraction", &c.data.val_fraction,
-          "image-folder without val/ or test/: hold out this share of train/, split by the seed (0 = use the folder)",
+          "image-folder without val/ or test/: hold out this share of train/, split by the seed (0 = use the folder); "
+          "csv without data.test: the share of rows held out (0 = a fifth)",
           0, 0.9),
       str("data.on_bad_image", &c.data.on_bad_image,
           "image-folder: a file that is not a readable JPEG/PNG stops the run (error) or is left out and listed (skip)",
@@ -75,9 +80,10 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "image-folder: decode a large JPEG at 1/2, 1/4 or 1/8 scale where that still covers its crop (faster); "
           "false: always full size, byte-identical to torchvision on PIL"),
       str("data.train", &c.data.train,
-          "tokens: the training file, or a glob pattern for several (concatenated in sorted order)"),
+          "tokens, csv: the training file (tokens: or a glob pattern for several, concatenated in sorted order)"),
       str("data.test", &c.data.test,
-          "tokens: the validation file(s), as data.train (\"\" = hold out the last data.val_tokens of data.train)"),
+          "tokens, csv: the validation file(s), as data.train (\"\" = tokens: the last data.val_tokens of "
+          "data.train; csv: a seeded data.val_fraction of its rows)"),
       num("data.seq_len", &c.data.seq_len, "tokens: tokens per window the model sees (each window reads seq_len + 1)",
           1, 1 << 20, false, "a window of over 2^20 tokens is far beyond any attention kiln builds"),
       num("data.val_tokens", &c.data.val_tokens,
@@ -90,6 +96,14 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("data.vocab", &c.data.vocab,
           "tokens: vocabulary size (0 = 256 for bytes, else the largest token id in the files + 1)", 0, 1 << 24, false,
           "a vocabulary over 2^24 ids is far beyond any tokenizer's"),
+      str("data.target", &c.data.target,
+          "csv: the target column (class labels for train.task = classification, numbers for regression)"),
+      strs("data.features", &c.data.features, "csv: the feature columns ([] = every other numeric column)"),
+      strs("data.categorical", &c.data.categorical, "csv: string columns to one-hot encode (also features)"),
+      str("data.missing", &c.data.missing,
+          "csv: a missing cell (empty, NA, NaN, null) stops the run naming it (error) or takes the training "
+          "split's mean (mean)",
+          {"error", "mean"}),
 
       num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch,
           false, kBatchWhy),
@@ -230,6 +244,7 @@ std::string type_name(const FieldPtr& ptr) {
     std::string operator()(std::string*) const { return "string"; }
     std::string operator()(std::vector<int64_t>*) const { return "array of integers"; }
     std::string operator()(std::vector<double>*) const { return "array of numbers"; }
+    std::string operator()(std::vector<std::string>*) const { return "array of strings"; }
   };
   return std::visit(V{}, ptr);
 }

@@ -13,7 +13,8 @@
 namespace kiln::config {
 
 using FieldPtr =
-    std::variant<bool*, int64_t*, uint64_t*, double*, std::string*, std::vector<int64_t>*, std::vector<double>*>;
+    std::variant<bool*, int64_t*, uint64_t*, double*, std::string*, std::vector<int64_t>*, std::vector<double>*,
+                 std::vector<std::string>*>;
 
 struct Field {
   std::string key;  // "optim.lr"
@@ -28,10 +29,12 @@ struct Field {
   std::string item = "value";        // what an element is, for that message ("width")
 };
 
-// A number, boolean or array field; a string field (choices: the allowed values, or any).
+// A number, boolean or array field; a string field (choices: the allowed values, or any); an
+// array of strings (column names).
 Field num(std::string key, FieldPtr p, std::string help, std::optional<double> min = {}, std::optional<double> max = {},
           bool min_exclusive = false, std::string why = {});
 Field str(std::string key, std::string* p, std::string help, std::vector<std::string> choices = {});
+Field strs(std::string key, std::vector<std::string>* p, std::string help);
 // `f`, an array, with at least one element (an `item`, named in the message).
 Field nonempty(Field f, std::string item);
 

@@ -115,6 +115,16 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
       }
       *p = out;
     }
+    void operator()(std::vector<std::string>* p) const {
+      const auto* arr = n.as_array();
+      if (!arr) wrong_type(f, at, util::toml_kind(n));
+      std::vector<std::string> out;
+      for (const auto& el : *arr) {
+        if (!el.is_string()) wrong_type(f, at, "an array holding " + util::toml_kind(el));
+        out.push_back(el.as_string()->get());
+      }
+      *p = out;
+    }
   };
   std::visit(Setter{n, f, at}, f.ptr);
 }

@@ -46,6 +46,8 @@ std::string join(const std::vector<T>& v) {
     if (i) out += ", ";
     if constexpr (std::is_same_v<T, double>) {
       out += format_double(v[i]);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      out += toml_string(v[i]);
     } else {
       out += std::to_string(v[i]);
     }
@@ -77,7 +79,8 @@ std::string value_toml(const Field& f) {
           return format_double(*p);
         else if constexpr (std::is_same_v<T, std::string>)
           return toml_string(*p);
-        else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>>)
+        else if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<double>> ||
+                           std::is_same_v<T, std::vector<std::string>>)
           return join(*p);
         else
           return std::to_string(*p);

@@ -74,6 +74,10 @@ class Dataset {
   virtual bool draws_own_order() const { return false; }
   // A short fingerprint of the underlying files/content (for the run manifest).
   virtual std::string fingerprint() const { return ""; }
+  // How the dataset turns its files into samples where that is learned from the data (a
+  // table's standardisation statistics and categories), as a JSON object's text; "" when
+  // nothing is. Saved in the run dir (preprocessing.json) and in every checkpoint.
+  virtual std::string preprocessing() const { return ""; }
   // Files the dataset left out as unreadable (an image folder with data.on_bad_image =
   // "skip"), each as "path: why", for the run dir's skipped.txt.
   virtual std::vector<std::string> skipped() const { return {}; }

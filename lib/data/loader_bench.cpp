@@ -137,7 +137,9 @@ double plain_h2d_gbps(c10::Device device, size_t bytes, int reps) {
 }  // namespace
 
 nlohmann::json bench_loader(const config::RunConfig& cfg, const std::string& device, const LoaderBenchOptions& bo) {
-  Splits splits = load_splits(cfg.data);
+  config::DataConfig data_cfg = cfg.data;
+  data_cfg.task = cfg.train.task;
+  Splits splits = load_splits(data_cfg);
   LoaderOptions o = loader_options(cfg, device, /*train=*/true);
   if (o.threads <= 0) o.threads = std::max<int64_t>(1, std::thread::hardware_concurrency());  // reported
 

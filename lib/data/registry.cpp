@@ -4,6 +4,7 @@
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "data/image_folder.h"
+#include "data/table.h"
 #include "data/tokens.h"
 #include "util/error.h"
 
@@ -15,6 +16,7 @@ util::Registry<DatasetFactory>& registry() {
     reg.add("fashion-mnist", [](const config::DataConfig& c) { return load_fashion_mnist(c.dir); });
     reg.add("image-folder", [](const config::DataConfig& c) { return load_image_folder(c); });
     reg.add("tokens", [](const config::DataConfig& c) { return load_tokens(c); });
+    reg.add("csv", [](const config::DataConfig& c) { return load_csv(c); });
   });
   return *r;
 }
@@ -30,6 +32,7 @@ class FirstN : public Dataset {
   }
   std::string fingerprint() const override { return base_->fingerprint() + "[:" + std::to_string(n_) + "]"; }
   bool draws_own_order() const override { return base_->draws_own_order(); }
+  std::string preprocessing() const override { return base_->preprocessing(); }
 
  private:
   DatasetPtr base_;

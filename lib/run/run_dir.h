@@ -23,6 +23,7 @@ struct RunDir {
   std::filesystem::path final_checkpoint() const { return checkpoints() / "final.pt"; }
   std::filesystem::path profile() const { return root / "profile"; }
   std::filesystem::path skipped() const { return root / "skipped.txt"; }
+  std::filesystem::path preprocessing() const { return root / "preprocessing.json"; }
 
   // checkpoints/step-00000042.pt: zero-padded, so name order is step order.
   std::filesystem::path step_checkpoint(int64_t step) const;

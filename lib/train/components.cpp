@@ -18,7 +18,9 @@ Components build_components(const config::RunConfig& cfg) {
   c.device = resolve_device(cfg.train.device);
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
   repro::set_deterministic(cfg.repro.deterministic);
-  c.splits = data::load_splits(cfg.data);
+  config::DataConfig data_cfg = cfg.data;
+  data_cfg.task = cfg.train.task;  // a csv's target: class labels or numbers
+  c.splits = data::load_splits(data_cfg);
   c.task = task::build(cfg);
   const data::SampleSpec spec = c.splits.train->spec();
   c.task->check(spec, cfg.data.dataset);

@@ -45,6 +45,11 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
   manifest_.dataset["outputs"] = c.task->outputs(spec);
   // Which label is which class, where the data names them: a model is useless without it.
   if (!classes_.empty()) manifest_.dataset["classes"] = classes_;
+  // Preprocessing learned from the data (a table's standardisation), for export and use.
+  if (const std::string pre = c.splits.train->preprocessing(); !pre.empty()) {
+    util::atomic_write(dir_.preprocessing(), nlohmann::json::parse(pre).dump(2) + "\n");
+    manifest_.dataset["preprocessing"] = dir_.preprocessing().filename().string();
+  }
   // data.on_bad_image = "skip": which files were left out, all of them, one path a line.
   std::string skipped;
   for (const data::DatasetPtr& split : {c.splits.train, c.splits.test}) {
@@ -113,6 +118,7 @@ void Session::resume() {
 checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) const {
   checkpoint::TrainState s = st;
   s.classes = classes_;
+  s.preprocessing = c_.splits.train->preprocessing();
   return s;
 }
 

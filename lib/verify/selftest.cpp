@@ -76,6 +76,10 @@ std::string missing_data(const SelftestConfig& c, const std::vector<std::string>
       return std::string(e.what()) + " (install the text it names, or point data.train at yours)";
     }
   }
+  if (cfg.data.dataset == "csv") {
+    if (fs::is_regular_file(cfg.data.train)) return "";
+    return "data.train " + cfg.data.train + " is not a file (install the table it names, or point it at yours)";
+  }
   if (cfg.data.dataset != "image-folder" || fs::is_directory(cfg.data.dir)) return "";
   return "data.dir " + cfg.data.dir + " is not a directory (point it at an image folder to include this config)";
 }
