@@ -42,6 +42,9 @@ struct DataConfig {
   std::vector<std::string> features;     // feature columns (empty = every other numeric column)
   std::vector<std::string> categorical;  // string columns one-hot encoded
   std::string missing = "error";         // a missing cell: error | mean (the training split's)
+  // npy (data/arrays.h): the .npz members holding the inputs and the targets
+  std::string x = "x";
+  std::string y = "y";
   // Not a config key: train.task, which sources whose targets depend on it read (a csv's
   // target is class labels for classification, numbers otherwise). build_components sets it.
   std::string task;

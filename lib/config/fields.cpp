@@ -50,7 +50,7 @@ const char* const kLrWhy =
 std::vector<Field> shared_fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset,
-          "registered dataset name: fashion-mnist, image-folder, tokens, csv, or one a program registers"),
+          "registered dataset name: fashion-mnist, image-folder, tokens, csv, npy, or one a program registers"),
       str("data.dir", &c.data.dir,
           "fashion-mnist: the IDX files (gzipped or plain); image-folder: train/<class>/* and val/ or test/"),
       num("data.limit_train", &c.data.limit_train, "use only the first N training samples (0 = all)", 0, kMaxSamples,
@@ -71,7 +71,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
           {}, true),
       num("data.val_fraction", &c.data.val_fraction,
           "image-folder without val/ or test/: hold out this share of train/, split by the seed (0 = use the folder); "
-          "csv without data.test: the share of rows held out (0 = a fifth)",
+          "csv, npy without data.test: the share of rows held out (0 = a fifth)",
           0, 0.9),
       str("data.on_bad_image", &c.data.on_bad_image,
           "image-folder: a file that is not a readable JPEG/PNG stops the run (error) or is left out and listed (skip)",
@@ -80,10 +80,11 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "image-folder: decode a large JPEG at 1/2, 1/4 or 1/8 scale where that still covers its crop (faster); "
           "false: always full size, byte-identical to torchvision on PIL"),
       str("data.train", &c.data.train,
-          "tokens, csv: the training file (tokens: or a glob pattern for several, concatenated in sorted order)"),
+          "tokens, csv, npy: the training file (npy: an .npz; tokens: or a glob pattern for several, concatenated "
+          "in sorted order)"),
       str("data.test", &c.data.test,
-          "tokens, csv: the validation file(s), as data.train (\"\" = tokens: the last data.val_tokens of "
-          "data.train; csv: a seeded data.val_fraction of its rows)"),
+          "tokens, csv, npy: the validation file(s), as data.train (\"\" = tokens: the last data.val_tokens of "
+          "data.train; csv, npy: a seeded data.val_fraction of its rows)"),
       num("data.seq_len", &c.data.seq_len, "tokens: tokens per window the model sees (each window reads seq_len + 1)",
           1, 1 << 20, false, "a window of over 2^20 tokens is far beyond any attention kiln builds"),
       num("data.val_tokens", &c.data.val_tokens,
@@ -104,6 +105,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "csv: a missing cell (empty, NA, NaN, null) stops the run naming it (error) or takes the training "
           "split's mean (mean)",
           {"error", "mean"}),
+      str("data.x", &c.data.x, "npy: the .npz array of inputs, [N, ...] uint8, float16 or float32"),
+      str("data.y", &c.data.y, "npy: the .npz array of targets, int64 [N] class labels or float32 [N] / [N, K]"),
 
       num("loader.batch_size", &c.loader.batch_size, "training batch size (samples per micro-batch)", 1, kMaxBatch,
           false, kBatchWhy),

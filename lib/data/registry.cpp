@@ -4,6 +4,7 @@
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "data/image_folder.h"
+#include "data/arrays.h"
 #include "data/table.h"
 #include "data/tokens.h"
 #include "util/error.h"
@@ -17,6 +18,7 @@ util::Registry<DatasetFactory>& registry() {
     reg.add("image-folder", [](const config::DataConfig& c) { return load_image_folder(c); });
     reg.add("tokens", [](const config::DataConfig& c) { return load_tokens(c); });
     reg.add("csv", [](const config::DataConfig& c) { return load_csv(c); });
+    reg.add("npy", [](const config::DataConfig& c) { return load_npy(c); });
   });
   return *r;
 }
