@@ -20,6 +20,11 @@
 #            256: kiln's images/s and data-wait share beside torchvision's DataLoader + resnet18
 #            (bench/image_folder_train_reference.py); needs torchvision, PIL and scikit-image
 #            in the device's python, else it says so and skips
+#   lm       the transformer on the GPU: configs/lm_bytes.toml's shape and a larger one (8 blocks
+#            of 512, window 512), kiln profile's tokens/s beside bench/transformer_reference.py
+#            (PyTorch eager and torch.compile, same shapes); and two 200-step runs of the small
+#            one compared bit for bit (SDPA's backward under deterministic mode). The text is
+#            the repository's own docs and sources (the device has no fortunes package)
 # Device calls, 10 minutes each at most, issued back to back (a machine stays warm 30 s, and
 # build-gpu/ with it): 1. bench/gpu_checks.sh  2. bench/gpu_checks.sh build tests
 # 3. bench/gpu_checks.sh build sweep.
@@ -41,8 +46,8 @@ stages=("$@")
 ((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep|images) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep images)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep|images|lm) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep images lm)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -273,6 +278,53 @@ print(f"images: ResNet-18 step at batch {bs} on a JPEG folder: kiln {k['samples_
       f"{100 * t['data_wait_share']:.2f}%")
 PY
   rm -rf "$out/resnet18_images/checkpoints"
+}
+
+stage_lm() {
+  local text=$out/lm_text.txt steps=50 warm=10 same=200
+  ((quick)) && { steps=3; warm=1; same=6; }
+  find docs lib cli tests -type f \( -name '*.md' -o -name '*.cpp' -o -name '*.h' \) -print0 | sort -z |
+    xargs -0 cat > "$text"
+  local small=(--set "data.train=$text" --set data.val_tokens=65536)
+  local large=("${small[@]}" --set data.seq_len=512 --set model.transformer.layers=8 --set model.transformer.dim=512
+               --set model.transformer.heads=8)
+  step 300 lm_small_profile "$build/kiln" -q profile configs/lm_bytes.toml "${sets[@]}" "${small[@]}" \
+    --warmup "$warm" --steps "$steps" --out "$out/lm_small_profile" --json
+  step 300 lm_large_profile "$build/kiln" -q profile configs/lm_bytes.toml "${sets[@]}" "${large[@]}" \
+    --warmup "$warm" --steps "$steps" --out "$out/lm_large_profile" --json
+  for mode in eager compile; do
+    local flag=()
+    [ "$mode" = compile ] && flag=(--compile)
+    step 300 "lm_small_$mode" $py bench/transformer_reference.py --device "$device" --steps "$steps" \
+      --warmup "$warm" "${flag[@]}"
+    step 300 "lm_large_$mode" $py bench/transformer_reference.py --device "$device" --steps "$steps" \
+      --warmup "$warm" --seq 512 --layers 8 --dim 512 --heads 8 "${flag[@]}"
+  done
+  for r in a b; do
+    rm -rf "$out/lm_same_$r"
+    step 300 "lm_same_$r" "$build/kiln" train configs/lm_bytes.toml "${sets[@]}" "${small[@]}" \
+      --set "train.max_steps=$same" --set data.limit_test=64 --run-dir "$out/lm_same_$r" --json
+  done
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+out = sys.argv[1]
+def last(name):
+    try:
+        return json.loads(open(f"{out}/{name}.json").read().strip().splitlines()[-1])
+    except Exception as e:
+        return {"error": str(e)}
+for size, seq in (("small", 128), ("large", 512)):
+    k, e, c = last(f"lm_{size}_profile"), last(f"lm_{size}_eager"), last(f"lm_{size}_compile")
+    kt = k.get("samples_per_s", 0) * seq
+    print(f"lm {size}: kiln {kt:,.0f} tokens/s (step {k.get('step_ms', 0):.2f} ms, {k.get('verdict')}); PyTorch eager "
+          f"{e.get('tokens_per_s', 0):,.0f}, torch.compile {c.get('tokens_per_s', 0):,.0f} tokens/s; "
+          f"kiln/eager {kt / max(e.get('tokens_per_s', 1), 1):.2f}x, kiln/compile {kt / max(c.get('tokens_per_s', 1), 1):.2f}x")
+a, b = last("lm_same_a"), last("lm_same_b")
+print(f"lm determinism: two runs {a.get('weights_sha256', '?')[:16]} / {b.get('weights_sha256', '?')[:16]}: "
+      f"{'SAME' if a.get('weights_sha256') and a.get('weights_sha256') == b.get('weights_sha256') else 'DIFFER'}; "
+      f"test loss {a.get('test_loss')}")
+PY
+  rm -rf "$out"/lm_same_*/checkpoints
 }
 
 stage_sweep() {
