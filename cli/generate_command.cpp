@@ -27,14 +27,11 @@ int run_generate(GenerateArgs& a, const Globals& g) {
   });
   if (a.json) {
     // Bytes that are not valid UTF-8 become U+FFFD in the JSON string.
-    const nlohmann::json j = {{"run_dir", a.run_dir},
-                              {"checkpoint", r.checkpoint.string()},
-                              {"text", r.text},
-                              {"tokens", r.generated},
-                              {"seed", a.o.seed},
-                              {"temperature", a.o.temperature},
-                              {"top_k", a.o.top_k},
-                              {"tokens_per_s", r.seconds > 0 ? double(r.generated) / r.seconds : 0.0}};
+    const nlohmann::json j = {
+        {"run_dir", a.run_dir}, {"checkpoint", r.checkpoint.string()},
+        {"text", r.text},       {"tokens", r.generated},
+        {"seed", a.o.seed},     {"temperature", a.o.temperature},
+        {"top_k", a.o.top_k},   {"tokens_per_s", r.seconds > 0 ? double(r.generated) / r.seconds : 0.0}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   } else {
     std::fputc('\n', stdout);

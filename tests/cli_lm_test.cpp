@@ -27,13 +27,13 @@ const std::string kConfig = std::string(KILN_SOURCE_DIR) + "/configs/lm_bytes.to
 
 // The shipped config, cut down: `steps` optimizer steps, a 200-window validation split.
 std::vector<std::string> args(const fs::path& run, int64_t steps, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train",         kConfig,
-                                "--set",         "train.max_steps=" + std::to_string(steps),
-                                "--set",         "schedule.warmup_steps=20",
-                                "--set",         "data.limit_test=200",
-                                "--set",         "log.progress=off",
-                                "--set",         "train.threads=2",
-                                "--json",        "--run-dir",
+  std::vector<std::string> a = {"train",     kConfig,
+                                "--set",     "train.max_steps=" + std::to_string(steps),
+                                "--set",     "schedule.warmup_steps=20",
+                                "--set",     "data.limit_test=200",
+                                "--set",     "log.progress=off",
+                                "--set",     "train.threads=2",
+                                "--json",    "--run-dir",
                                 run.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
@@ -87,9 +87,10 @@ TEST(CliLanguageModel, ShippedConfigLearnsGeneratesAndVerifies) {
 
 TEST(CliLanguageModel, SigkillThenResumeAndOtherLoaderThreadsGiveTheSameWeights) {
   TempDir tmp("lm");
-  const std::vector<std::string> small = {"--set", "data.seq_len=64",       "--set", "loader.batch_size=16",
-                                          "--set", "checkpoint.every=5",    "--set", "model.transformer.dropout=0.1",
-                                          "--set", "model.transformer.layers=2"};
+  const std::vector<std::string> small = {
+      "--set", "data.seq_len=64",           "--set", "loader.batch_size=16",
+      "--set", "checkpoint.every=5",        "--set", "model.transformer.dropout=0.1",
+      "--set", "model.transformer.layers=2"};
   auto with = [&](std::vector<std::string> more) {
     std::vector<std::string> a = small;
     a.insert(a.end(), more.begin(), more.end());
@@ -131,10 +132,9 @@ TEST(CliLanguageModel, BadTokenFilesStopTheRunNamingFileAndOffsetAndWriteNothing
   } cases[] = {{"odd.bin", "data.vocab=0", "odd.bin: 6001 bytes after the header, not a whole number"},
                {"text.txt", "data.vocab=100", "text.txt: token 5000 (byte offset 5000) is id 120"}};
   for (const Case& c : cases) {
-    const RunResult r = kiln_test::run(
-        kiln({"train", kConfig, "--set", "data.train=" + (tmp / c.train).string(), "--set", c.extra, "--run-dir",
-              (tmp / "run").string()}),
-        {tmp.path()});
+    const RunResult r = kiln_test::run(kiln({"train", kConfig, "--set", "data.train=" + (tmp / c.train).string(),
+                                             "--set", c.extra, "--run-dir", (tmp / "run").string()}),
+                                       {tmp.path()});
     EXPECT_EQ(r.exit_code, 2) << r.describe();
     EXPECT_NE(r.err.find(c.want), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(tmp / "run")) << "nothing written";

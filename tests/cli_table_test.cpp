@@ -25,8 +25,9 @@ using namespace std::chrono_literals;
 const std::string kConfig = std::string(KILN_SOURCE_DIR) + "/configs/tabular_weather.toml";
 
 std::vector<std::string> args(const fs::path& run, int64_t epochs, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train", kConfig, "--set", "train.epochs=" + std::to_string(epochs),
-                                "--set", "log.progress=off", "--json", "--run-dir", run.string()};
+  std::vector<std::string> a = {
+      "train",  kConfig,     "--set",     "train.epochs=" + std::to_string(epochs), "--set", "log.progress=off",
+      "--json", "--run-dir", run.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }
@@ -61,9 +62,10 @@ TEST(CliTable, ShippedConfigFitsSavesItsStandardisationAndVerifies) {
 
 TEST(CliTable, ClassificationOnAStringColumnKeepsTheClassNames) {
   TempDir tmp("table");
-  const json s = train(args(tmp / "run", 3, {"--set", "train.task=classification", "--set", "data.target=weather",
-                                             "--set", "data.categorical=[]"}),
-                       tmp.path());
+  const json s = train(
+      args(tmp / "run", 3,
+           {"--set", "train.task=classification", "--set", "data.target=weather", "--set", "data.categorical=[]"}),
+      tmp.path());
   EXPECT_GT(s.value("test_accuracy", 0.0), 0.4) << "sun is half the days; rain is easy to tell";
   const json manifest = json::parse(kiln_test::read_file(tmp / "run" / "manifest.json"));
   EXPECT_EQ(manifest["dataset"]["classes"], json::array({"drizzle", "fog", "rain", "snow", "sun"}));
@@ -107,10 +109,10 @@ TEST(CliTable, BadTablesStopTheRunNamingFileAndLineAndWriteNothing) {
                {"text.csv", "data.features=[\"a\", \"b\"]", "text.csv:3, column 'b': 'five' is not a number"},
                {"notarget.csv", "data.features=[]", "notarget.csv has no column 'y' (data.target)"}};
   for (const Case& c : cases) {
-    const RunResult r = kiln_test::run(kiln({"train", kConfig, "--set", "data.train=" + (tmp / c.file).string(),
-                                             "--set", "data.target=y", "--set", "data.categorical=[]", "--set",
-                                             c.extra, "--run-dir", (tmp / "run").string()}),
-                                       {tmp.path()});
+    const RunResult r = kiln_test::run(
+        kiln({"train", kConfig, "--set", "data.train=" + (tmp / c.file).string(), "--set", "data.target=y", "--set",
+              "data.categorical=[]", "--set", c.extra, "--run-dir", (tmp / "run").string()}),
+        {tmp.path()});
     EXPECT_EQ(r.exit_code, 2) << r.describe();
     EXPECT_NE(r.err.find(c.want), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(tmp / "run")) << "nothing written";

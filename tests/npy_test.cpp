@@ -24,7 +24,8 @@ using namespace std::chrono_literals;
 
 // Runs `code` in the venv's python with numpy imported as np and `d` the directory.
 void numpy(const fs::path& dir, const std::string& code) {
-  const RunResult r = kiln_test::run({KILN_TEST_PYTHON, "-c", "import numpy as np\nd = '" + dir.string() + "'\n" + code});
+  const RunResult r =
+      kiln_test::run({KILN_TEST_PYTHON, "-c", "import numpy as np\nd = '" + dir.string() + "'\n" + code});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
 }
 
@@ -77,7 +78,8 @@ TEST(Npy, ReadsWhatNumpyWroteValueForValue) {
   hc.test = hc.train;
   kiln::data::load_npy(hc).train->read(1, px, &label);
   EXPECT_EQ(label, 1);
-  EXPECT_EQ(px[1 * 6 + 4], uint8_t((18 + 4 * 3 + 1) % 251)) << "channel 1 of pixel (1, 1): index 1*9 + 1*3 + 1 of row 1";
+  EXPECT_EQ(px[1 * 6 + 4], uint8_t((18 + 4 * 3 + 1) % 251))
+      << "channel 1 of pixel (1, 1): index 1*9 + 1*3 + 1 of row 1";
   const auto b = kiln::data::load_npy(npz(tmp / "big.npz"));
   EXPECT_EQ(b.train->size() + b.test->size(), 10);
   EXPECT_NE(usage_error(npz(tmp / "x.npy")).find("not a zip archive"), std::string::npos);
@@ -140,15 +142,31 @@ TEST(Npy, NpyHeaderVersionsAndCutFiles) {
         << e.what();
   }
   const auto v9 = header(9, dict, 24);
-  EXPECT_THROW(kiln::data::parse_npy_header(v9.data(), int64_t(v9.size()), 0, int64_t(v9.size()), "v.npy"), kiln::Error);
+  EXPECT_THROW(kiln::data::parse_npy_header(v9.data(), int64_t(v9.size()), 0, int64_t(v9.size()), "v.npy"),
+               kiln::Error);
 }
 
 std::vector<std::string> train_args(const fs::path& data, const fs::path& run, int threads,
                                     std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train", "--set", "data.dataset=npy", "--set", "data.train=" + data.string(),
-                                "--set", "train.task=regression", "--set", "loader.batch_size=16", "--set",
-                                "train.epochs=30", "--set", "checkpoint.every=25", "--set", "log.progress=off",
-                                "--set", "loader.threads=" + std::to_string(threads), "--json", "--run-dir",
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.dataset=npy",
+                                "--set",
+                                "data.train=" + data.string(),
+                                "--set",
+                                "train.task=regression",
+                                "--set",
+                                "loader.batch_size=16",
+                                "--set",
+                                "train.epochs=30",
+                                "--set",
+                                "checkpoint.every=25",
+                                "--set",
+                                "log.progress=off",
+                                "--set",
+                                "loader.threads=" + std::to_string(threads),
+                                "--json",
+                                "--run-dir",
                                 run.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);

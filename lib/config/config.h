@@ -31,12 +31,12 @@ struct DataConfig {
   bool jpeg_scaling = true;  // decode JPEGs at 1/2, 1/4 or 1/8 where that still covers the crop (false: full size)
   // File sources (tokens, data/tokens.h): paths or glob patterns, several files concatenated
   // in sorted order.
-  std::string train;          // training file(s)
-  std::string test;           // validation file(s) ("" = hold out the end of data.train)
-  int64_t seq_len = 256;      // tokens: window length the model sees (each window reads seq_len + 1 tokens)
-  int64_t val_tokens = 0;     // tokens without data.test: hold out the last N tokens (0 = a tenth, at most 2^20)
-  std::string dtype = "auto"; // tokens: auto | uint8 (bytes) | uint16 | uint32 (headerless .bin)
-  int64_t vocab = 0;          // tokens: vocabulary size (0 = 256 for bytes, else the largest id + 1)
+  std::string train;           // training file(s)
+  std::string test;            // validation file(s) ("" = hold out the end of data.train)
+  int64_t seq_len = 256;       // tokens: window length the model sees (each window reads seq_len + 1 tokens)
+  int64_t val_tokens = 0;      // tokens without data.test: hold out the last N tokens (0 = a tenth, at most 2^20)
+  std::string dtype = "auto";  // tokens: auto | uint8 (bytes) | uint16 | uint32 (headerless .bin)
+  int64_t vocab = 0;           // tokens: vocabulary size (0 = 256 for bytes, else the largest id + 1)
   // csv (data/table.h)
   std::string target;                    // the target column
   std::vector<std::string> features;     // feature columns (empty = every other numeric column)
@@ -130,11 +130,11 @@ struct TrainConfig {
   double label_smoothing = 0.0;
   std::string regression_loss = "mse";  // regression: mse | huber
   double huber_delta = 1.0;             // regression with huber: quadratic within, linear outside
-  double grad_clip = 0.0;             // max global grad L2 norm (0 = off)
-  int64_t grad_accum = 1;             // micro-batches per optimizer step
-  std::string device = "auto";        // auto | cpu | cuda | cuda:N
-  int64_t threads = 0;                // LibTorch intra-op threads (0 = its default)
-  std::string on_nonfinite = "stop";  // a nan/inf loss: stop | skip (the update) | ignore
+  double grad_clip = 0.0;               // max global grad L2 norm (0 = off)
+  int64_t grad_accum = 1;               // micro-batches per optimizer step
+  std::string device = "auto";          // auto | cpu | cuda | cuda:N
+  int64_t threads = 0;                  // LibTorch intra-op threads (0 = its default)
+  std::string on_nonfinite = "stop";    // a nan/inf loss: stop | skip (the update) | ignore
 };
 
 struct ReproConfig {

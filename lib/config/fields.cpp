@@ -153,7 +153,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
       str("train.name", &c.train.name, "run name: the run dir is runs/<name>-<timestamp>"),
       str("train.task", &c.train.task,
-          "what the model learns, its loss and metrics: classification | regression | language-model | a registered task"),
+          "what the model learns, its loss and metrics: classification | regression | language-model | a registered "
+          "task"),
       num("train.epochs", &c.train.epochs, "epochs to train", 1, 1e6, false,
           "10^6 passes over the data is far beyond any run (the default is 15)"),
       num("train.max_steps", &c.train.max_steps, "stop after N optimizer steps (0 = epochs decide)", 0, kMaxSteps,

@@ -12,9 +12,8 @@
 
 namespace kiln::config {
 
-using FieldPtr =
-    std::variant<bool*, int64_t*, uint64_t*, double*, std::string*, std::vector<int64_t>*, std::vector<double>*,
-                 std::vector<std::string>*>;
+using FieldPtr = std::variant<bool*, int64_t*, uint64_t*, double*, std::string*, std::vector<int64_t>*,
+                              std::vector<double>*, std::vector<std::string>*>;
 
 struct Field {
   std::string key;  // "optim.lr"

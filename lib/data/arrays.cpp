@@ -66,7 +66,8 @@ std::shared_ptr<ArrayFile> open_arrays(const std::string& path, const config::Da
   f->x = member(cfg.x, "data.x");
   f->y = member(cfg.y, "data.y");
   const std::string xw = path + " array '" + cfg.x + "'", yw = path + " array '" + cfg.y + "'";
-  if (f->x.shape.empty() || f->x.shape[0] < 1) throw Error::usage(xw + ": shape " + shape_text(f->x.shape) + " holds no samples");
+  if (f->x.shape.empty() || f->x.shape[0] < 1)
+    throw Error::usage(xw + ": shape " + shape_text(f->x.shape) + " holds no samples");
   if (f->y.shape.empty() || f->y.shape[0] != f->x.shape[0]) {
     throw Error::usage(yw + ": shape " + shape_text(f->y.shape) + ", but '" + cfg.x + "' has " +
                            std::to_string(f->x.shape[0]) + " samples " + shape_text(f->x.shape),
@@ -160,8 +161,8 @@ ArrayDataset::ArrayDataset(std::shared_ptr<const ArrayFile> file, std::vector<in
     spec_.target = {c10::ScalarType::Long, {}};
     spec_.num_classes = num_classes;
   } else {
-    spec_.target = {c10::ScalarType::Float, file_->y.shape.size() == 2 ? std::vector<int64_t>{file_->y.shape[1]}
-                                                                       : std::vector<int64_t>{}};
+    spec_.target = {c10::ScalarType::Float,
+                    file_->y.shape.size() == 2 ? std::vector<int64_t>{file_->y.shape[1]} : std::vector<int64_t>{}};
   }
 }
 
@@ -205,7 +206,8 @@ Splits load_npy(const config::DataConfig& cfg) {
   std::vector<int64_t> train_rows, test_rows;
   if (!cfg.test.empty()) {
     test = open_arrays(cfg.test, cfg);
-    if (test->sample_shape != train->sample_shape || test->x.descr != train->x.descr || test->y.descr != train->y.descr) {
+    if (test->sample_shape != train->sample_shape || test->x.descr != train->x.descr ||
+        test->y.descr != train->y.descr) {
       throw Error::usage(cfg.test + "'s arrays are " + test->x.descr + " " + shape_text(test->x.shape) + " and " +
                          test->y.descr + " " + shape_text(test->y.shape) + ", but " + cfg.train + "'s are " +
                          train->x.descr + " " + shape_text(train->x.shape) + " and " + train->y.descr + " " +
@@ -224,7 +226,8 @@ Splits load_npy(const config::DataConfig& cfg) {
   }
   const std::string print = fingerprint_of(*train) + (test ? "+" + fingerprint_of(*test).substr(4) : "");
   Splits s;
-  s.train = std::make_shared<ArrayDataset>(train, train_rows, classes, print + ":train" + std::to_string(train_rows.size()));
+  s.train =
+      std::make_shared<ArrayDataset>(train, train_rows, classes, print + ":train" + std::to_string(train_rows.size()));
   s.test = std::make_shared<ArrayDataset>(test ? test : train, test_rows, classes,
                                           print + ":test" + std::to_string(test_rows.size()));
   log::info("npy: " + cfg.train + ", " + std::to_string(train_rows.size()) + " training and " +

@@ -122,7 +122,8 @@ TEST(Table, ClassLabelsSortAsNumbersOrStrings) {
   const TableSchema strs = table_schema(t, {0, 1, 2, 3}, table_config("color", "classification"));
   EXPECT_EQ(strs.class_names, (std::vector<std::string>{"blue", "green", "red"}));
   auto schema = std::make_shared<const TableSchema>(table_schema(t, {0, 2}, table_config("color", "classification")));
-  const std::string msg = usage_error([&] { encode_table(t, {1}, schema, table_config("color", "classification"), "f"); });
+  const std::string msg =
+      usage_error([&] { encode_table(t, {1}, schema, table_config("color", "classification"), "f"); });
   EXPECT_NE(msg.find("t.csv:3, column 'color': class 'blue' is not among the training split's classes"),
             std::string::npos)
       << msg;

@@ -61,8 +61,7 @@ void fill_batch(const Dataset& ds, const std::vector<int64_t>& order, int64_t fi
   if (!spec.is_image()) {
     auto* in = static_cast<char*>(input.data_ptr());
     const size_t ib = spec.input.bytes();
-    for (int64_t i = 0; i < count; ++i)
-      ds.read_keyed(sample(i), key, in + i * ib, tgt + i * tb);
+    for (int64_t i = 0; i < count; ++i) ds.read_keyed(sample(i), key, in + i * ib, tgt + i * tb);
     return;
   }
   const ImageShape s = spec.image();

@@ -73,7 +73,8 @@ NpyArray parse_npy_header(const uint8_t* b, int64_t size, int64_t base, int64_t 
     d.erase(0, d.find_first_not_of(" "));
     d.erase(d.find_last_not_of(" ") + 1);
     if (!d.empty()) {
-      if (d.find_first_not_of("0123456789") != std::string::npos || d.size() > 15) bad(where, "a malformed shape " + shape);
+      if (d.find_first_not_of("0123456789") != std::string::npos || d.size() > 15)
+        bad(where, "a malformed shape " + shape);
       a.shape.push_back(std::stoll(d));
     }
     if (q == std::string::npos) break;
@@ -99,8 +100,9 @@ NpyArray parse_npy_header(const uint8_t* b, int64_t size, int64_t base, int64_t 
   a.item = it->second;
   a.offset = base + start + hlen;
   if (a.count() * a.item > available - (start + hlen)) {
-    bad(where, "the header's shape needs " + std::to_string(a.count() * a.item) + " bytes of data but " +
-                   std::to_string(std::max<int64_t>(0, available - start - hlen)) + " follow",
+    bad(where,
+        "the header's shape needs " + std::to_string(a.count() * a.item) + " bytes of data but " +
+            std::to_string(std::max<int64_t>(0, available - start - hlen)) + " follow",
         "the file was cut short: write it again");
   }
   return a;

@@ -25,7 +25,8 @@ struct NpyArray {
 // unknown version, a malformed dict, Fortran order (of more than one dimension), a big-endian
 // dtype, a dtype kiln does not read (it reads u1, f2, f4, i8), or a data size that does not
 // fit `available` bytes.
-NpyArray parse_npy_header(const uint8_t* bytes, int64_t size, int64_t base, int64_t available, const std::string& where);
+NpyArray parse_npy_header(const uint8_t* bytes, int64_t size, int64_t base, int64_t available,
+                          const std::string& where);
 
 // The .npy members of the .npz at `path` by name without ".npy" ("x", "y"), each parsed.
 // Error::usage naming the file for a compressed member (np.savez_compressed), a truncated

@@ -1,10 +1,10 @@
 // The dataset registry, and the take-first view used by data.limit_train/limit_test.
 #include "util/registry.h"
 #include "config/config.h"
+#include "data/arrays.h"
 #include "data/dataset.h"
 #include "data/fashion_mnist.h"
 #include "data/image_folder.h"
-#include "data/arrays.h"
 #include "data/table.h"
 #include "data/tokens.h"
 #include "util/error.h"

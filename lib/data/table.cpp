@@ -113,17 +113,17 @@ TableSchema table_schema(const CsvTable& t, const std::vector<int64_t>& rows, co
       integers = integers && parse_number(n, &v) && v == std::floor(v);
     }
     if (integers) {
-      std::stable_sort(s.class_names.begin(), s.class_names.end(), [](const std::string& a, const std::string& b) {
-        return std::stod(a) < std::stod(b);
-      });
+      std::stable_sort(s.class_names.begin(), s.class_names.end(),
+                       [](const std::string& a, const std::string& b) { return std::stod(a) < std::stod(b); });
     }
   } else if (!numeric_column(t, tc)) {
     double v;
     for (int64_t r = 0; r < t.rows(); ++r) {
       if (!parse_number(t.columns[size_t(tc)][size_t(r)], &v)) {
         bad_cell(t, r, cfg.target, "'" + util::shorten(t.columns[size_t(tc)][size_t(r)]) + "' is not a number",
-                 "train.task = \"" + cfg.task + "\" needs numeric targets; class labels need train.task = "
-                 "\"classification\"");
+                 "train.task = \"" + cfg.task +
+                     "\" needs numeric targets; class labels need train.task = "
+                     "\"classification\"");
       }
     }
   }
@@ -132,7 +132,8 @@ TableSchema table_schema(const CsvTable& t, const std::vector<int64_t>& rows, co
   std::vector<std::string> wanted = cfg.features;
   if (wanted.empty()) {
     for (int64_t c = 0; c < int64_t(t.header.size()); ++c) {
-      if (c != tc && !categorical.count(t.header[size_t(c)]) && numeric_column(t, c)) wanted.push_back(t.header[size_t(c)]);
+      if (c != tc && !categorical.count(t.header[size_t(c)]) && numeric_column(t, c))
+        wanted.push_back(t.header[size_t(c)]);
     }
   }
   for (const auto& name : cfg.categorical) {
@@ -297,7 +298,8 @@ Splits load_csv(const config::DataConfig& cfg) {
     const int64_t held = std::max<int64_t>(1, int64_t(std::llround(fraction * double(train.rows()))));
     if (held >= train.rows()) {
       throw Error::usage(train.path.string() + ": " + std::to_string(train.rows()) +
-                             " rows are too few to hold out a validation share", "give more rows or a data.test file");
+                             " rows are too few to hold out a validation share",
+                         "give more rows or a data.test file");
     }
     for (int64_t i = 0; i < train.rows(); ++i) (i < held ? test_rows : train_rows).push_back(keyed[size_t(i)].second);
     std::sort(test_rows.begin(), test_rows.end());
@@ -307,11 +309,12 @@ Splits load_csv(const config::DataConfig& cfg) {
   const std::string print = "csv:" + train.sha256.substr(0, 16) + (test ? "+" + test->sha256.substr(0, 16) : "");
   Splits s;
   s.train = encode_table(train, train_rows, schema, cfg, print + ":train" + std::to_string(train_rows.size()));
-  s.test = encode_table(test ? *test : train, test_rows, schema, cfg, print + ":test" + std::to_string(test_rows.size()));
+  s.test =
+      encode_table(test ? *test : train, test_rows, schema, cfg, print + ":test" + std::to_string(test_rows.size()));
   log::info("csv: " + train.path.string() + ", " + std::to_string(train_rows.size()) + " training and " +
-            std::to_string(test_rows.size()) + " validation rows; " + std::to_string(schema->width()) +
-            " features (" + std::to_string(schema->numeric.size()) + " numeric, " +
-            std::to_string(schema->categorical.size()) + " one-hot columns); target '" + schema->target + "' " +
+            std::to_string(test_rows.size()) + " validation rows; " + std::to_string(schema->width()) + " features (" +
+            std::to_string(schema->numeric.size()) + " numeric, " + std::to_string(schema->categorical.size()) +
+            " one-hot columns); target '" + schema->target + "' " +
             (schema->classes ? "(" + std::to_string(schema->class_names.size()) + " classes)" : "(a number)"));
   return s;
 }

@@ -19,11 +19,11 @@ namespace kiln::data {
 
 struct TableSchema {
   std::string target;
-  bool classes = false;                   // class labels (else a float32 number)
-  std::vector<std::string> class_names;   // by label
-  std::vector<std::string> numeric;       // numeric feature columns, in order
-  std::vector<double> mean, std, fill;    // per numeric feature: standardisation; the missing value's fill
-  std::vector<std::string> categorical;   // one-hot columns, after the numeric ones
+  bool classes = false;                              // class labels (else a float32 number)
+  std::vector<std::string> class_names;              // by label
+  std::vector<std::string> numeric;                  // numeric feature columns, in order
+  std::vector<double> mean, std, fill;               // per numeric feature: standardisation; the missing value's fill
+  std::vector<std::string> categorical;              // one-hot columns, after the numeric ones
   std::vector<std::vector<std::string>> categories;  // per categorical column, sorted
   int64_t width() const;
   nlohmann::json to_json() const;

@@ -53,8 +53,8 @@ TokenLayout token_layout(const std::filesystem::path& path, const uint8_t* head,
     l.header_bytes = kLlmcHeaderBytes;
     l.name = u16 ? "llm.c uint16 (GPT-2)" : "llm.c uint32 (Llama 3)";
     if (dtype != "auto" && width_of(dtype) != l.width) {
-      throw Error::usage(where + ": its llm.c header says " + (u16 ? "uint16" : "uint32") + " tokens but data.dtype = \"" +
-                             dtype + "\"",
+      throw Error::usage(where + ": its llm.c header says " + (u16 ? "uint16" : "uint32") +
+                             " tokens but data.dtype = \"" + dtype + "\"",
                          "set data.dtype = \"auto\" (the header decides)");
     }
     if (size < kLlmcHeaderBytes) {

@@ -47,7 +47,8 @@ void TokenStream::copy(int64_t begin, int64_t n, int64_t* out) const {
 std::string TokenStream::describe() const {
   std::string layouts;
   for (const auto& f : files_) {
-    if (layouts.find(f->layout().name) == std::string::npos) layouts += (layouts.empty() ? "" : ", ") + f->layout().name;
+    if (layouts.find(f->layout().name) == std::string::npos)
+      layouts += (layouts.empty() ? "" : ", ") + f->layout().name;
   }
   return std::to_string(files_.size()) + (files_.size() == 1 ? " file, " : " files, ") + std::to_string(size()) +
          " tokens (" + layouts + ")";
@@ -126,7 +127,8 @@ TokenScan scan(const TokenStream& s, int threads) {
   }();
   std::atomic<int64_t> done_bytes{0};
   std::atomic<int64_t> next_report{std::chrono::steady_clock::now().time_since_epoch().count()};
-  const int64_t report_every = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(5)).count();
+  const int64_t report_every =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(5)).count();
   util::parallel_for(int64_t(chunks.size()), threads, [&](int64_t i) {
     thread_local std::vector<uint8_t> buf;
     const Chunk& c = chunks[size_t(i)];

@@ -30,9 +30,9 @@ class TokenStream {
 };
 
 struct TokenScan {
-  int64_t max_id = -1;      // -1 for an empty stream
-  std::string hash;         // 64 hex digits over every file's layout and tokens
-  bool bytes_only = true;   // every file is UTF-8 bytes (vocab 256 by construction)
+  int64_t max_id = -1;     // -1 for an empty stream
+  std::string hash;        // 64 hex digits over every file's layout and tokens
+  bool bytes_only = true;  // every file is UTF-8 bytes (vocab 256 by construction)
 };
 
 // Reads the whole stream on `threads` threads, with a progress line every few seconds.

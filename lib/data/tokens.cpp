@@ -71,7 +71,8 @@ Splits load_tokens(const config::DataConfig& cfg) {
   const int threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   auto train = std::make_shared<const TokenStream>(expand_token_paths(cfg.train, "data.train"), cfg.dtype);
   std::shared_ptr<const TokenStream> test;
-  if (!cfg.test.empty()) test = std::make_shared<const TokenStream>(expand_token_paths(cfg.test, "data.test"), cfg.dtype);
+  if (!cfg.test.empty())
+    test = std::make_shared<const TokenStream>(expand_token_paths(cfg.test, "data.test"), cfg.dtype);
 
   const TokenScan ts = scan(*train, threads);
   const TokenScan vs = test ? scan(*test, threads) : TokenScan{};
@@ -102,17 +103,17 @@ Splits load_tokens(const config::DataConfig& cfg) {
                        "give more tokens or a smaller data.seq_len");
   }
   log::info("tokens: data.train " + train->describe() + (test ? "; data.test " + test->describe() : "") +
-            "; vocabulary " + count(vocab) + "; " + count(train_end) + " training and " +
-            count(val_end - val_begin) + " validation tokens");
+            "; vocabulary " + count(vocab) + "; " + count(train_end) + " training and " + count(val_end - val_begin) +
+            " validation tokens");
 
   const std::string print = "tokens:" + ts.hash.substr(0, 16) + (test ? "+" + vs.hash.substr(0, 16) : "") + ":v" +
                             std::to_string(vocab) + ":T" + std::to_string(T);
   Splits s;
   s.train = std::make_shared<TokenWindows>(train, 0, train_end, T, vocab, true,
                                            print + ":train[0," + std::to_string(train_end) + ")");
-  s.test = std::make_shared<TokenWindows>(test ? test : train, val_begin, val_end, T, vocab, false,
-                                          print + ":val[" + std::to_string(val_begin) + "," +
-                                              std::to_string(val_end) + ")");
+  s.test =
+      std::make_shared<TokenWindows>(test ? test : train, val_begin, val_end, T, vocab, false,
+                                     print + ":val[" + std::to_string(val_begin) + "," + std::to_string(val_end) + ")");
   return s;
 }
 

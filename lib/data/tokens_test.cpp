@@ -114,8 +114,7 @@ TEST(TokenFile, RefusesMalformedFilesNamingThemAndTheOffset) {
   EXPECT_NE(refused(cut, "auto").find("shorter than llm.c's 1024-byte header"), std::string::npos);
   // A .bin without a header and without data.dtype: which it is cannot be guessed.
   EXPECT_NE(refused(raw<uint16_t>({1, 2}), "auto").find("without an llm.c header"), std::string::npos);
-  EXPECT_NE(usage_error([&] { TokenFile(tmp.path() / "missing.bin", "auto"); }).find("cannot open"),
-            std::string::npos);
+  EXPECT_NE(usage_error([&] { TokenFile(tmp.path() / "missing.bin", "auto"); }).find("cannot open"), std::string::npos);
 }
 
 TEST(TokenStream, ConcatenatesFilesAndGlobsInSortedOrder) {
@@ -130,9 +129,9 @@ TEST(TokenStream, ConcatenatesFilesAndGlobsInSortedOrder) {
   std::vector<int64_t> v(4);
   s.copy(1, 4, v.data());  // across a.txt, the empty a2.txt and b.txt
   EXPECT_EQ(v, (std::vector<int64_t>{'b', 'c', 'd', 'e'}));
-  EXPECT_NE(usage_error([&] { expand_token_paths((tmp.path() / "*.bin").string(), "data.train"); })
-                .find("matches no file"),
-            std::string::npos);
+  EXPECT_NE(
+      usage_error([&] { expand_token_paths((tmp.path() / "*.bin").string(), "data.train"); }).find("matches no file"),
+      std::string::npos);
   EXPECT_NE(usage_error([&] { expand_token_paths("", "data.train"); }).find("data.train is not set"),
             std::string::npos);
 }

@@ -71,9 +71,9 @@ Result run(const Options& o, const std::function<void(char)>& emit) {
   const config::RunConfig cfg = config::load(dir.config(), {});
   const nlohmann::json manifest = nlohmann::json::parse(util::read_file(dir.manifest()), nullptr, false);
   if (cfg.train.task != "language-model") {
-    throw Error::usage(o.run_dir.string() + " trained train.task = \"" + cfg.train.task +
-                           "\"; kiln generate needs a language model",
-                       "train one with train.task = \"language-model\" (configs/lm_bytes.toml)");
+    throw Error::usage(
+        o.run_dir.string() + " trained train.task = \"" + cfg.train.task + "\"; kiln generate needs a language model",
+        "train one with train.task = \"language-model\" (configs/lm_bytes.toml)");
   }
   const nlohmann::json* ds = manifest.is_object() && manifest.contains("dataset") ? &manifest["dataset"] : nullptr;
   if (!ds || !ds->contains("input") || !ds->contains("outputs")) {

@@ -13,10 +13,10 @@ namespace kiln::generate {
 
 struct Options {
   std::filesystem::path run_dir;
-  std::string prompt;         // UTF-8; its bytes are the first tokens ("" = a newline)
-  int64_t tokens = 200;       // tokens to generate after the prompt
-  double temperature = 1.0;   // 0 = greedy (the arg-max every time)
-  int64_t top_k = 0;          // > 0: sample among the k likeliest tokens only
+  std::string prompt;        // UTF-8; its bytes are the first tokens ("" = a newline)
+  int64_t tokens = 200;      // tokens to generate after the prompt
+  double temperature = 1.0;  // 0 = greedy (the arg-max every time)
+  int64_t top_k = 0;         // > 0: sample among the k likeliest tokens only
   uint64_t seed = 0;
   std::string device = "cpu";
 };

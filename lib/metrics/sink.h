@@ -39,7 +39,7 @@ struct Progress {
   int64_t epoch = 0, epochs = 0;
   double samples_per_s = 0.0;
   double elapsed_s = 0.0;
-  double last_loss = -1.0;  // newest logged loss, -1 before the first
+  double last_loss = -1.0;        // newest logged loss, -1 before the first
   int64_t tokens_per_sample = 0;  // > 0: throughput is shown in tokens/s (a language model)
 };
 

@@ -30,11 +30,11 @@ namespace {
 // datasets: config::load needs their tables before anything builds a model, and config/
 // sits below model/, so it cannot ask for them. Both registries are built on first use, so
 // the order of static initialisers cannot lose an entry.
-[[maybe_unused]] const bool kBuiltins = register_model("mlp", make_mlp, config::model_table<MlpKnobs>()) &&
-                                        register_model("cnn", make_cnn, config::model_table<CnnKnobs>()) &&
-                                        register_model("resnet", make_resnet, config::model_table<ResnetKnobs>()) &&
-                                        register_model("transformer", make_transformer,
-                                                       config::model_table<TransformerKnobs>());
+[[maybe_unused]] const bool kBuiltins =
+    register_model("mlp", make_mlp, config::model_table<MlpKnobs>()) &&
+    register_model("cnn", make_cnn, config::model_table<CnnKnobs>()) &&
+    register_model("resnet", make_resnet, config::model_table<ResnetKnobs>()) &&
+    register_model("transformer", make_transformer, config::model_table<TransformerKnobs>());
 
 }  // namespace
 

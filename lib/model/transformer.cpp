@@ -54,8 +54,8 @@ class Block : public nn::Module {
     const int64_t B = x.size(0), T = x.size(1), D = x.size(2), hd = D / heads_;
     // q, k, v: [B, heads, T, D / heads].
     auto qkv = qkv_->forward(ln1_->forward(x)).view({B, T, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
-    auto y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], /*attn_mask=*/{},
-                                              is_training() ? dropout_ : 0.0, /*is_causal=*/true);
+    auto y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], /*attn_mask=*/{}, is_training() ? dropout_ : 0.0,
+                                              /*is_causal=*/true);
     auto h = x + drop_->forward(proj_->forward(y.transpose(1, 2).reshape({B, T, D})));
     auto m = torch::nn::functional::gelu(fc_->forward(ln2_->forward(h)),
                                          torch::nn::functional::GELUFuncOptions().approximate("tanh"));
@@ -82,7 +82,8 @@ class Transformer : public Net {
         ln_(register_module("ln", nn::LayerNorm(nn::LayerNormOptions({k.dim})))),
         context_(context) {
     const double proj_std = 0.02 / std::sqrt(2.0 * double(k.layers));
-    for (int64_t i = 0; i < k.layers; ++i) blocks_->push_back(std::make_shared<Block>(k.dim, k.heads, k.dropout, proj_std));
+    for (int64_t i = 0; i < k.layers; ++i)
+      blocks_->push_back(std::make_shared<Block>(k.dim, k.heads, k.dropout, proj_std));
     torch::NoGradGuard g;
     nn::init::normal_(tok_->weight, 0.0, 0.02);
     nn::init::normal_(pos_->weight, 0.0, 0.02);
@@ -109,14 +110,15 @@ class Transformer : public Net {
 NetPtr make_transformer(const config::ModelConfig& cfg, const InputSpec& in) {
   const auto& k = cfg.knobs<TransformerKnobs>();
   if (in.shape.size() != 1) {
-    throw Error::usage("model.name = \"transformer\" needs token windows (int64 [T]) as inputs, but the dataset's are " +
-                           std::to_string(in.shape.size()) + "-dimensional",
-                       "use data.dataset = \"tokens\" with train.task = \"language-model\"");
+    throw Error::usage(
+        "model.name = \"transformer\" needs token windows (int64 [T]) as inputs, but the dataset's are " +
+            std::to_string(in.shape.size()) + "-dimensional",
+        "use data.dataset = \"tokens\" with train.task = \"language-model\"");
   }
   if (k.dim % k.heads != 0) {
-    throw Error::usage("model.transformer.dim = " + std::to_string(k.dim) + " is not a multiple of heads = " +
-                           std::to_string(k.heads),
-                       "pick dim = heads x the head width (64 is common)");
+    throw Error::usage(
+        "model.transformer.dim = " + std::to_string(k.dim) + " is not a multiple of heads = " + std::to_string(k.heads),
+        "pick dim = heads x the head width (64 is common)");
   }
   const int64_t context = k.seq_len > 0 ? k.seq_len : in.shape[0];
   if (context < in.shape[0]) {

@@ -28,9 +28,9 @@ TEST(RegressionTask, MetricsMatchHandComputedValues) {
   e->add(out.slice(0, 3), y.slice(0, 3));
   const auto v = e->result();
   ASSERT_EQ(v.size(), 4u);
-  EXPECT_NEAR(v[0], 1.5, 1e-9);        // loss = MSE here
-  EXPECT_NEAR(v[1], 1.5, 1e-9);        // mse: 6 / 4
-  EXPECT_NEAR(v[2], 1.0, 1e-9);        // mae: 4 / 4
+  EXPECT_NEAR(v[0], 1.5, 1e-9);          // loss = MSE here
+  EXPECT_NEAR(v[1], 1.5, 1e-9);          // mse: 6 / 4
+  EXPECT_NEAR(v[2], 1.0, 1e-9);          // mae: 4 / 4
   EXPECT_NEAR(v[3], 1 - 6 / 5.0, 1e-9);  // r2: SST = sum (y - 2.5)^2 = 5
   EXPECT_EQ(metric_key("test", t->metrics()[3]), "test_r2");
   EXPECT_TRUE(t->metrics()[3].higher_is_better);

@@ -40,8 +40,7 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
   // What the model was built for (model::InputSpec): a tool that rebuilds it from the run dir
   // alone (kiln generate, an export) needs no dataset.
   const data::SampleSpec spec = c.splits.train->spec();
-  manifest_.dataset["input"] = {{"dtype", data::dtype_name(spec.input.dtype)},
-                                {"shape", spec.input.shape}};
+  manifest_.dataset["input"] = {{"dtype", data::dtype_name(spec.input.dtype)}, {"shape", spec.input.shape}};
   manifest_.dataset["outputs"] = c.task->outputs(spec);
   // Which label is which class, where the data names them: a model is useless without it.
   if (!classes_.empty()) manifest_.dataset["classes"] = classes_;
