@@ -1,5 +1,7 @@
 #include "cli_helpers.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -219,6 +221,24 @@ std::vector<nlohmann::json> metrics_records(const fs::path& run_dir, const std::
     if (j.is_object() && j.value("type", "") == type) out.push_back(std::move(j));
   }
   return out;
+}
+
+nlohmann::json train_summary(const std::vector<std::string>& argv, const fs::path& cwd,
+                             std::chrono::milliseconds timeout) {
+  const RunResult r = run(argv, {cwd, timeout});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  return last_json_line(r.out).value_or(nlohmann::json::object());
+}
+
+void kill_after_steps(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& run_dir,
+                      size_t steps) {
+  Child child(argv, {cwd});
+  const bool reached = child.wait_for_output(
+      [&](const std::string&, const std::string&) { return metrics_records(run_dir, "step").size() >= steps; },
+      std::chrono::minutes(5));
+  ASSERT_TRUE(reached) << child.err_so_far();
+  child.signal(SIGKILL);
+  EXPECT_EQ(child.wait(std::chrono::minutes(1)).term_signal, SIGKILL) << "the run ended before it was killed";
 }
 
 }  // namespace kiln_test

@@ -84,6 +84,16 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts = {})
 std::vector<std::string> kiln(std::initializer_list<std::string> args);
 std::vector<std::string> kiln(const std::vector<std::string>& args);
 
+// Runs a `kiln train ... --json` (argv) in `cwd` to completion and returns its summary, the
+// last stdout line; a gtest failure (and an empty object) unless it exits 0.
+nlohmann::json train_summary(const std::vector<std::string>& argv, const fs::path& cwd,
+                             std::chrono::milliseconds timeout = std::chrono::minutes(5));
+
+// Starts `kiln train` (argv) in `cwd`, waits until `run_dir`'s metrics.jsonl holds at least
+// `steps` step records and SIGKILLs it: a run killed mid-way, for resume tests. A gtest
+// failure when it ends first or never gets there.
+void kill_after_steps(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& run_dir, size_t steps);
+
 // Lines of `text` (without the '\n'); a trailing newline does not make an empty last line.
 std::vector<std::string> split_lines(const std::string& text);
 

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,9 +39,7 @@ std::vector<std::string> args(const fs::path& run, int64_t steps, std::vector<st
 }
 
 json train(const std::vector<std::string>& argv, const fs::path& cwd) {
-  const RunResult r = kiln_test::run(argv, {cwd, 600s});
-  EXPECT_EQ(r.exit_code, 0) << r.describe();
-  return kiln_test::last_json_line(r.out).value_or(json::object());
+  return kiln_test::train_summary(argv, cwd, 600s);
 }
 
 TEST(CliLanguageModel, ShippedConfigLearnsGeneratesAndVerifies) {
@@ -101,15 +98,7 @@ TEST(CliLanguageModel, SigkillThenResumeAndOtherLoaderThreadsGiveTheSameWeights)
   ASSERT_TRUE(whole.contains("weights_sha256")) << whole.dump();
   EXPECT_EQ(whole["weights_sha256"], threads["weights_sha256"]);
   const fs::path run = tmp / "killed";
-  {
-    kiln_test::Child child(args(run, 40, with({"--set", "loader.threads=2"})), {tmp.path()});
-    const bool reached = child.wait_for_output(
-        [&](const std::string&, const std::string&) { return kiln_test::metrics_records(run, "step").size() >= 23; },
-        300s);
-    ASSERT_TRUE(reached) << child.err_so_far();
-    child.signal(SIGKILL);
-    EXPECT_EQ(child.wait(60s).term_signal, SIGKILL);
-  }
+  kiln_test::kill_after_steps(args(run, 40, with({"--set", "loader.threads=2"})), tmp.path(), run, 23);
   const json resumed = train(args(run, 40, with({"--set", "loader.threads=2", "--resume", "auto"})), tmp.path());
   EXPECT_EQ(resumed.value("weights_sha256", "resumed"), whole.value("weights_sha256", "whole"));
 }

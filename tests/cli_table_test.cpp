@@ -6,7 +6,6 @@
 // stop the run naming the file and line (or column), before anything is written.
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -32,11 +31,7 @@ std::vector<std::string> args(const fs::path& run, int64_t epochs, std::vector<s
   return kiln(a);
 }
 
-json train(const std::vector<std::string>& argv, const fs::path& cwd) {
-  const RunResult r = kiln_test::run(argv, {cwd, 300s});
-  EXPECT_EQ(r.exit_code, 0) << r.describe();
-  return kiln_test::last_json_line(r.out).value_or(json::object());
-}
+json train(const std::vector<std::string>& argv, const fs::path& cwd) { return kiln_test::train_summary(argv, cwd); }
 
 TEST(CliTable, ShippedConfigFitsSavesItsStandardisationAndVerifies) {
   TempDir tmp("table");
@@ -85,15 +80,7 @@ TEST(CliTable, SigkillThenResumeAndOtherLoaderThreadsGiveTheSameWeights) {
   ASSERT_TRUE(one.contains("weights_sha256")) << one.dump();
   EXPECT_EQ(one["weights_sha256"], three["weights_sha256"]);
   const fs::path run = tmp / "killed";
-  {
-    kiln_test::Child child(args(run, 20, with("2")), {tmp.path()});
-    const bool reached = child.wait_for_output(
-        [&](const std::string&, const std::string&) { return kiln_test::metrics_records(run, "step").size() >= 300; },
-        120s);
-    ASSERT_TRUE(reached) << child.err_so_far();
-    child.signal(SIGKILL);
-    EXPECT_EQ(child.wait(60s).term_signal, SIGKILL);
-  }
+  kiln_test::kill_after_steps(args(run, 20, with("2")), tmp.path(), run, 300);
   const json resumed = train(args(run, 20, with("2", {"--resume", "auto"})), tmp.path());
   EXPECT_EQ(resumed.value("weights_sha256", "resumed"), one.value("weights_sha256", "one"));
 }

@@ -6,7 +6,6 @@
 // --resume, and a bad archive is exit 2 with nothing written.
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <cstring>
 
 #include "cli_helpers.h"
@@ -178,26 +177,14 @@ TEST(CliNpy, SameWeightsForAnyLoaderThreadsAndAfterSigkillAndResume) {
   numpy(tmp.path(),
         "r = np.random.default_rng(1); x = r.random((2000, 6), dtype=np.float32)\n"
         "np.savez(d + '/t.npz', x=x.astype(np.float16), y=(x @ np.arange(6, dtype=np.float32))[:, None])\n");
-  auto train = [&](const std::vector<std::string>& argv) {
-    const RunResult r = kiln_test::run(argv, {tmp.path(), 300s});
-    EXPECT_EQ(r.exit_code, 0) << r.describe();
-    return kiln_test::last_json_line(r.out).value_or(nlohmann::json::object());
-  };
+  auto train = [&](const std::vector<std::string>& argv) { return kiln_test::train_summary(argv, tmp.path()); };
   const auto one = train(train_args(tmp / "t.npz", tmp / "one", 1));
   const auto three = train(train_args(tmp / "t.npz", tmp / "three", 3));
   ASSERT_TRUE(one.contains("weights_sha256")) << one.dump();
   EXPECT_EQ(one["weights_sha256"], three["weights_sha256"]);
   EXPECT_GT(one.value("test_r2", 0.0), 0.9);
   const fs::path run = tmp / "killed";
-  {
-    kiln_test::Child child(train_args(tmp / "t.npz", run, 2), {tmp.path()});
-    ASSERT_TRUE(child.wait_for_output(
-        [&](const std::string&, const std::string&) { return kiln_test::metrics_records(run, "step").size() >= 500; },
-        120s))
-        << child.err_so_far();
-    child.signal(SIGKILL);
-    EXPECT_EQ(child.wait(60s).term_signal, SIGKILL);
-  }
+  kiln_test::kill_after_steps(train_args(tmp / "t.npz", run, 2), tmp.path(), run, 500);
   const auto resumed = train(train_args(tmp / "t.npz", run, 2, {"--resume", "auto"}));
   EXPECT_EQ(resumed.value("weights_sha256", "resumed"), one.value("weights_sha256", "one"));
   numpy(tmp.path(), "np.savez(d + '/bad.npz', x=np.zeros((4, 2), '>f4'), y=np.zeros(4, np.float32))\n");

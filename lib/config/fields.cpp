@@ -168,7 +168,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "beyond: robust to outliers)",
           {"mse", "huber"}),
       num("train.huber_delta", &c.train.huber_delta, "regression with huber: where the loss turns linear", 0, 1e12,
-          true),
+          true, "a delta over 1e12 never turns linear: that is train.regression_loss = \"mse\""),
       num("train.grad_clip", &c.train.grad_clip, "clip the global gradient L2 norm to this (0 = off)", 0, 1e12, false,
           "a clip norm over 1e12 never clips; use 0 for off"),
       num("train.grad_accum", &c.train.grad_accum, "micro-batches accumulated per optimizer step", 1, 1 << 16, false,
