@@ -12,7 +12,9 @@
 
 #include "cli_helpers.h"
 #include "config/load.h"
+#include "data/csv_reader.h"
 #include "data/idx.h"
+#include "data/npy.h"
 #include "sweep/spec.h"
 #include "util/error.h"
 
@@ -85,6 +87,28 @@ TEST(FuzzCorpus, SpecInputsLoadOrAreUsageErrors) {
                            kiln::sweep::parse_spec(text, fs::path(KILN_SOURCE_DIR) / "fuzz/spec.toml");
                          }),
             2u);
+}
+
+TEST(FuzzCorpus, CsvInputsParseOrAreUsageErrors) {
+  EXPECT_GE(check_corpus("csv", [](const std::string& text) { kiln::data::parse_csv(text, "corpus.csv"); }), 4u);
+}
+
+TEST(FuzzCorpus, NpyInputsParseOrAreUsageErrors) {
+  kiln_test::TempDir tmp("npy-corpus");
+  EXPECT_GE(check_corpus("npy",
+                         [&](const std::string& bytes) {
+                           if (bytes.empty()) return;
+                           // As in fuzz/npy_fuzz.cpp: the first byte picks the .npy header or the .npz.
+                           const auto* b = reinterpret_cast<const uint8_t*>(bytes.data()) + 1;
+                           const int64_t n = int64_t(bytes.size()) - 1;
+                           if (bytes[0] % 2 == 0) {
+                             kiln::data::parse_npy_header(b, n, 0, n, "corpus.npy");
+                           } else {
+                             kiln_test::write_file(tmp / "corpus.npz", bytes.substr(1));
+                             kiln::data::read_npz(tmp / "corpus.npz");
+                           }
+                         }),
+            5u);
 }
 
 }  // namespace

@@ -33,6 +33,6 @@ TEST_P(FuzzSmoke, RunsBrieflyWithoutFindings) {
   EXPECT_NE(r.err.find("Done"), std::string::npos) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Parsers, FuzzSmoke, ::testing::Values("config", "set", "idx", "spec"));
+INSTANTIATE_TEST_SUITE_P(Parsers, FuzzSmoke, ::testing::Values("config", "set", "idx", "spec", "csv", "npy"));
 
 }  // namespace

@@ -99,7 +99,11 @@ NpyArray parse_npy_header(const uint8_t* b, int64_t size, int64_t base, int64_t 
   a.descr = d;
   a.item = it->second;
   a.offset = base + start + hlen;
-  if (a.count() * a.item > available - (start + hlen)) {
+  int64_t bytes = a.item;  // the data's size, refused before it can overflow
+  for (const int64_t dim : a.shape) {
+    if (__builtin_mul_overflow(bytes, dim, &bytes)) bad(where, "a shape " + shape + " too large for any file");
+  }
+  if (bytes > available - (start + hlen)) {
     bad(where,
         "the header's shape needs " + std::to_string(a.count() * a.item) + " bytes of data but " +
             std::to_string(std::max<int64_t>(0, available - start - hlen)) + " follow",
@@ -115,8 +119,9 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
   f.seekg(0, std::ios::end);
   const int64_t size = f.tellg();
   auto read = [&](int64_t at, int64_t n) {
-    std::vector<uint8_t> buf(size_t(std::max<int64_t>(0, n)));
-    if (at < 0 || n < 0 || at + n > size) bad(where, "the zip archive is cut short or damaged");
+    // Checked before allocating: the sizes come from the file.
+    if (at < 0 || n < 0 || at > size || n > size - at) bad(where, "the zip archive is cut short or damaged");
+    std::vector<uint8_t> buf(static_cast<size_t>(n));
     f.seekg(at);
     f.read(reinterpret_cast<char*>(buf.data()), std::streamsize(n));
     if (!f) bad(where, "the zip archive is cut short or damaged");
