@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <mutex>
 
 #include "util/error.h"
 #include "util/log.h"

@@ -6,6 +6,7 @@
 #include <torch/autograd.h>
 
 #include <chrono>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint.h"
