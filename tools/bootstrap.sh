@@ -18,7 +18,9 @@ APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python
           clang-14 libclang-rt-14-dev   # clang + libFuzzer/sanitizer runtimes: fuzz/ (docs/fuzzing.md)
           libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev  # image folders: JPEG (libjpeg-turbo) and PNG decoding
           fortunes  # configs/lm_bytes.toml's text: 2.6 MB of English in /usr/share/games/fortunes
-          python3-vega-datasets)  # configs/tabular_weather.toml's table: seattle-weather.csv
+          python3-vega-datasets  # configs/tabular_weather.toml's table: seattle-weather.csv
+          chromium-headless-shell  # the tests load `kiln report`'s HTML in headless Chromium
+          prometheus)  # promtool: the tests check --metrics-port's text format with it
 
 log() { echo "bootstrap: $*" >&2; }
 
@@ -36,7 +38,8 @@ fi
 # The stamp names the pinned requirements, so changing them re-runs pip once.
 # torchvision (and its Pillow): the reference kiln's image transforms are tested and benchmarked against.
 PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION" "optuna-dashboard==0.21.0"
-         "torchvision==0.26.0" "scikit-image==0.26.0")  # scikit-image: the photos bench/make_photo_folder.py crops
+         "torchvision==0.26.0" "scikit-image==0.26.0"  # scikit-image: the photos bench/make_photo_folder.py crops
+         "tensorboard==2.21.0" "safetensors==0.8.0")  # the real readers of kiln's event files and exports
 STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
   log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"
