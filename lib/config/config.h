@@ -150,6 +150,7 @@ struct CheckpointConfig {
 struct LogConfig {
   int64_t every = 50;             // console line / progress refresh every N steps
   std::string progress = "auto";  // auto (bar on a terminal, lines otherwise) | bar | lines | off
+  bool tensorboard = true;        // an event file under RUN_DIR/tb/
 };
 
 struct RunConfig {

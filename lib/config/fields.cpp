@@ -191,6 +191,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("log.every", &c.log.every, "console log line every N steps", 1, kMaxSteps, false, kStepsWhy),
       str("log.progress", &c.log.progress, "auto (bar on a terminal, lines otherwise) | bar | lines | off",
           {"auto", "bar", "lines", "off"}),
+      num("log.tensorboard", &c.log.tensorboard,
+          "write TensorBoard scalars and text to RUN_DIR/tb/ (tensorboard --logdir RUN_DIR)"),
   };
 }
 

@@ -49,11 +49,27 @@ class Sink {
   virtual void on_step(const StepRecord&) {}
   virtual void on_eval(const EvalRecord&) {}
   virtual void on_progress(const Progress&) {}  // called after every step; sinks throttle
+  virtual void on_finish() {}                   // the run ended with its summary (not stopped, not failed)
   virtual void close() {}
 };
 
 // Appends one JSON object per record to `path` ({"type": "step", ...} / {"type": "eval", ...}).
 std::unique_ptr<Sink> make_jsonl_sink(const std::filesystem::path& path);
+
+// TensorBoard: an event file under `dir` (RUN_DIR/tb/) with the step scalars (train/loss,
+// train/lr, train/grad_norm, train/data_wait_ms, train/samples_per_s or tokens_per_s every
+// `every` steps), the evaluations (eval/<metric>), the config and environment as text and,
+// for a sweep trial, its hyperparameters for the HParams view. A write that fails (disk
+// full) stops TensorBoard logging with a warning, not the run: metrics.jsonl is the record.
+struct TensorboardOptions {
+  std::filesystem::path dir;
+  int64_t every = 50;                         // throughput scalar every N steps (log.every)
+  int64_t tokens_per_sample = 0;              // > 0: throughput in tokens/s
+  int64_t resumed_after = -1;                 // >= 0: a resumed run continues after this step
+  std::string config_toml, environment_json;  // shown as text (a fresh run only)
+  std::string hparams_json, hparams_group;    // a sweep trial's {"key": value} and its trial name
+};
+std::unique_ptr<Sink> make_tensorboard_sink(const TensorboardOptions& opts);
 
 // Human output on stderr. mode: "bar" (a progress line redrawn in place), "lines" (a log
 // line every `every` steps), "off". "auto" picks bar on a terminal, lines otherwise.

@@ -5,6 +5,7 @@
 //   metrics.jsonl    one record per step / eval     summary.json   written last, at the end
 //   checkpoints/     step-N.pt (+ sidecars), final.pt             profile/  profiling windows
 //   skipped.txt      files the data left out as unreadable (only when there are some)
+//   tb/              TensorBoard event files (log.tensorboard)
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,7 @@ struct RunDir {
   std::filesystem::path profile() const { return root / "profile"; }
   std::filesystem::path skipped() const { return root / "skipped.txt"; }
   std::filesystem::path preprocessing() const { return root / "preprocessing.json"; }
+  std::filesystem::path tensorboard() const { return root / "tb"; }  // TensorBoard event files
 
   // checkpoints/step-00000042.pt: zero-padded, so name order is step order.
   std::filesystem::path step_checkpoint(int64_t step) const;

@@ -138,9 +138,12 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       r.run_dir = tdir / "run";
       std::vector<std::string> argv = {o.kiln_exe, "train"};
       if (!o.base_config.empty()) argv.push_back(o.base_config);
+      nlohmann::json hparams = nlohmann::json::object();  // for TensorBoard's HParams view
       for (const auto& [pname, dist] : spec.space) {
         argv.insert(argv.end(), {"--set", set_argument(pname, dist, r.asked.params.at(pname))});
+        hparams[pname] = optuna::to_external(dist, r.asked.params.at(pname));
       }
+      argv.insert(argv.end(), {"--hparams", hparams.dump(), "--hparams-group", std::string("trial ") + name});
       for (const auto& s : o.extra_sets) argv.insert(argv.end(), {"--set", s});
       argv.insert(argv.end(), {"--set", "log.progress=off", "--run-dir", r.run_dir.string(), "--json"});
       std::vector<std::string> env;

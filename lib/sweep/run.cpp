@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "config/load.h"
+#include "metrics/event_file.h"
+#include "metrics/tb_event.h"
 #include "optuna/sampler.h"
 #include "sweep/config_check.h"
 #include "sweep/driver.h"
@@ -28,6 +30,25 @@
 
 namespace kiln::sweep {
 namespace fs = std::filesystem;
+namespace {
+
+void write_tensorboard_experiment(const SweepSpec& spec, const fs::path& dir) {
+  // TensorBoard's HParams view over `tensorboard --logdir SWEEP_DIR`: which params to compare
+  // (each trial's run writes its values) and the objective as the metric.
+  nlohmann::json hparams = nlohmann::json::object();  // name -> a value of its type
+  for (const auto& [name, dist] : spec.space) {
+    hparams[name] = dist.kind == optuna::Distribution::Kind::kCategorical ? dist.choices.front() : nlohmann::json(0.0);
+  }
+  try {
+    metrics::EventFile f(dir / "tb");
+    f.write({metrics::tb::hparams_experiment(metrics::unix_seconds(), spec.name, hparams, {"eval/" + spec.metric})});
+    f.close();
+  } catch (const Error& e) {
+    log::warn(std::string(e.what()) + " (the TensorBoard experiment is not written; the sweep goes on)");
+  }
+}
+
+}  // namespace
 namespace {
 
 constexpr size_t kLeaderboardRows = 20;
@@ -103,6 +124,7 @@ nlohmann::json run(const SweepOptions& a) {
     util::atomic_write(*base, spec.base_inline);
   }
   const fs::path study_file = a.study_file.empty() ? dir / "study.journal" : a.study_file;
+  write_tensorboard_experiment(spec, dir);
   const std::unique_ptr<Backend> backend = open_backend(a, spec, dir, study_file);
   const int64_t finished = finished_trials(*backend);
 
