@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_sweep_command(app, g, run);
   kiln::cli::add_data_command(app, g, run);
   kiln::cli::add_generate_command(app, g, run);
+  kiln::cli::add_runs_command(app, g, run);
 
   // A mistyped command: say which one was meant rather than CLI11's generic message.
   if (argc > 1 && argv[1][0] != '-') {

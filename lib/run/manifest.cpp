@@ -27,7 +27,12 @@ void write_manifest(const RunDir& dir, const Manifest& m, const nlohmann::json* 
   j["dataset"] = m.dataset;
   j["started_at"] = m.started_at;
   if (!m.resumed_from.empty()) j["resumed_from"] = m.resumed_from;
-  j["ended_at"] = result ? nlohmann::json(now_iso()) : nlohmann::json(nullptr);
+  const std::string status = result ? "finished" : m.status;
+  j["status"] = status;
+  if (!m.error.empty() && !result) j["error"] = m.error;
+  j["pid"] = m.pid;
+  j["host"] = m.host;
+  j["ended_at"] = status != "running" ? nlohmann::json(now_iso()) : nlohmann::json(nullptr);
   if (result) j["result"] = *result;
   util::atomic_write(dir.manifest(), j.dump(2) + "\n");
 }

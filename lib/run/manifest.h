@@ -18,9 +18,17 @@ struct Manifest {
   nlohmann::json dataset;    // name, dir, train/test fingerprints
   std::string started_at;    // local time, ISO 8601
   std::string resumed_from;  // the checkpoint this run continues ("" for a fresh run)
+  // "running" while the process trains (with its pid and host, so `kiln runs` can tell a live
+  // run from one that was killed), then "finished", "interrupted" (SIGINT/SIGTERM, resumable)
+  // or "failed" (with `error`: diverged, a runtime failure).
+  std::string status = "running";
+  std::string error;
+  int64_t pid = 0;
+  std::string host;
 };
 
-// Writes manifest.json atomically; `result` (the summary) marks the run's end.
+// Writes manifest.json atomically; `result` (the summary) marks the run's end (status
+// "finished"); a status other than "running" sets ended_at too.
 void write_manifest(const RunDir& dir, const Manifest& m, const nlohmann::json* result = nullptr);
 
 // Writes summary.json atomically.

@@ -1,6 +1,8 @@
 // Session: the run dir's lifecycle (see session.h).
 #include "train/session.h"
 
+#include <unistd.h>
+
 #include <csignal>
 
 #include "config/load.h"
@@ -59,9 +61,25 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
     manifest_.dataset["skipped"] = dir_.skipped().filename().string();
   }
   manifest_.started_at = run::now_iso();
+  manifest_.pid = getpid();
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  manifest_.host = host;
   run::write_manifest(dir_, manifest_);
   std::vector<std::shared_ptr<metrics::Sink>> sinks = {metrics::make_jsonl_sink(dir_.metrics())};
   if (opts.console) sinks.push_back(metrics::make_console_sink(cfg.log.progress, cfg.log.every));
+  if (cfg.log.tensorboard) {
+    metrics::TensorboardOptions tb;
+    tb.dir = dir_.tensorboard();
+    tb.every = cfg.log.every;
+    tb.tokens_per_sample = c.task->tokens_per_sample(spec);
+    tb.resumed_after = resumed() ? start_.step : -1;
+    tb.config_toml = toml;
+    tb.environment_json = manifest_.environment.dump(2);
+    tb.hparams_json = opts.hparams_json;
+    tb.hparams_group = opts.hparams_group;
+    sinks.push_back(metrics::make_tensorboard_sink(tb));
+  }
   for (const auto& s : opts.sinks) sinks.push_back(s);
   log::info("run dir " + dir_.root.string() + ", device " + c.device + ", " +
             std::to_string(model::count_parameters(*c.net)) + " parameters, " + std::to_string(c.total_steps) +
@@ -111,6 +129,17 @@ void Session::resume() {
     if (run::record_type(j) != "step") continue;
     resumed_samples_ += j.value("samples", int64_t(0));
     resumed_seconds_ = j.value("time_s", 0.0);
+  }
+}
+
+void Session::record_end(const std::string& status, const std::string& error) noexcept {
+  // Best effort: the error being reported matters more than this record of it.
+  try {
+    manifest_.status = status;
+    manifest_.error = error;
+    run::write_manifest(dir_, manifest_);
+  } catch (const std::exception& e) {
+    log::warn(std::string("could not record the run's end in its manifest: ") + e.what());
   }
 }
 
@@ -191,6 +220,7 @@ nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   j["parameters"] = model::count_parameters(*c_.net);
   run::write_summary(dir_, j);
   run::write_manifest(dir_, manifest_, &j);
+  log_->finish();
   return j;
 }
 

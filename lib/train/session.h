@@ -36,6 +36,9 @@ class Session {
   // Writes final.pt (at `state`, so a run killed before its summary resumes from it),
   // summary.json and the manifest's end; returns the summary.
   nlohmann::json finish(const checkpoint::TrainState& state);
+  // A run that ends without its summary: the manifest's status ("interrupted" or "failed")
+  // and the reason, for `kiln runs`. Never throws.
+  void record_end(const std::string& status, const std::string& error) noexcept;
 
  private:
   void resume();

@@ -29,7 +29,8 @@ void StepLog::step(int64_t step, int64_t epoch, const StepStats& st, double lr, 
   train_seconds_ += std::chrono::duration<double>(now - last_tick_).count();
   last_tick_ = now;
   samples_ += st.samples;
-  pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.skipped});
+  pending_.push_back(
+      {step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.skipped, train_seconds_});
   if (step % cfg_.log.every == 0 || step == total_steps_) flush();
   metrics::Progress p{step,
                       total_steps_,
@@ -53,8 +54,8 @@ void StepLog::flush() {
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto& p = pending_[i];
     metrics::StepRecord r{
-        p.step,    p.epoch,   l[i],      p.lr,           p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
-        p.wait_ms, p.copy_ms, p.samples, train_seconds_, p.skipped};
+        p.step,    p.epoch,   l[i],      p.lr,     p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
+        p.wait_ms, p.copy_ms, p.samples, p.time_s, p.skipped};
     for (auto& s : sinks_) s->on_step(r);
     last_loss_ = l[i];
     if (!std::isfinite(l[i]) && !bad) bad = &p;
@@ -76,6 +77,11 @@ void StepLog::flush() {
     }
   }
   pending_.clear();
+}
+
+void StepLog::finish() {
+  flush();
+  for (auto& s : sinks_) s->on_finish();
 }
 
 void StepLog::eval(int64_t step, int64_t epoch, const EvalResult& r) {

@@ -32,6 +32,7 @@ class StepLog {
   void eval(int64_t step, int64_t epoch, const EvalResult& r);
   // Writes every buffered step record (before a checkpoint, an eval, the end).
   void flush();
+  void finish();  // the run ended with its summary: tells the sinks (after a flush)
 
   // A language model's window length: progress shows tokens/s (0: samples/s).
   void set_tokens_per_sample(int64_t n) { tokens_per_sample_ = n; }
@@ -48,6 +49,7 @@ class StepLog {
     double lr, wait_ms, copy_ms;
     at::Tensor loss, grad_norm;
     bool skipped;
+    double time_s;  // training seconds when the step ended (its own, not the flush's)
   };
 
   const config::RunConfig& cfg_;

@@ -10,15 +10,13 @@
 #include "train/evaluate.h"
 #include "train/session.h"
 #include "train/step.h"
+#include "util/error.h"
 
 namespace kiln::train {
 namespace {
 bool every(int64_t step, int64_t n) { return n > 0 && step % n == 0; }
-}  // namespace
 
-nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
-  Components c = build_components(cfg);  // everything that can fail on bad input
-  Session s(cfg, opts, c);               // the run dir, created or resumed
+nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Components& c, Session& s) {
   const auto& tc = cfg.train;
   const StepOptions step_opts{tc.grad_clip, tc.on_nonfinite == "skip"};
   checkpoint::TrainState at = s.start();  // after the newest step: where final.pt resumes
@@ -86,6 +84,23 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
     if (tc.eval_every == 0 || (done && s.log().last_eval_step() != step)) evaluate_now(epoch);
   }
   return s.finish(at);
+}
+
+}  // namespace
+
+nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
+  Components c = build_components(cfg);  // everything that can fail on bad input
+  Session s(cfg, opts, c);               // the run dir, created or resumed
+  try {
+    return loop(cfg, opts, c, s);
+  } catch (const Error& e) {
+    const bool stopped = e.code() == ExitCode::kInterrupted || e.code() == ExitCode::kTerminated;
+    s.record_end(stopped ? "interrupted" : "failed", e.what());
+    throw;
+  } catch (const std::exception& e) {
+    s.record_end("failed", e.what());
+    throw;
+  }
 }
 
 }  // namespace kiln::train

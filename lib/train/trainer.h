@@ -25,6 +25,8 @@ struct TrainOptions {
   std::vector<std::shared_ptr<metrics::Sink>> sinks;  // extra sinks
   StepHook* hook = nullptr;  // around every step, e.g. a profiling window (kiln profile, --profile-steps)
   bool eval_at_stop = true;  // false: no evaluation after the last step (kiln profile: its window is over)
+  // A sweep trial's hyperparameters (a JSON object) and name, for TensorBoard's HParams view.
+  std::string hparams_json, hparams_group;
 };
 
 // Trains `cfg` (already validated) and returns the summary: run_dir, epochs, steps,
