@@ -7,6 +7,8 @@
 #include "commands.h"
 #include "config/load.h"
 #include "config/model_table.h"
+#include "metrics/prometheus.h"
+#include "profile/telemetry.h"
 #include "profile/window.h"
 #include "run/run_dir.h"
 #include "task/task.h"
@@ -28,8 +30,38 @@ struct TrainArgs {
   bool print_config = false;
   bool allow_config_change = false;
   int64_t seed = -1;
-  std::string profile_steps;  // "A:B"
+  std::string profile_steps;           // "A:B"
+  std::string hparams, hparams_group;  // set by kiln sweep for its trials
+  int metrics_port = -1;               // >= 0: serve live metrics (0 = any free port)
+  std::string metrics_host = "127.0.0.1";
 };
+
+// --metrics-port: the live metrics sink, with NVML's power and utilisation on a GPU
+// (sampled once a second, newest value only).
+std::shared_ptr<metrics::Sink> metrics_server(const TrainArgs& a, const std::string& device) {
+  int cuda = -1;
+  if (device.rfind("cuda", 0) == 0) cuda = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
+  auto telemetry = std::make_shared<profile::Telemetry>(cuda, 1.0, false);
+  metrics::MetricsServerOptions o;
+  o.host = a.metrics_host;
+  o.port = a.metrics_port;
+  o.extra = [telemetry] {
+    std::vector<metrics::Gauge> g;
+    if (const auto s = telemetry->latest()) {
+      if (s->power_w >= 0) g.push_back({"gpu_power_watts", "GPU board power draw (NVML).", s->power_w});
+      // Base units, as Prometheus' conventions (and promtool) want: a ratio and bytes.
+      if (s->gpu_util_pct >= 0) {
+        g.push_back(
+            {"gpu_utilization_ratio", "Share of time a kernel ran on the GPU (NVML), 0-1.", s->gpu_util_pct / 100});
+      }
+      if (s->mem_used_mib >= 0) {
+        g.push_back({"gpu_memory_used_bytes", "GPU memory in use (NVML).", s->mem_used_mib * 1024 * 1024});
+      }
+    }
+    return g;
+  };
+  return std::make_shared<metrics::PrometheusSink>(o);
+}
 
 // "A:B" -> steps A..B (1-based, inclusive).
 std::pair<int64_t, int64_t> parse_step_range(const std::string& s) {
@@ -104,6 +136,16 @@ int run_train(const TrainArgs& a, const Globals& g) {
   opts.command_line = g.command_line;
   opts.stop = install_stop_handlers();
   opts.console = !g.quiet;
+  if (!a.hparams.empty()) {
+    const auto j = nlohmann::json::parse(a.hparams, nullptr, false);
+    if (!j.is_object()) {
+      throw Error::usage("--hparams '" + a.hparams + "' is not a JSON object",
+                         R"(e.g. --hparams '{"optim.lr": 0.01}')");
+    }
+    opts.hparams_json = j.dump();
+    opts.hparams_group = a.hparams_group;
+  }
+  if (a.metrics_port >= 0) opts.sinks.push_back(metrics_server(a, train::resolve_device(cfg.train.device)));
   std::unique_ptr<profile::Window> window;
   if (window_steps) {
     window = std::make_unique<profile::Window>(
@@ -129,7 +171,8 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
       "`kiln train --print-config` prints every key with its default and meaning (for another\n"
       "model's knobs: --set model.name=cnn --print-config).\n"
       "Output: runs/<train.name>-<timestamp>/ with config.toml, manifest.json, metrics.jsonl,\n"
-      "checkpoints/ and summary.json. Exit codes: 0 done, 1 runtime failure, 2 bad usage, config\n"
+      "checkpoints/, tb/ (TensorBoard: tensorboard --logdir runs) and summary.json. Exit codes: 0 done, 1 runtime "
+      "failure, 2 bad usage, config\n"
       "or data (nothing written), 4 diverged (nan/inf loss, train.on_nonfinite = stop), 130/143\n"
       "interrupted by SIGINT/SIGTERM after a checkpoint.\n"
       "Examples:\n"
@@ -151,6 +194,14 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
                   "record kiln profile's per-phase table for steps A:B into RUN_DIR/profile/");
   cmd->add_flag("--json", args->json, "print the summary as one JSON object on the last stdout line");
   cmd->add_flag("--print-config", args->print_config, "print the effective config as TOML and exit");
+  cmd->add_option("--metrics-port", args->metrics_port,
+                  "serve live metrics in Prometheus' text format at http://HOST:PORT/metrics (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--metrics-host", args->metrics_host, "address for --metrics-port (default 127.0.0.1)");
+  // kiln sweep passes a trial's params so TensorBoard's HParams view can compare trials.
+  cmd->add_option("--hparams", args->hparams, "hyperparameters as a JSON object, for TensorBoard's HParams view")
+      ->group("");
+  cmd->add_option("--hparams-group", args->hparams_group, "the trial's name for TensorBoard's HParams view")->group("");
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_train(*args, g); }; });
 }
 

@@ -126,7 +126,7 @@ struct Telemetry::Nvml {
   }
 };
 
-Telemetry::Telemetry(int cuda_index, double period_s) {
+Telemetry::Telemetry(int cuda_index, double period_s, bool keep_history) {
   if (cuda_index < 0) {
     summary_.note = "CPU run: no GPU telemetry";
     return;
@@ -142,23 +142,31 @@ Telemetry::Telemetry(int cuda_index, double period_s) {
   unsigned int limit = 0;
   if (nvml_->power_limit(nvml_->dev, &limit) == NVML_SUCCESS) summary_.power_limit_w = limit / 1000.0;
   summary_.available = true;
-  thread_ = std::thread([this, period_s] {
+  thread_ = std::thread([this, period_s, keep_history] {
     const auto t0 = std::chrono::steady_clock::now();
     while (!stop_.load(std::memory_order_acquire)) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      summary_.samples.push_back(nvml_->sample(t));
+      const TelemetrySample s = nvml_->sample(t);
+      if (keep_history) summary_.samples.push_back(s);
+      std::lock_guard<std::mutex> lock(mu_);
+      latest_ = s;
       std::this_thread::sleep_for(std::chrono::duration<double>(period_s));
     }
   });
 }
 #else
 struct Telemetry::Nvml {};
-Telemetry::Telemetry(int cuda_index, double) {
+Telemetry::Telemetry(int cuda_index, double, bool) {
   summary_.note = cuda_index < 0 ? "CPU run: no GPU telemetry" : "kiln was built without nvml.h: no GPU telemetry";
 }
 #endif
 
 Telemetry::~Telemetry() { stop(); }
+
+std::optional<TelemetrySample> Telemetry::latest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_;
+}
 
 TelemetrySummary Telemetry::stop() {
   stop_.store(true, std::memory_order_release);

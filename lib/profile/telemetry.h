@@ -3,6 +3,8 @@
 #pragma once
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,18 +40,23 @@ class Telemetry {
  public:
   // Samples CUDA device `cuda_index` (-1: the CPU, nothing sampled) every `period_s`.
   // The library is $KILN_NVML_LIBRARY if set, else libnvidia-ml.so.1.
-  Telemetry(int cuda_index, double period_s = 0.1);
+  // keep_history = false keeps only the newest sample (a whole training run's live metrics).
+  Telemetry(int cuda_index, double period_s = 0.1, bool keep_history = true);
   ~Telemetry();
   Telemetry(const Telemetry&) = delete;
   Telemetry& operator=(const Telemetry&) = delete;
   // Stops sampling and returns what was seen.
   TelemetrySummary stop();
+  // The newest sample, from any thread; nullopt before the first or without NVML.
+  std::optional<TelemetrySample> latest() const;
 
  private:
   struct Nvml;
   std::unique_ptr<Nvml> nvml_;
   TelemetrySummary summary_;
   std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;  // guards latest_ (the sampler thread writes it)
+  std::optional<TelemetrySample> latest_;
   std::thread thread_;
 };
 
