@@ -81,7 +81,8 @@ function niceTicks(lo, hi, n) {
   return out;
 }
 // An axis maps a value to [0, 1] (unit) and lists its ticks; null when no value can be shown.
-// opt: {log, categories (labels; values are indices, fractions allowed for jitter), zero, n}.
+// opt: {log, categories (labels; values are indices, fractions allowed for jitter), zero (start at
+// 0 when all values are >= 0), integer (integer ticks only), n (about how many ticks)}.
 function axis(vals, opt) {
   opt = opt || {};
   if (opt.categories) {
@@ -110,8 +111,10 @@ function axis(vals, opt) {
   if (lo === hi) { const d = lo === 0 ? 1 : Math.abs(lo) * 0.1; lo -= d; hi += d; }
   else { const pad = (hi - lo) * 0.04; lo -= pad; hi += pad; }
   if (opt.zero && e[0] >= 0) lo = 0;
+  let ticks = niceTicks(lo, hi, opt.n || 5);
+  if (opt.integer) ticks = ticks.filter(Number.isInteger);  // trial numbers: no 0.5
   return {ok: finite, unit: v => (v - lo) / (hi - lo),
-          ticks: niceTicks(lo, hi, opt.n || 5).map(v => ({u: (v - lo) / (hi - lo), label: fmt(v)}))};
+          ticks: ticks.map(v => ({u: (v - lo) / (hi - lo), label: fmt(v)}))};
 }
 
 // ---- plots --------------------------------------------------------------------------------
@@ -273,24 +276,24 @@ function runPage() {
 
   let g = h('div', {class: 'grid'}, null, S.training);
   const noSteps = 'metrics.jsonl has no step records';
-  plotXY(g, {id: 'loss', title: 'Training loss per step', xLabel: 'step', yLabel: 'loss', empty: noSteps,
+  plotXY(g, {id: 'loss', title: 'Training loss per step', xLabel: 'step', xOpt: {integer: true}, yLabel: 'loss', empty: noSteps,
              series: [{name: 'loss', x: st.step, y: st.loss}]});
-  plotXY(g, {id: 'lr', title: 'Learning rate per step', xLabel: 'step', yLabel: 'learning rate', empty: noSteps,
+  plotXY(g, {id: 'lr', title: 'Learning rate per step', xLabel: 'step', xOpt: {integer: true}, yLabel: 'learning rate', empty: noSteps,
              series: [{name: 'lr', x: st.step, y: st.lr, color: PALETTE[2]}]});
   if (st.grad_norm.some(finite)) {
-    plotXY(g, {id: 'grad-norm', title: 'Gradient norm (before clipping)', xLabel: 'step', yLabel: 'global norm',
+    plotXY(g, {id: 'grad-norm', title: 'Gradient norm (before clipping)', xLabel: 'step', xOpt: {integer: true}, yLabel: 'global norm',
                series: [{name: 'grad norm', x: st.grad_norm.map((_, i) => st.step[i]), y: st.grad_norm, color: PALETTE[3]}]});
   }
 
   g = h('div', {class: 'grid'}, null, S.evaluation);
   const names = Object.keys(ev.metrics);
   if (names.length === 0) {
-    plotXY(g, {id: 'eval', title: 'Evaluation metrics', xLabel: 'step', yLabel: 'value',
+    plotXY(g, {id: 'eval', title: 'Evaluation metrics', xLabel: 'step', xOpt: {integer: true}, yLabel: 'value',
                empty: 'no evaluation records in metrics.jsonl', series: []});
   }
   names.sort((a, b) => (b === main) - (a === main));
   names.forEach((m, k) => {
-    plotXY(g, {id: 'eval-' + m, title: m + ' per evaluation', xLabel: 'step', yLabel: m,
+    plotXY(g, {id: 'eval-' + m, title: m + ' per evaluation', xLabel: 'step', xOpt: {integer: true}, yLabel: m,
                series: [{name: m, x: ev.step, y: ev.metrics[m], color: PALETTE[(k + 4) % PALETTE.length]}]});
   });
   if (ev.step.length) {
@@ -299,13 +302,15 @@ function runPage() {
   }
 
   g = h('div', {class: 'grid'}, null, S.throughput);
-  plotXY(g, {id: 'throughput', title: 'Throughput (' + D.throughput_unit + ')', xLabel: 'time since start (s)',
+  // One point per logged interval (records flushed together share their time_s).
+  plotXY(g, {id: 'throughput', title: 'Throughput (' + D.throughput_unit + ', per logged interval)',
+             xLabel: 'time since start (s)',
              yLabel: D.throughput_unit, yOpt: {zero: true},
-             empty: 'needs two step records with samples and time_s',
+             empty: 'needs step records with samples and time_s',
              series: [{name: D.throughput_unit, x: st.time_s, y: st.throughput, color: PALETTE[5]}]});
-  plotXY(g, {id: 'data-wait', title: 'Data wait per step (ms)', xLabel: 'time since start (s)',
+  plotXY(g, {id: 'data-wait', title: 'Data wait per step (ms)', xLabel: 'step',
              yLabel: 'data wait (ms)', yOpt: {zero: true}, empty: noSteps,
-             series: [{name: 'data wait', x: st.time_s, y: st.data_wait_ms, color: PALETTE[1]}]});
+             series: [{name: 'data wait', x: st.step, y: st.data_wait_ms, color: PALETTE[1]}]});
   if (sum && finite(sum.samples_per_s)) {
     h('p', {class: 'muted'}, 'Whole run: ' + fmt(sum.samples_per_s) + ' samples/s' +
       (finite(sum.tokens_per_s) ? ', ' + fmt(sum.tokens_per_s) + ' tokens/s' : '') + ' (summary.json).', S.throughput);
@@ -435,9 +440,11 @@ function sweepPage() {
   }
   series.push({name: 'best so far', color: '#111827', mode: 'step', x: bx, y: by});
   plotXY(g, {id: 'history', title: D.metric + ' per trial', xLabel: 'trial number', yLabel: D.metric,
+             xOpt: {integer: true},
              legend: true, empty: 'no trial has an objective value yet', series: series});
   const durs = T.filter(t => finite(t.duration_s));
   plotXY(g, {id: 'durations', title: 'Wall time per trial', xLabel: 'trial number', yLabel: 'seconds',
+             xOpt: {integer: true},
              yOpt: {zero: true}, empty: 'no finished trial',
              series: [{name: 'wall time', mode: 'dots', color: PALETTE[5], x: durs.map(t => t.number),
                        y: durs.map(t => t.duration_s), labels: durs.map(t => 'trial ' + t.number + ': ' + fmtSeconds(t.duration_s))}]});

@@ -73,11 +73,34 @@ std::vector<json> read_records(const fs::path& path, json& notes) {
                      "this is not a metrics log kiln wrote, or it was edited; restore it from a copy");
 }
 
+// Throughput per logged interval. The trainer buffers step records and stamps each flush
+// with one time_s (log.every steps share it), so a rate is taken per run of records with the
+// same time_s: their samples over the time since the previous run (since the start, time 0,
+// for the first), set on the run's last record; the others are null.
+json throughput_column(const std::vector<double>& time_s, const std::vector<double>& samples,
+                       double tokens_per_sample) {
+  json out = json::array();
+  double prev = 0, pending = 0;
+  for (size_t i = 0; i < time_s.size(); ++i) {
+    pending += samples[i];
+    const bool last_of_run = i + 1 == time_s.size() || time_s[i + 1] != time_s[i];
+    const double dt = time_s[i] - prev;
+    if (!last_of_run || !std::isfinite(dt)) {
+      out.push_back(nullptr);
+      continue;
+    }
+    out.push_back(dt > 0 && pending > 0 ? json(pending * tokens_per_sample / dt) : json(nullptr));
+    prev = time_s[i];
+    pending = 0;
+  }
+  return out;
+}
+
 // Step records as columns: x and y arrays the page plots without reshaping.
 json step_columns(const std::vector<json>& records, double tokens_per_sample) {
   json step = json::array(), loss = json::array(), lr = json::array(), time_s = json::array(), wait = json::array(),
-       throughput = json::array(), grad_norm = json::array();
-  double prev_time = NAN;
+       grad_norm = json::array();
+  std::vector<double> times, samples;
   for (const auto& r : records) {
     if (run::record_type(r) != "step") continue;
     step.push_back(number_or_null(r, "step"));
@@ -86,19 +109,15 @@ json step_columns(const std::vector<json>& records, double tokens_per_sample) {
     time_s.push_back(number_or_null(r, "time_s"));
     wait.push_back(number_or_null(r, "data_wait_ms"));
     grad_norm.push_back(number_or_null(r, "grad_norm"));
-    // Throughput of this step: its samples over the time since the previous record.
-    const double t = number(r, "time_s", NAN);
-    const double dt = t - prev_time;
-    const double samples = number(r, "samples", 0);
-    if (std::isfinite(dt) && dt > 0 && samples > 0) {
-      throughput.push_back(samples * tokens_per_sample / dt);
-    } else {
-      throughput.push_back(nullptr);
-    }
-    prev_time = t;
+    times.push_back(number(r, "time_s", NAN));
+    samples.push_back(number(r, "samples", 0));
   }
-  return {{"step", step},          {"loss", loss},         {"lr", lr},
-          {"time_s", time_s},      {"data_wait_ms", wait}, {"throughput", throughput},
+  return {{"step", step},
+          {"loss", loss},
+          {"lr", lr},
+          {"time_s", time_s},
+          {"data_wait_ms", wait},
+          {"throughput", throughput_column(times, samples, tokens_per_sample)},
           {"grad_norm", grad_norm}};
 }
 
