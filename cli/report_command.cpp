@@ -31,8 +31,8 @@ void add_report_command(CLI::App& app, const Globals& /*g*/, Runner& run) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* cmd = app.add_subcommand("report", "Write one self-contained HTML report of a run dir or a sweep dir");
   cmd->footer(
-      "A run dir (`kiln train`): loss and learning rate per step, evaluation metrics, throughput\n"
-      "and data wait over time, the profiling window's phase table and timeline (when the run\n"
+      "A run dir (`kiln train`): loss, learning rate and data wait per step, evaluation metrics,\n"
+      "throughput over time, the profiling window's phase table and timeline (when the run\n"
       "was profiled with --profile-steps), config.toml, the environment and summary.json.\n"
       "A sweep dir (`kiln sweep`): the objective per trial with the best so far, each param\n"
       "against the objective, parallel coordinates and the leaderboard, from study.journal.\n"
