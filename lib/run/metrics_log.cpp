@@ -8,14 +8,21 @@
 
 namespace kiln::run {
 
-std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path) {
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path, SkippedLines* skipped) {
   std::vector<nlohmann::json> out;
   std::ifstream in(path);
   std::string line;
+  int64_t number = 0;
   while (std::getline(in, line)) {
+    ++number;
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+    if (!j.is_discarded() && j.is_object()) {
+      out.push_back(std::move(j));
+    } else if (skipped && line.find_first_not_of(" \t\r") != std::string::npos) {
+      skipped->numbers.push_back(number);
+    }
   }
+  if (skipped) skipped->lines = number;
   return out;
 }
 

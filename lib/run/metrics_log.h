@@ -13,8 +13,13 @@
 namespace kiln::run {
 
 // Every whole record in order; a line that is not JSON (one cut short by a kill) is skipped.
-// A missing file has no records.
-std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path);
+// A missing file has no records. With `skipped`, what was left out is described there, for
+// readers that must tell a log cut short at its end from a garbled one (`kiln report`).
+struct SkippedLines {
+  std::vector<int64_t> numbers;  // 1-based numbers of the non-empty lines that are not JSON objects
+  int64_t lines = 0;             // lines read in all
+};
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path, SkippedLines* skipped = nullptr);
 
 // "step" or "eval" ("" when absent).
 std::string record_type(const nlohmann::json& record);
