@@ -35,7 +35,8 @@ Loaded load(const fs::path& path) {
   try {
     l.module = torch::jit::load(path.string(), c10::Device(c10::kCPU), extra);
   } catch (const c10::Error& e) {
-    throw Error::usage(path.string() + " is not a TorchScript archive: " + e.what_without_backtrace(),
+    const std::string why = e.what_without_backtrace();
+    throw Error::usage(path.string() + " is not a TorchScript archive: " + why.substr(0, why.find('.')),
                        "export one with kiln export RUN_DIR --format torchscript");
   }
   l.meta = json::parse(extra[kMetadataFile], nullptr, false);
@@ -45,8 +46,9 @@ Loaded load(const fs::path& path) {
   }
   const json& pre = l.meta["preprocessing"];
   if (pre.value("kind", "") != "image" || l.meta.value("task", "") != "classification") {
-    throw Error::usage(path.string() + " is a " + l.meta.value("task", std::string("?")) + " model on " +
-                           pre.value("kind", std::string("?")) + " inputs; kiln predict runs image classifiers",
+    throw Error::usage(path.string() + " is a model for train.task = " + l.meta.value("task", std::string("?")) +
+                           " on " + pre.value("kind", std::string("?")) +
+                           " inputs; kiln predict runs image classifiers",
                        pre.value("kind", "") == "tokens" ? "sample a language model's run with kiln generate" : "");
   }
   const auto shape = l.meta["input"]["shape"].get<std::vector<int64_t>>();
@@ -112,8 +114,14 @@ std::vector<Prediction> predict(const PredictOptions& o) {
   for (size_t first = 0; first < files.size(); first += size_t(o.batch)) {
     const int64_t n = std::min<int64_t>(o.batch, int64_t(files.size() - first));
     at::Tensor batch = at::empty({n, l.channels, l.height, l.width}, at::kByte);
-    for (int64_t i = 0; i < n; ++i)
-      read_image(files[first + size_t(i)], l, dec, rs, batch.data_ptr<uint8_t>() + i * per);
+    for (int64_t i = 0; i < n; ++i) {
+      try {
+        read_image(files[first + size_t(i)], l, dec, rs, batch.data_ptr<uint8_t>() + i * per);
+      } catch (const Error& e) {
+        // The decoder's hint is the loader's (data.on_bad_image); here the file is the user's.
+        throw Error::usage(e.what(), "pass PNG or JPEG files only, ones that open in an image viewer");
+      }
+    }
     const at::Tensor logits = l.module.forward({batch}).toTensor().to(at::kFloat).contiguous();
     const at::Tensor probs = at::softmax(logits.to(at::kDouble), 1);
     const int64_t k = std::min<int64_t>(o.top, logits.size(1));
