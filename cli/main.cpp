@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
       "  kiln data index DIR                         classes, counts, sizes, bad files of an image folder\n"
       "  kiln generate DIR --prompt \"Once\"           sample text from a trained language model\n"
       "  kiln report DIR                             an HTML report of a run or a sweep (DIR/report.html)\n"
+      "  kiln export DIR --format torchscript        the trained model for torch.jit.load (or safetensors)\n"
+      "  kiln predict DIR/export/model.pt IMG...     top classes of images with an exported model\n"
       "Exit codes: 0 done, 1 runtime failure, 2 bad usage/config/data (nothing written),\n"
       "3 verification mismatch, 4 training diverged (nan/inf loss), 130/143 stopped by\n"
       "SIGINT/SIGTERM after a checkpoint.");
@@ -86,6 +88,8 @@ int main(int argc, char** argv) {
   kiln::cli::add_generate_command(app, g, run);
   kiln::cli::add_runs_command(app, g, run);
   kiln::cli::add_report_command(app, g, run);
+  kiln::cli::add_export_command(app, g, run);
+  kiln::cli::add_predict_command(app, g, run);
 
   // A mistyped command: say which one was meant rather than CLI11's generic message.
   if (argc > 1 && argv[1][0] != '-') {

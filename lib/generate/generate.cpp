@@ -7,15 +7,12 @@
 
 #include <chrono>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint.h"
-#include "config/load.h"
-#include "model/registry.h"
 #include "model/transformer.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
-#include "run/run_dir.h"
+#include "run/run_model.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -64,30 +61,21 @@ Result run(const Options& o, const std::function<void(char)>& emit) {
   if (o.tokens < 0) throw Error::usage("--tokens must be 0 or more");
   if (o.temperature < 0) throw Error::usage("--temperature must be 0 (greedy) or more");
   if (o.top_k < 0) throw Error::usage("--top-k must be 0 (off) or more");
-  const run::RunDir dir{o.run_dir};
-  if (!fs::is_regular_file(dir.config()) || !fs::is_regular_file(dir.manifest())) {
-    throw Error::usage(o.run_dir.string() + " is not a kiln run dir (no config.toml and manifest.json)",
-                       "pass the run dir kiln train printed");
-  }
-  const config::RunConfig cfg = config::load(dir.config(), {});
-  const nlohmann::json manifest = nlohmann::json::parse(util::read_file(dir.manifest()), nullptr, false);
+  const run::RunModel rm = run::read_run_model(o.run_dir);
+  const run::RunDir& dir = rm.dir;
+  const config::RunConfig& cfg = rm.cfg;
   if (cfg.train.task != "language-model") {
     throw Error::usage(
         o.run_dir.string() + " trained train.task = \"" + cfg.train.task + "\"; kiln generate needs a language model",
         "train one with train.task = \"language-model\" (configs/lm_bytes.toml)");
   }
-  const nlohmann::json* ds = manifest.is_object() && manifest.contains("dataset") ? &manifest["dataset"] : nullptr;
-  if (!ds || !ds->contains("input") || !ds->contains("outputs")) {
-    throw Error::usage(dir.manifest().string() + " does not record the model's input shape and vocabulary",
-                       "the run is older than kiln generate: train it again");
-  }
-  const int64_t vocab = (*ds)["outputs"].get<int64_t>();
+  const int64_t vocab = rm.input.outputs;
   if (vocab != 256) {
     throw Error::usage("the run's vocabulary has " + std::to_string(vocab) +
                            " ids (a tokenizer's); kiln generate writes and reads UTF-8 bytes (vocab 256) only",
                        "train on text (data.dtype = \"uint8\" or a text file) to sample text");
   }
-  const model::InputSpec input{(*ds)["input"]["shape"].get<std::vector<int64_t>>(), vocab};
+  const model::InputSpec& input = rm.input;
   const auto& knobs = cfg.model.knobs<model::TransformerKnobs>();
   const int64_t context = cfg.model.name == "transformer" && knobs.seq_len > 0 ? knobs.seq_len : input.shape.at(0);
 
@@ -95,7 +83,7 @@ Result run(const Options& o, const std::function<void(char)>& emit) {
   r.checkpoint = pick_checkpoint(dir);
   const std::string device = train::resolve_device(o.device);
   repro::set_deterministic(true);
-  auto net = model::build(cfg.model, input);
+  auto net = rm.build();
   checkpoint::load_weights(r.checkpoint, *net);
   net->to(c10::Device(device));
   net->eval();

@@ -51,12 +51,13 @@ class Block : public nn::Module {
   }
 
   at::Tensor forward(const at::Tensor& x) {  // [B, T, D]
-    const int64_t B = x.size(0), T = x.size(1), D = x.size(2), hd = D / heads_;
-    // q, k, v: [B, heads, T, D / heads].
-    auto qkv = qkv_->forward(ln1_->forward(x)).view({B, T, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
+    const int64_t T = x.size(1), D = x.size(2), hd = D / heads_;
+    // q, k, v: [B, heads, T, D / heads]. The batch is -1, not x.size(0): a C++ size is a
+    // constant to the tracer (exporter/trace.h), so a traced model keeps any batch size.
+    auto qkv = qkv_->forward(ln1_->forward(x)).view({-1, T, 3, heads_, hd}).permute({2, 0, 3, 1, 4});
     auto y = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], /*attn_mask=*/{}, is_training() ? dropout_ : 0.0,
                                               /*is_causal=*/true);
-    auto h = x + drop_->forward(proj_->forward(y.transpose(1, 2).reshape({B, T, D})));
+    auto h = x + drop_->forward(proj_->forward(y.transpose(1, 2).reshape({-1, T, D})));
     auto m = torch::nn::functional::gelu(fc_->forward(ln2_->forward(h)),
                                          torch::nn::functional::GELUFuncOptions().approximate("tanh"));
     return h + drop_->forward(out_->forward(m));
