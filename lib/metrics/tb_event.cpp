@@ -15,7 +15,7 @@ namespace value {
 constexpr int kTag = 1, kSimpleValue = 2, kTensor = 8, kMetadata = 9;
 }
 namespace metadata {
-constexpr int kPluginData = 1, kDataClass = 4;
+constexpr int kPluginData = 1;                // data_class is left unset, as TensorBoard's text and hparams writers do
 constexpr int kPluginName = 1, kContent = 2;  // PluginData
 }  // namespace metadata
 namespace tensor {
@@ -49,13 +49,12 @@ std::string with_summary(double wall_time, int64_t step, const proto::Writer& su
   return e.str();
 }
 
-proto::Writer plugin_metadata(const std::string& plugin, const std::string& content, int data_class) {
+proto::Writer plugin_metadata(const std::string& plugin, const std::string& content) {
   proto::Writer pd;
   pd.bytes(metadata::kPluginName, plugin);
   if (!content.empty()) pd.bytes(metadata::kContent, content);
   proto::Writer md;
   md.message(metadata::kPluginData, pd);
-  if (data_class != 0) md.varint(metadata::kDataClass, uint64_t(data_class));
   return md;
 }
 
@@ -70,7 +69,7 @@ std::string hparams_summary(double wall_time, const std::string& tag, const prot
   zero.message(tensor::kShape, shape);
   proto::Writer v;
   v.bytes(value::kTag, tag);
-  v.message(value::kMetadata, plugin_metadata("hparams", data.str(), 0));
+  v.message(value::kMetadata, plugin_metadata("hparams", data.str()));
   v.message(value::kTensor, zero);
   proto::Writer s;
   s.message(1, v);
@@ -115,7 +114,7 @@ std::string text(double wall_time, int64_t step, const std::string& tag, const s
   t.bytes(tensor::kStringVal, markdown);
   proto::Writer v;
   v.bytes(value::kTag, tag);
-  v.message(value::kMetadata, plugin_metadata("text", "", 0));
+  v.message(value::kMetadata, plugin_metadata("text", ""));
   v.message(value::kTensor, t);
   proto::Writer s;
   s.message(1, v);
