@@ -74,18 +74,20 @@ TEST(CliNonfinite, StopExits4NamingTheStepAndTheLastGoodCheckpoint) {
   }
   ASSERT_GT(first_bad, 5);
   EXPECT_NE(r.err.find("at step " + std::to_string(first_bad) + " "), std::string::npos) << r.err;
-  int64_t newest = 0;
-  for (const auto& e : fs::directory_iterator(dir / "checkpoints")) {
-    const std::string n = e.path().filename().string();
-    if (n.rfind("step-", 0) == 0 && e.path().extension() == ".pt")
-      newest = std::max<int64_t>(newest, std::stoll(n.substr(5)));
-  }
-  ASSERT_GT(newest, 0);
-  EXPECT_LT(newest, first_bad);
-  EXPECT_NE(r.err.find("last good checkpoint is"), std::string::npos) << r.err;
-  // That checkpoint is sound: resumed with a sane lr, the run finishes.
+  // The named checkpoint holds weights that went on to give a finite loss: at most step
+  // first_bad - 2 (the weights after step first_bad - 1 gave the bad loss).
+  const std::string tag = "last good checkpoint is ";
+  const size_t at = r.err.find(tag);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const std::string named = r.err.substr(at + tag.size(), r.err.find_first_of(" \n", at + tag.size()) - at - tag.size());
+  ASSERT_TRUE(fs::exists(named)) << named;
+  const int64_t named_step = std::stoll(fs::path(named).filename().string().substr(5));
+  EXPECT_GT(named_step, 0);
+  EXPECT_LE(named_step, first_bad - 2);
+  EXPECT_NE(r.err.find("--resume " + named + " "), std::string::npos) << r.err;
+  // That checkpoint is sound: resumed from it as the hint says, with a sane lr, the run finishes.
   const RunResult resumed = kiln_test::run(
-      diverging(dir, "stop", {"--resume", "auto", "--allow-config-change", "--set", "optim.lr=0.01"}), {tmp.path()});
+      diverging(dir, "stop", {"--resume", named, "--allow-config-change", "--set", "optim.lr=0.01"}), {tmp.path()});
   EXPECT_EQ(resumed.exit_code, 0) << resumed.describe();
 }
 

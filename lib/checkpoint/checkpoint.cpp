@@ -106,11 +106,25 @@ TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& 
   }
 }
 
+namespace {
+
+// Where the net's tensors live. Archives restore each tensor to the device it was saved from
+// (a checkpoint of a CUDA run holds CUDA tensors): load_weights maps them onto the net's device
+// instead, so that a GPU run's weights load on a CPU-only machine and into a net kept on the
+// CPU (kiln export traces on the CPU). load() keeps the saved devices: its RNG states must stay
+// CPU tensors, and a resumed run's net is on the device it was saved from.
+c10::Device device_of(const model::Net& net) {
+  const auto params = net.parameters();
+  return params.empty() ? c10::Device(c10::kCPU) : params.front().device();
+}
+
+}  // namespace
+
 void load_weights(const fs::path& path, model::Net& net) {
   verify(path);
   torch::serialize::InputArchive root, m;
   try {
-    root.load_from(path.string());
+    root.load_from(path.string(), device_of(net));
     root.read("model", m);
     net.load(m);
   } catch (const c10::Error& e) {

@@ -4,14 +4,15 @@
 // a larger map is average-pooled to model.cnn.pool (7) x 7 first.
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/functional.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/pooling.h>
 
 #include <algorithm>
 
+#include "model/average_pool.h"
 #include "model/cnn.h"
 #include "model/registry.h"
 #include "util/error.h"
@@ -47,7 +48,7 @@ class Cnn : public Net {
     // classifier millions of inputs: pool them down. Small ones (28 px: 7x7) pass unchanged.
     if (k.pool > 0 && (h > k.pool || w > k.pool)) {
       h = std::min(h, k.pool), w = std::min(w, k.pool);
-      features_->push_back(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions({h, w})));
+      features_->push_back(torch::nn::Functional([h, w](at::Tensor x) { return average_pool(x, h, w); }));
     }
     if (cfg.dropout > 0) head_->push_back(torch::nn::Dropout(cfg.dropout));
     head_->push_back(torch::nn::Linear(c * h * w, k.fc));

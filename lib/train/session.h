@@ -45,7 +45,9 @@ class Session {
   checkpoint::TrainState with_classes(const checkpoint::TrainState& st) const;
   // train.on_nonfinite = "stop": refuses to checkpoint weights that hold nan/inf.
   void check_weights(const checkpoint::TrainState& st) const;
-  [[noreturn]] void diverged(const std::string& what, int64_t step, int64_t epoch) const;
+  // Exit 4 naming the newest step checkpoint at or before `sound_up_to` (weights that went on
+  // to give a finite loss) as the one to continue from.
+  [[noreturn]] void diverged(const std::string& what, int64_t step, int64_t epoch, int64_t sound_up_to) const;
 
   const config::RunConfig& cfg_;
   const TrainOptions& opts_;

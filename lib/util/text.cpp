@@ -2,6 +2,7 @@
 #include "util/text.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace kiln::util {
