@@ -21,7 +21,8 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state) {
+void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state,
+          const WriteExtra& extra) {
   torch::serialize::OutputArchive root, m, o;
   net.save(m);
   opt.save(o);
@@ -36,6 +37,7 @@ void save(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, c
   root.write("rng_cpu", rng.cpu);
   root.write("rng_cuda_count", c10::IValue(int64_t(rng.cuda.size())));
   for (size_t i = 0; i < rng.cuda.size(); ++i) root.write("rng_cuda_" + std::to_string(i), rng.cuda[i]);
+  if (extra) extra(root);
   // Archive first, then the marker: a crash between the two leaves an unmarked, ignored file.
   std::error_code ec;
   fs::remove(sidecar(path), ec);
@@ -73,7 +75,7 @@ void verify(const fs::path& path) {
   }
 }
 
-TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt) {
+TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& opt, const ReadExtra& extra) {
   verify(path);
   torch::serialize::InputArchive root, m, o;
   try {
@@ -100,6 +102,7 @@ TrainState load(const fs::path& path, model::Net& net, torch::optim::Optimizer& 
     rng.cuda.resize(size_t(v.toInt()));
     for (size_t i = 0; i < rng.cuda.size(); ++i) root.read("rng_cuda_" + std::to_string(i), rng.cuda[i]);
     repro::restore_rng(rng);
+    if (extra) extra(root);
     return s;
   } catch (const c10::Error& e) {
     throw Error::usage("cannot load checkpoint " + path.string() + ": " + e.what_without_backtrace());

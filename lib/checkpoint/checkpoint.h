@@ -6,6 +6,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,13 +26,20 @@ struct TrainState {
   std::string preprocessing;
 };
 
+// What layers above add to a checkpoint's top level (train's GradScaler: its scale), written
+// after and read after everything else; empty: nothing.
+using WriteExtra = std::function<void(torch::serialize::OutputArchive&)>;
+using ReadExtra = std::function<void(torch::serialize::InputArchive&)>;
+
 // Saves net, optimizer, state and the RNG states to `path` (+ `path`.sha256).
-void save(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state);
+void save(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt, const TrainState& state,
+          const WriteExtra& extra = {});
 
 // Checks `path` against its sidecar, then loads into an already built model and optimizer of
 // the same shape and restores the RNG states. Throws Error::usage naming the file when the
 // checkpoint is incomplete, corrupt or does not fit the model.
-TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt);
+TrainState load(const std::filesystem::path& path, model::Net& net, torch::optim::Optimizer& opt,
+                const ReadExtra& extra = {});
 
 // Loads only the model's weights (no optimizer, no RNG states): for using a trained model.
 void load_weights(const std::filesystem::path& path, model::Net& net);

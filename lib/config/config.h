@@ -73,6 +73,7 @@ struct AugmentConfig {
 struct ModelConfig {
   std::string name = "mlp";  // mlp | cnn | resnet | transformer | a registered model
   double dropout = 0.2;      // dropout before the classifier (0 = off)
+  bool channels_last = false;  // conv nets: NHWC weights and input batches (faster convs in bf16/fp16)
   // Knob values by model name: the knobs struct of that model's table, holding its defaults
   // changed by what the config set. A model with no entry here has its table's defaults.
   std::map<std::string, std::any> tables;
@@ -135,6 +136,8 @@ struct TrainConfig {
   std::string device = "auto";          // auto | cpu | cuda | cuda:N
   int64_t threads = 0;                  // LibTorch intra-op threads (0 = its default)
   std::string on_nonfinite = "stop";    // a nan/inf loss: stop | skip (the update) | ignore
+  std::string precision = "fp32";       // fp32 | bf16 | fp16 (mixed: autocast, fp32 master weights)
+  std::string tf32 = "auto";            // fp32 matmuls/convs in TF32 on CUDA: auto (on unless deterministic) | on | off
 };
 
 struct ReproConfig {

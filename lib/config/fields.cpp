@@ -125,6 +125,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
       str("model.name", &c.model.name,
           "model: mlp | cnn | resnet | transformer | a registered model; its knobs are in [model.<name>]"),
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
+      num("model.channels_last", &c.model.channels_last,
+          "conv nets: channels-last (NHWC) weights and input batches; faster convolutions in bf16/fp16"),
 
       str("optim.name", &c.optim.name, "optimizer", {"adamw", "sgd"}),
       num("optim.lr", &c.optim.lr, "learning rate (peak lr for schedules)", 0, kMaxLr, true, kLrWhy),
@@ -179,6 +181,14 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "a nan/inf training loss: stop (exit 4, last good checkpoint kept) | skip (that step's update; "
           "checks every step, a host sync on GPUs) | ignore",
           {"stop", "skip", "ignore"}),
+      str("train.precision", &c.train.precision,
+          "fp32 | bf16 | fp16: mixed precision (autocast over forward and loss, fp32 weights and optimizer "
+          "state; fp16 with a dynamic loss scale)",
+          {"fp32", "bf16", "fp16"}),
+      str("train.tf32", &c.train.tf32,
+          "CUDA: fp32 matmuls and convolutions in TF32 on Ampere and later: auto (on unless repro.deterministic) | "
+          "on | off",
+          {"auto", "on", "off"}),
 
       num("repro.seed", &c.repro.seed, "the one seed every random stream derives from"),
       num("repro.deterministic", &c.repro.deterministic, "use deterministic algorithms only"),
@@ -200,7 +210,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
 std::vector<Field> fields(RunConfig& c) {
   auto out = shared_fields(c);
-  const auto after = std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.dropout"; }) + 1;
+  const auto after = std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.channels_last"; }) + 1;
   auto knobs = table_fields(c, c.model.name);
   out.insert(after, std::make_move_iterator(knobs.begin()), std::make_move_iterator(knobs.end()));
   return out;

@@ -93,9 +93,14 @@ Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t firs
   auto target = at::empty(batch_shape(count, spec.target), spec.target.dtype);
   fill_batch(ds, order, first, count, epoch, opts, normalize_lut(opts.mean, opts.std), input, target);
   Batch b;
-  b.input = input.to(opts.device);
+  b.input = in_layout(input.to(opts.device), opts);
   b.target = target.to(opts.device);
   return b;
+}
+
+at::Tensor in_layout(const at::Tensor& input, const LoaderOptions& opts) {
+  if (!opts.channels_last || input.dim() != 4) return input;
+  return input.contiguous(at::MemoryFormat::ChannelsLast);
 }
 
 LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& device, bool train) {
@@ -109,6 +114,7 @@ LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& de
   o.mean = cfg.data.mean;
   o.std = cfg.data.std;
   o.gpu_normalize = cfg.loader.gpu_normalize;
+  o.channels_last = cfg.model.channels_last;
   if (train) o.augment = {cfg.augment.crop_padding, cfg.augment.hflip};
   o.device = c10::Device(device);
   return o;

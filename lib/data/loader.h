@@ -42,6 +42,7 @@ struct LoaderOptions {
   std::vector<double> mean = {0.0}, std = {1.0};
   AugmentOptions augment;     // applied per sample, keyed on (seed, epoch, sample index)
   bool gpu_normalize = true;  // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
+  bool channels_last = false;  // model.channels_last: image batches [B, C, H, W] laid out NHWC in memory
   c10::Device device = c10::Device(c10::kCPU);
 };
 
@@ -74,6 +75,10 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last);
 // The host dtype of a batch's input: float32 for images normalised on the host, uint8 for
 // images normalised on the device (`device_normalize`), else the dataset's own.
 at::ScalarType host_input_dtype(const SampleSpec& spec, bool device_normalize);
+
+// `input` as the model takes it: with opts.channels_last, a 4-D batch in channels-last memory
+// format (same shape and values, NHWC strides; a copy unless it is so already, as with C = 1).
+at::Tensor in_layout(const at::Tensor& input, const LoaderOptions& opts);
 
 // [rows, t.shape...]: a batch of `rows` samples of `t`.
 std::vector<int64_t> batch_shape(int64_t rows, const TensorSpec& t);

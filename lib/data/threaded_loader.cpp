@@ -132,7 +132,7 @@ class ThreadedLoader : public Loader {
     // The slot stays kReady (no worker touches it) while the copy is issued without the lock.
     lock.unlock();
     std::tie(b.input, b.target) = ring_.copy(static_cast<int64_t>(si), input, target);
-    if (gpu_normalize_) b.input = normalize_on_device(b.input);
+    b.input = in_layout(gpu_normalize_ ? normalize_on_device(b.input) : b.input, opts_);
     b.copy_ms = ring_.last_copy_ms();
     lock.lock();
     s.state = Slot::kFree;

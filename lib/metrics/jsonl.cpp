@@ -26,6 +26,7 @@ class JsonlSink : public Sink {
     if (r.grad_norm >= 0) j["grad_norm"] = r.grad_norm;
     if (r.copy_ms >= 0) j["copy_ms"] = r.copy_ms;
     if (r.skipped) j["skipped"] = true;
+    if (r.loss_scale > 0) j["loss_scale"] = r.loss_scale;
     out_.write(j.dump() + "\n");  // whole or absent: a failed append is cut back off
   }
   void on_eval(const EvalRecord& r) override {

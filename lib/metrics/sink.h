@@ -22,7 +22,8 @@ struct StepRecord {
   double copy_ms = -1.0;      // CUDA: device time of the newest finished host-to-device copy; -1 on the CPU
   int64_t samples = 0;        // samples in the step
   double time_s = 0.0;        // seconds since training started
-  bool skipped = false;       // train.on_nonfinite = "skip" dropped this step's update
+  bool skipped = false;       // the update was dropped: train.on_nonfinite = "skip", or fp16's scaler found inf
+  double loss_scale = -1.0;   // fp16: the loss scale of this step's backward; -1 otherwise
 };
 
 // Named metric values in the task's order, e.g. {"test_loss", 0.31}, {"test_accuracy", 0.89}.

@@ -48,6 +48,7 @@ class TensorboardSink : public Sink {
     if (r.grad_norm >= 0) v.emplace_back("train/grad_norm", r.grad_norm);
     if (r.copy_ms >= 0) v.emplace_back("train/copy_ms", r.copy_ms);
     if (r.skipped) v.emplace_back("train/skipped", 1.0);
+    if (r.loss_scale > 0) v.emplace_back("train/loss_scale", r.loss_scale);
     write({tb::scalars(unix_seconds(), r.step, v)});
   }
 

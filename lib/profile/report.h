@@ -66,6 +66,11 @@ struct Report {
   double step_mean_ms = 0;
   TelemetrySummary telemetry;
   Verdict verdict;
+  std::string precision = "fp32";  // train.precision
+  bool channels_last = false;      // model.channels_last
+  std::string graph = "eager";     // how the step ran: eager (one launch per op)
+  double flops_per_sample = -1;    // training FLOPs per sample, conv + linear (profile/flops.h); -1: not counted
+  double tflops = -1;              // flops_per_sample x samples/s / 1e12: achieved TFLOP/s; -1: not counted
 
   nlohmann::json to_json() const;
   std::string table() const;  // the human table

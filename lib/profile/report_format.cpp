@@ -14,8 +14,14 @@ nlohmann::json Report::to_json() const {
     j["share"] = p.share >= 0 ? nlohmann::json(p.share) : nlohmann::json(nullptr);
     ph.push_back(std::move(j));
   }
+  auto counted = [](double v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return {{"device", device},
           {"timing", timing},
+          {"precision", precision},
+          {"channels_last", channels_last},
+          {"graph", graph},
+          {"flops_per_sample", counted(flops_per_sample)},
+          {"tflops", counted(tflops)},
           {"window", {{"first_step", first_step}, {"last_step", last_step}, {"steps", steps}, {"seconds", window_s}}},
           {"samples", samples},
           {"samples_per_s", samples_per_s},
@@ -34,10 +40,19 @@ nlohmann::json Report::to_json() const {
 std::string Report::table() const {
   std::string out;
   char line[200];
-  std::snprintf(line, sizeof line, "\n  steps %lld..%lld on %s (%s), %.0f samples/s\n\n", (long long)first_step,
+  std::snprintf(line, sizeof line, "\n  steps %lld..%lld on %s (%s), %.0f samples/s\n", (long long)first_step,
                 (long long)last_step, device.c_str(), timing == "cuda_events" ? "CUDA events" : "host clock",
                 samples_per_s);
   out += line;
+  std::snprintf(line, sizeof line, "  precision %s%s, %s", precision.c_str(), channels_last ? ", channels-last" : "",
+                graph.c_str());
+  out += line;
+  if (flops_per_sample > 0) {
+    std::snprintf(line, sizeof line, "; %.3f GFLOP per training sample (conv + linear): %.3f TFLOP/s achieved",
+                  flops_per_sample / 1e9, tflops);
+    out += line;
+  }
+  out += "\n\n";
   std::snprintf(line, sizeof line, "  %-12s %7s %10s %10s %10s %8s\n", "phase", "count", "mean ms", "p50 ms", "p95 ms",
                 "share");
   out += line;

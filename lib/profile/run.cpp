@@ -62,7 +62,8 @@ void check_options(const ProfileOptions& o) {
 nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
   check_options(o);
   const std::string device = train::resolve_device(cfg.train.device);
-  Window window({o.warmup + 1, o.warmup + o.steps, o.out_dir, device, o.torch_trace, o.nvtx_ops});
+  Window window({o.warmup + 1, o.warmup + o.steps, o.out_dir, device, o.torch_trace, o.nvtx_ops,
+                 cfg.train.precision, cfg.model.channels_last});
   ScratchDir scratch;
   train::TrainOptions t;
   t.run_dir = scratch.path / "run";
@@ -87,6 +88,10 @@ nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
           {"trace_json", (o.out_dir / "trace.json").string()},
           {"device", r.device},
           {"timing", r.timing},
+          {"precision", r.precision},
+          {"channels_last", r.channels_last},
+          {"graph", r.graph},
+          {"tflops", r.tflops > 0 ? nlohmann::json(r.tflops) : nlohmann::json(nullptr)},
           {"warmup", o.warmup},
           {"steps", r.steps},
           {"samples_per_s", r.samples_per_s},

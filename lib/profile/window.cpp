@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "instrument/scope.h"
+#include "profile/flops.h"
 #include "run/run_dir.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -144,6 +145,10 @@ void Window::open() {
   instrument::cuda_profiler_start();
 }
 
+void Window::net_ready(model::Net& net, const data::SampleSpec& spec) {
+  flops_per_sample_ = train_flops_per_sample(net, spec);
+}
+
 void Window::close() {
   instrument::cuda_profiler_stop();
   instrument::cuda_synchronize(device_index_);
@@ -167,6 +172,10 @@ void Window::close() {
   r.steps = opts_.last_step - opts_.first_step + 1;
   r.samples = samples_;
   r.samples_per_s = r.window_s > 0 ? double(samples_) / r.window_s : 0;
+  r.precision = opts_.precision;
+  r.channels_last = opts_.channels_last;
+  r.flops_per_sample = flops_per_sample_;
+  r.tflops = flops_per_sample_ > 0 ? flops_per_sample_ * r.samples_per_s / 1e12 : -1;
   if (device_index_ >= 0) {
     r.peak_memory_bytes = instrument::cuda_peak_bytes(device_index_);
     r.peak_memory_kind = "cuda_allocated";

@@ -23,6 +23,8 @@ struct WindowOptions {
   std::string device = "cpu";             // resolved: "cpu" or "cuda:N"
   bool torch_trace = false;               // LibTorch's Kineto trace (CPU ops, CUDA kernels) -> torch_trace.json
   bool nvtx_ops = false;                  // one NVTX range per LibTorch operator (emit_nvtx)
+  std::string precision = "fp32";         // train.precision, for the report
+  bool channels_last = false;             // model.channels_last, for the report
 };
 
 class Window : public train::StepHook {
@@ -37,6 +39,7 @@ class Window : public train::StepHook {
   // starting at or before `done` (a resumed run) starts at done + 1, each with a warning.
   void fit(int64_t done, int64_t last) override;
   void start(const std::filesystem::path& run_dir) override;  // out_dir defaults to <run dir>/profile
+  void net_ready(model::Net& net, const data::SampleSpec& spec) override;  // counts its FLOPs
   void before_step(int64_t step) override;
   void after_step(int64_t step, int64_t samples) override;
   // The report once the window has closed (nullopt before).
@@ -53,6 +56,7 @@ class Window : public train::StepHook {
   std::unique_ptr<Telemetry> telemetry_;
   bool torch_profiling_ = false;
   int64_t samples_ = 0;
+  double flops_per_sample_ = -1;  // training FLOPs of one sample (profile/flops.h); -1: none counted
   std::optional<Report> report_;
 };
 

@@ -75,6 +75,12 @@ void set_deterministic(bool on) {
   }
 }
 
+void set_cuda_tf32(bool on) {
+  auto& ctx = at::globalContext();
+  ctx.setAllowTF32CuBLAS(on);
+  ctx.setAllowTF32CuDNN(on);
+}
+
 std::string weights_sha256(const torch::nn::Module& m) {
   std::vector<std::pair<std::string, at::Tensor>> items;
   for (const auto& p : m.named_parameters(true)) items.emplace_back("param:" + p.key(), p.value());
@@ -107,6 +113,7 @@ nlohmann::json environment(const std::string& device) {
   j["intra_op_threads"] = at::get_num_threads();
   j["deterministic_algorithms"] = at::globalContext().deterministicAlgorithms();
   j["tf32_cublas"] = at::globalContext().allowTF32CuBLAS();
+  j["tf32_cudnn"] = at::globalContext().allowTF32CuDNN();
   j["deterministic_onednn"] = at::globalContext().deterministicMkldnn();
   j["cpu_libs"] = cpu_libs_facts();
   if (torch::cuda::is_available()) {

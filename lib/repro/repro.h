@@ -18,6 +18,12 @@ void seed_torch(uint64_t seed, const std::string& stream);
 // CUDA work.
 void set_deterministic(bool on);
 
+// train.tf32: fp32 matmuls (cuBLAS) and convolutions (cuDNN) in TF32 on Ampere and later
+// GPUs, or in full fp32. Deterministic either way on one kind of GPU; TF32 results differ
+// from full fp32 ones (10-bit mantissa products), so repro.deterministic turns it off unless
+// the config says on. No effect on the CPU.
+void set_cuda_tf32(bool on);
+
 // SHA-256 over every parameter and buffer in name order: name, dtype, shape, then the
 // values' bytes (contiguous, on the CPU).
 std::string weights_sha256(const torch::nn::Module& m);

@@ -2,22 +2,44 @@
 #include "train/components.h"
 
 #include <ATen/Parallel.h>
+#include <torch/autograd.h>
 
 #include <algorithm>
+#include <string>
 
 #include "optim/optimizer.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
+#include "train/precision.h"
 #include "train/trainer.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace kiln::train {
+namespace {
+
+// model.channels_last: the conv weights ([out, in, kh, kw]) in NHWC memory format, as the
+// loader's batches; convolutions then take oneDNN's / cuDNN's NHWC kernels throughout.
+void to_channels_last(model::Net& net, const std::string& name) {
+  torch::NoGradGuard no_grad;
+  int64_t converted = 0;
+  for (auto& p : net.parameters()) {
+    if (p.dim() != 4) continue;
+    p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+    ++converted;
+  }
+  if (converted == 0) log::warn("model.channels_last has no effect on model '" + name + "' (it has no conv weights)");
+}
+
+}  // namespace
 
 Components build_components(const config::RunConfig& cfg) {
   Components c;
   c.device = resolve_device(cfg.train.device);
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
   repro::set_deterministic(cfg.repro.deterministic);
+  repro::set_cuda_tf32(cfg.train.tf32 == "on" || (cfg.train.tf32 == "auto" && !cfg.repro.deterministic));
+  check_precision(parse_precision(cfg.train.precision), c.device);
   config::DataConfig data_cfg = cfg.data;
   data_cfg.task = cfg.train.task;  // a csv's target: class labels or numbers
   c.splits = data::load_splits(data_cfg);
@@ -28,7 +50,12 @@ Components build_components(const config::RunConfig& cfg) {
   repro::seed_torch(cfg.repro.seed, "model_init");
   c.net = model::build(cfg.model, input);
   c.net->to(c10::Device(c.device));
+  if (cfg.model.channels_last) to_channels_last(*c.net, cfg.model.name);
   c.optimizer = optim::build(cfg.optim, c.net->parameters());
+  // fp16's 5 exponent bits underflow small gradients: scale the loss up, unscale before the update.
+  if (parse_precision(cfg.train.precision) == Precision::kFp16) {
+    c.scaler = std::make_unique<GradScaler>(GradScalerOptions{}, c10::Device(c.device));
+  }
   c.train_loader = data::make_loader(c.splits.train, data::loader_options(cfg, c.device, true));
   c.test_loader = data::make_loader(c.splits.test, data::loader_options(cfg, c.device, false));
   const int64_t batches = c.train_loader->batches_per_epoch();

@@ -12,6 +12,7 @@
 #include "data/loader.h"
 #include "model/registry.h"
 #include "task/task.h"
+#include "train/grad_scaler.h"
 
 namespace kiln::train {
 
@@ -21,6 +22,7 @@ struct Components {
   task::TaskPtr task;
   model::NetPtr net;  // on `device`, initialised from the run seed
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<GradScaler> scaler;  // train.precision = "fp16": the dynamic loss scale; null otherwise
   std::unique_ptr<data::Loader> train_loader, test_loader;
   int64_t steps_per_epoch = 0, total_steps = 0;  // total: epochs x steps, capped by train.max_steps
 };

@@ -5,13 +5,15 @@
 
 namespace kiln::train {
 
-EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split) {
+EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split,
+                    Precision precision) {
   torch::NoGradGuard no_grad;
   net.eval();
   auto eval = task.evaluation();
   int64_t n = 0;
   loader.start(0, 0);
   while (auto b = loader.next()) {
+    const Autocast autocast(precision, b->input.device().type());
     eval->add(net.forward(b->input), b->target);
     n += b->target.size(0);
   }

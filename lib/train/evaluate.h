@@ -5,6 +5,7 @@
 #include "metrics/sink.h"
 #include "model/registry.h"
 #include "task/task.h"
+#include "train/precision.h"
 
 namespace kiln::train {
 
@@ -14,8 +15,10 @@ struct EvalResult {
 };
 
 // Runs the model in eval mode without gradients over every batch of `loader`'s epoch 0,
-// then puts the model back in training mode. `split` prefixes the metric names.
-EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split = "test");
+// then puts the model back in training mode. `split` prefixes the metric names. `precision`:
+// the training's, so the metrics are those of the model as it trains (autocast as there).
+EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split = "test",
+                    Precision precision = Precision::kFp32);
 
 // The task's metric names with zero values: what the summary reports when no evaluation ran.
 metrics::Values zero_values(const task::Task& task, const std::string& split = "test");

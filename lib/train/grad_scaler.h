@@ -77,6 +77,9 @@ class GradScaler {
 
   // S as a number, for logs and metrics (a host sync). Disabled: 1.0.
   double current_scale() const;
+  // S as of now, a copy on the device (no sync): what a step's metrics record, read later.
+  // Disabled: undefined.
+  at::Tensor scale_now() const { return enabled() ? scale_.clone() : at::Tensor(); }
 
   // For checkpoints (host syncs). Disabled: {1.0, 0}; load_state is then a no-op.
   // load_state throws kiln::Error::usage on values no scaler with these options could hold

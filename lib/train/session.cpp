@@ -106,7 +106,10 @@ void Session::resume() {
         "the config differs from the run's " + dir_.config().string() + " in keys that change the computation:" + list,
         "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
   }
-  start_ = checkpoint::load(from, *c_.net, *c_.optimizer);
+  start_ = checkpoint::load(from, *c_.net, *c_.optimizer, [this](torch::serialize::InputArchive& a) {
+    // A checkpoint without a scale (fp32 or bf16 before --allow-config-change) starts fp16 afresh.
+    if (c_.scaler) train::load(a, *c_.scaler);
+  });
   if (!start_.classes.empty() && start_.classes != classes_) {
     auto list = [](const std::vector<std::string>& v) {
       std::string s;
@@ -145,6 +148,11 @@ void Session::record_end(const std::string& status, const std::string& error) no
   }
 }
 
+checkpoint::WriteExtra Session::scaler_writer() const {
+  if (!c_.scaler) return {};
+  return [this](torch::serialize::OutputArchive& a) { train::save(a, *c_.scaler); };
+}
+
 checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) const {
   checkpoint::TrainState s = st;
   s.classes = classes_;
@@ -181,7 +189,7 @@ void Session::save_checkpoint(const checkpoint::TrainState& st) {
   KILN_SCOPE(instrument::Phase::kCheckpoint);
   log_->flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   check_weights(st);
-  checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, with_classes(st));
+  checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
   run::keep_newest_checkpoints(dir_, cfg_.checkpoint.keep);
 }
 
@@ -198,7 +206,7 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
 nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   log_->flush();
   check_weights(st);
-  checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st));
+  checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
   const auto trace = run::loss_trace(run::read_metrics(dir_.metrics()));
   const EvalResult* eval = log_->last_eval();
   const double secs = log_->train_seconds();
@@ -219,6 +227,8 @@ nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   j["weights_sha256"] = repro::weights_sha256(*c_.net);
   j["loss_trace_sha256"] = trace.sha256;
   j["nonfinite_steps"] = trace.nonfinite;
+  j["precision"] = cfg_.train.precision;
+  if (c_.scaler) j["loss_scale"] = c_.scaler->current_scale();
   j["device"] = c_.device;
   j["model"] = cfg_.model.name;
   j["parameters"] = model::count_parameters(*c_.net);

@@ -43,6 +43,7 @@ class Session {
  private:
   void resume();
   checkpoint::TrainState with_classes(const checkpoint::TrainState& st) const;
+  checkpoint::WriteExtra scaler_writer() const;  // fp16: the loss scale into each checkpoint
   // train.on_nonfinite = "stop": refuses to checkpoint weights that hold nan/inf.
   void check_weights(const checkpoint::TrainState& st) const;
   // Exit 4 naming the newest step checkpoint at or before `sound_up_to` (weights that went on

@@ -49,12 +49,16 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
     at::Tensor loss;
     {
       KILN_SCOPE(instrument::Phase::kForward);
-      loss = task.loss(net.forward(b.input), b.target);
+      // Autocast covers forward and loss only; backward replays the forward's dtypes. The
+      // loss leaves in fp32 (LibTorch's losses are on its fp32 list; .to is a no-op then).
+      const Autocast autocast(opts.precision, b.input.device().type());
+      loss = task.loss(net.forward(b.input), b.target).to(at::kFloat);
     }
     const double weight = double(b.target.size(0)) / double(stats.samples);
     {
       KILN_SCOPE(instrument::Phase::kBackward);
-      (loss * weight).backward();
+      // fp16: the scaled loss, so that small gradients survive fp16's range.
+      (opts.scaler ? opts.scaler->scale(loss * weight) : loss * weight).backward();
     }
     auto l = loss.detach() * weight;
     total_loss = total_loss.defined() ? total_loss + l : l;
@@ -63,6 +67,19 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
 
   // 4-5. Clip the global gradient norm; update the parameters.
   KILN_SCOPE(instrument::Phase::kOptimizer);
+  if (opts.scaler) {
+    // Unscaled before anything reads the gradients (the finiteness check, clipping). An
+    // inf/nan gradient skips the update and backs the scale off: fp16 overflow, not divergence.
+    stats.loss_scale = opts.scaler->scale_now();
+    const at::Tensor found_inf = opts.scaler->unscale(net.parameters());
+    const bool skip = GradScaler::should_skip(found_inf);
+    opts.scaler->update(found_inf);
+    if (skip) {
+      opt.zero_grad(true);
+      stats.skipped = true;
+      return stats;
+    }
+  }
   if (opts.skip_nonfinite) {
     // Checked before clipping (which would turn an inf gradient into nan). The step still
     // counts: the LR schedule and the data order go on as in any other run.

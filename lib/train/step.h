@@ -8,19 +8,25 @@
 #include "data/loader.h"
 #include "model/registry.h"
 #include "task/task.h"
+#include "train/grad_scaler.h"
+#include "train/precision.h"
 
 namespace kiln::train {
 
 struct StepOptions {
   double grad_clip = 0.0;       // max global L2 norm of the gradients; 0 = off
   bool skip_nonfinite = false;  // train.on_nonfinite = "skip": no update when the loss or a gradient is nan/inf
+  Precision precision = Precision::kFp32;  // train.precision: autocast over forward and loss
+  GradScaler* scaler = nullptr;            // fp16: scales the loss, unscales the gradients, skips inf steps
 };
 
 struct StepStats {
   at::Tensor loss;       // scalar, detached, on the device: mean training loss over the step's samples
   at::Tensor grad_norm;  // scalar on the device (pre-clip global norm), undefined when clipping is off
   int64_t samples = 0;
-  bool skipped = false;  // the update was skipped (skip_nonfinite and a nan/inf loss or gradient)
+  bool skipped = false;  // the update was skipped (skip_nonfinite and a nan/inf loss or gradient, or fp16's
+                         // scaler found an inf/nan gradient: the scale backs off)
+  at::Tensor loss_scale;  // fp16: the scale this step's backward used (device scalar); undefined otherwise
 };
 
 // One optimizer step over `micro` (grad_accum micro-batches, at least one). Nothing in it

@@ -47,7 +47,7 @@ class StepLog {
   struct Pending {
     int64_t step, epoch, samples;
     double lr, wait_ms, copy_ms;
-    at::Tensor loss, grad_norm;
+    at::Tensor loss, grad_norm, loss_scale;
     bool skipped;
     double time_s;  // training seconds when the step ended (its own, not the flush's)
   };

@@ -18,16 +18,19 @@ bool every(int64_t step, int64_t n) { return n > 0 && step % n == 0; }
 
 nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Components& c, Session& s) {
   const auto& tc = cfg.train;
-  const StepOptions step_opts{tc.grad_clip, tc.on_nonfinite == "skip"};
+  const StepOptions step_opts{tc.grad_clip, tc.on_nonfinite == "skip", parse_precision(tc.precision), c.scaler.get()};
   checkpoint::TrainState at = s.start();  // after the newest step: where final.pt resumes
   int64_t step = at.step;
   const int64_t last = s.last_step();
   bool done = last <= step;
   auto evaluate_now = [&](int64_t epoch) {
     KILN_SCOPE(instrument::Phase::kEval);
-    s.log().eval(step, epoch, evaluate(*c.net, *c.test_loader, *c.task));
+    s.log().eval(step, epoch, evaluate(*c.net, *c.test_loader, *c.task, "test", step_opts.precision));
   };
-  if (opts.hook) opts.hook->start(s.dir().root);
+  if (opts.hook) {
+    opts.hook->start(s.dir().root);
+    opts.hook->net_ready(*c.net, c.splits.train->spec());
+  }
   // Resumed with no step left (killed after the last checkpoint, or while writing final.pt or
   // summary.json), or at a step whose evaluation the stop came before: owe the evaluation
   // an unbroken run does (resume trimmed metrics.jsonl back to before it).
