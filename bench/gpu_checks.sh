@@ -17,6 +17,10 @@
 #            summed time per step against the step's CUDA-event time in kiln profile (bs 512) - a
 #            cross-check of the phase timing and of the verdict's "GPU busy" (nsys is not
 #            on the lent machines; ncu is)
+#   precision  the mixed-precision issue's GPU figures: kiln profile of fashion_cnn at batch 256
+#            in fp32 (TF32 off and on), bf16, bf16 + channels-last and fp16, each beside
+#            bench/cnn_step_reference.py (PyTorch eager and reduce-overhead) at the same
+#            precision where it has one; and two bf16 runs compared bit for bit
 #   sweep    bench/gpu_sweep.sh (best accuracy against GPU-minutes)
 #   images   a generated JPEG folder (bench/make_photo_folder.py) into a ResNet-18 step at batch
 #            256: kiln's images/s and data-wait share beside torchvision's DataLoader + resnet18
@@ -48,8 +52,8 @@ stages=("$@")
 ((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep|images|lm) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep images lm)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep|images|lm|precision) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep images lm precision)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -329,6 +333,53 @@ print(f"lm determinism: two runs {a.get('weights_sha256', '?')[:16]} / {b.get('w
       f"test loss {a.get('test_loss')}")
 PY
   rm -rf "$out"/lm_same_*/checkpoints
+}
+
+stage_precision() {
+  local steps=50 warm=10 bs=256
+  ((quick)) && { steps=2; warm=1; bs=32; }
+  local -A modes=([fp32]="--set train.tf32=off" [tf32]="--set train.tf32=on" [bf16]="--set train.precision=bf16"
+                  [bf16_cl]="--set train.precision=bf16 --set model.channels_last=true" [fp16]="--set train.precision=fp16")
+  # The reference has fp32 and bf16 (with channels-last); no TF32 or fp16 switch yet.
+  local -A ref=([fp32]="--precision fp32" [bf16]="--precision bf16" [bf16_cl]="--precision bf16 --channels-last")
+  for m in fp32 tf32 bf16 bf16_cl fp16; do
+    # shellcheck disable=SC2086
+    step 240 "prec_kiln_$m" "$build/kiln" -q profile configs/fashion_cnn.toml "${sets[@]}" --set "loader.batch_size=$bs" \
+      ${modes[$m]} --warmup "$warm" --steps "$steps" --out "$out/prec_$m" --json
+    [ -n "${ref[$m]:-}" ] || continue
+    for mode in eager reduce-overhead; do
+      # shellcheck disable=SC2086
+      step 240 "prec_ref_${m}_$mode" $py bench/cnn_step_reference.py --device "$device" --batch "$bs" --steps "$steps" \
+        --warmup "$warm" --mode "$mode" ${ref[$m]}
+    done
+  done
+  for r in a b; do
+    rm -rf "$out/prec_same_$r"
+    step 240 "prec_same_$r" "$build/kiln" train configs/fashion_cnn.toml "${sets[@]}" --set train.precision=bf16 \
+      --set train.max_steps=300 --run-dir "$out/prec_same_$r" --json
+  done
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, os, sys
+out = sys.argv[1]
+def last(name):
+    try:
+        return json.loads(open(f"{out}/{name}.json").read().strip().splitlines()[-1])
+    except Exception as e:
+        return {"error": str(e)}
+for m in ("fp32", "tf32", "bf16", "bf16_cl", "fp16"):
+    k = last(f"prec_kiln_{m}")
+    row = f"precision {m}: kiln {k.get('samples_per_s', 0):,.0f} samples/s ({k.get('verdict')}, {k.get('tflops')} TFLOP/s)"
+    for mode in ("eager", "reduce-overhead"):
+        if not os.path.exists(f"{out}/prec_ref_{m}_{mode}.json"):
+            continue
+        r = last(f"prec_ref_{m}_{mode}")
+        v = r.get("samples_per_s", 0)
+        row += f"; PyTorch {mode} {v:,.0f}" + (f" (kiln {k.get('samples_per_s', 0) / v:.2f}x)" if v else f" ({r.get('error')})")
+    print(row)
+a, b = last("prec_same_a"), last("prec_same_b")
+print(f"precision bf16 determinism: {'SAME' if a.get('weights_sha256') and a.get('weights_sha256') == b.get('weights_sha256') else 'DIFFER'}")
+PY
+  rm -rf "$out"/prec_same_*/checkpoints
 }
 
 stage_sweep() {
