@@ -148,9 +148,14 @@ int run_train(const TrainArgs& a, const Globals& g) {
   if (a.metrics_port >= 0) opts.sinks.push_back(metrics_server(a, train::resolve_device(cfg.train.device)));
   std::unique_ptr<profile::Window> window;
   if (window_steps) {
-    window = std::make_unique<profile::Window>(
-        profile::WindowOptions{window_steps->first, window_steps->second, {}, train::resolve_device(cfg.train.device),
-                               false, false, cfg.train.precision, cfg.model.channels_last});
+    window = std::make_unique<profile::Window>(profile::WindowOptions{window_steps->first,
+                                                                      window_steps->second,
+                                                                      {},
+                                                                      train::resolve_device(cfg.train.device),
+                                                                      false,
+                                                                      false,
+                                                                      cfg.train.precision,
+                                                                      cfg.model.channels_last});
     opts.hook = window.get();
   }
   log::info("training " + cfg.model.name + " on " + cfg.data.dataset + " (" + std::to_string(cfg.train.epochs) +

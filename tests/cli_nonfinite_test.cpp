@@ -79,7 +79,8 @@ TEST(CliNonfinite, StopExits4NamingTheStepAndTheLastGoodCheckpoint) {
   const std::string tag = "last good checkpoint is ";
   const size_t at = r.err.find(tag);
   ASSERT_NE(at, std::string::npos) << r.err;
-  const std::string named = r.err.substr(at + tag.size(), r.err.find_first_of(" \n", at + tag.size()) - at - tag.size());
+  const std::string named =
+      r.err.substr(at + tag.size(), r.err.find_first_of(" \n", at + tag.size()) - at - tag.size());
   ASSERT_TRUE(fs::exists(named)) << named;
   const int64_t named_step = std::stoll(fs::path(named).filename().string().substr(5));
   EXPECT_GT(named_step, 0);

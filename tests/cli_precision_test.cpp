@@ -23,16 +23,27 @@ using namespace std::chrono_literals;
 // A small cnn on Fashion-MNIST: 24 steps of 64, checkpoints every 4.
 std::vector<std::string> args(const fs::path& run, std::vector<std::string> extra) {
   std::vector<std::string> a = {"train",
-                                "--set", "model.name=cnn",
-                                "--set", "model.cnn.channels=[4, 8]",
-                                "--set", "model.cnn.fc=32",
-                                "--set", "data.limit_train=1536",
-                                "--set", "data.limit_test=256",
-                                "--set", "loader.batch_size=64",
-                                "--set", "train.epochs=1",
-                                "--set", "checkpoint.every=4",
-                                "--set", "log.progress=off",
-                                "--json", "--run-dir", run.string()};
+                                "--set",
+                                "model.name=cnn",
+                                "--set",
+                                "model.cnn.channels=[4, 8]",
+                                "--set",
+                                "model.cnn.fc=32",
+                                "--set",
+                                "data.limit_train=1536",
+                                "--set",
+                                "data.limit_test=256",
+                                "--set",
+                                "loader.batch_size=64",
+                                "--set",
+                                "train.epochs=1",
+                                "--set",
+                                "checkpoint.every=4",
+                                "--set",
+                                "log.progress=off",
+                                "--json",
+                                "--run-dir",
+                                run.string()};
   a.insert(a.end(), extra.begin(), extra.end());
   return kiln(a);
 }

@@ -71,8 +71,8 @@ struct AugmentConfig {
 // The keys every model shares; each model's own knobs are in its table, [model.<name>]
 // (config/model_table.h), registered with the model.
 struct ModelConfig {
-  std::string name = "mlp";  // mlp | cnn | resnet | transformer | a registered model
-  double dropout = 0.2;      // dropout before the classifier (0 = off)
+  std::string name = "mlp";    // mlp | cnn | resnet | transformer | a registered model
+  double dropout = 0.2;        // dropout before the classifier (0 = off)
   bool channels_last = false;  // conv nets: NHWC weights and input batches (faster convs in bf16/fp16)
   // Knob values by model name: the knobs struct of that model's table, holding its defaults
   // changed by what the config set. A model with no entry here has its table's defaults.

@@ -210,7 +210,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
 std::vector<Field> fields(RunConfig& c) {
   auto out = shared_fields(c);
-  const auto after = std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.channels_last"; }) + 1;
+  const auto after =
+      std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.channels_last"; }) + 1;
   auto knobs = table_fields(c, c.model.name);
   out.insert(after, std::make_move_iterator(knobs.begin()), std::make_move_iterator(knobs.end()));
   return out;

@@ -40,8 +40,8 @@ struct LoaderOptions {
   int64_t prefetch = 4;
   uint64_t seed = 0;  // the loader's stream seed (derived from the run seed)
   std::vector<double> mean = {0.0}, std = {1.0};
-  AugmentOptions augment;     // applied per sample, keyed on (seed, epoch, sample index)
-  bool gpu_normalize = true;  // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
+  AugmentOptions augment;      // applied per sample, keyed on (seed, epoch, sample index)
+  bool gpu_normalize = true;   // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
   bool channels_last = false;  // model.channels_last: image batches [B, C, H, W] laid out NHWC in memory
   c10::Device device = c10::Device(c10::kCPU);
 };

@@ -68,11 +68,10 @@ double train_flops_per_sample(model::Net& net, const data::SampleSpec& spec) {
 
   double flops = 0;
   g_flops = &flops;
-  const auto handle = at::addThreadLocalCallback(
-      at::RecordFunctionCallback(on_start, on_end)
-          .needsInputs(true)
-          .needsOutputs(true)
-          .scopes({at::RecordScope::FUNCTION}));
+  const auto handle = at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end)
+                                                     .needsInputs(true)
+                                                     .needsOutputs(true)
+                                                     .scopes({at::RecordScope::FUNCTION}));
   {
     torch::NoGradGuard no_grad;
     net.eval();

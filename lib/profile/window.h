@@ -38,7 +38,7 @@ class Window : public train::StepHook {
   // window is left; otherwise a window reaching past the end is cut to end there, and one
   // starting at or before `done` (a resumed run) starts at done + 1, each with a warning.
   void fit(int64_t done, int64_t last) override;
-  void start(const std::filesystem::path& run_dir) override;  // out_dir defaults to <run dir>/profile
+  void start(const std::filesystem::path& run_dir) override;               // out_dir defaults to <run dir>/profile
   void net_ready(model::Net& net, const data::SampleSpec& spec) override;  // counts its FLOPs
   void before_step(int64_t step) override;
   void after_step(int64_t step, int64_t samples) override;

@@ -15,7 +15,8 @@ std::string cpu_flags() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) == 0 && line.find(':') != std::string::npos) return line.substr(line.find(':') + 1) + " ";
+    if (line.rfind("flags", 0) == 0 && line.find(':') != std::string::npos)
+      return line.substr(line.find(':') + 1) + " ";
   }
   return "";
 }
@@ -59,9 +60,9 @@ void check_precision(Precision p, const std::string& device) {
   if (p == Precision::kFp32) return;
   const c10::DeviceType type = device.rfind("cuda", 0) == 0 ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
   if (!at::autocast::is_autocast_available(type)) {
-    throw Error::usage("train.precision = \"" + precision_name(p) + "\" needs autocast, which LibTorch has not for " +
-                           device,
-                       "use train.precision = \"fp32\"");
+    throw Error::usage(
+        "train.precision = \"" + precision_name(p) + "\" needs autocast, which LibTorch has not for " + device,
+        "use train.precision = \"fp32\"");
   }
   if (type != c10::DeviceType::CPU) return;
   const std::string flags = cpu_flags();

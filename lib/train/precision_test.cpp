@@ -35,17 +35,17 @@ std::multimap<std::string, at::ScalarType> record_ops(const std::function<void()
   static thread_local std::multimap<std::string, at::ScalarType>* sink = nullptr;
   std::multimap<std::string, at::ScalarType> seen;
   sink = &seen;
-  const auto handle = at::addThreadLocalCallback(
-      at::RecordFunctionCallback(nullptr,
-                                 [](const at::RecordFunction& f, at::ObserverContext*) {
-                                   for (const c10::IValue& v : f.outputs()) {
-                                     if (v.isTensor() && v.toTensor().defined()) {
-                                       sink->emplace(f.name(), v.toTensor().scalar_type());
-                                     }
-                                   }
-                                 })
-          .needsOutputs(true)
-          .scopes({at::RecordScope::FUNCTION}));
+  const auto handle =
+      at::addThreadLocalCallback(at::RecordFunctionCallback(nullptr,
+                                                            [](const at::RecordFunction& f, at::ObserverContext*) {
+                                                              for (const c10::IValue& v : f.outputs()) {
+                                                                if (v.isTensor() && v.toTensor().defined()) {
+                                                                  sink->emplace(f.name(), v.toTensor().scalar_type());
+                                                                }
+                                                              }
+                                                            })
+                                     .needsOutputs(true)
+                                     .scopes({at::RecordScope::FUNCTION}));
   fn();
   at::removeCallback(handle);
   sink = nullptr;

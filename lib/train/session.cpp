@@ -89,8 +89,8 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
       cfg, c.total_steps, std::move(sinks),
       // A nan/inf loss at step N came from the weights after step N-1: a checkpoint of those
       // would diverge again at once on resume (seen on CUDA), so the sound ones end at N-2.
-      [this](const std::string& what, int64_t step, int64_t epoch) { diverged(what, step, epoch, step - 2); }, resumed_seconds_,
-      resumed_samples_);
+      [this](const std::string& what, int64_t step, int64_t epoch) { diverged(what, step, epoch, step - 2); },
+      resumed_seconds_, resumed_samples_);
   log_->set_tokens_per_sample(c.task->tokens_per_sample(c.splits.train->spec()));
 }
 
@@ -161,7 +161,7 @@ checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) c
 }
 
 void Session::diverged(const std::string& what, int64_t step, int64_t epoch, int64_t sound_up_to) const {
-  std::string last_good;  // the newest checkpoint at or before step sound_up_to
+  std::string last_good;                               // the newest checkpoint at or before step sound_up_to
   for (const fs::path& p : dir_.step_checkpoints()) {  // newest first; "step-00000025.pt"
     if (std::stoll(p.filename().string().substr(5)) <= sound_up_to) {
       last_good = p.string();
@@ -182,7 +182,8 @@ void Session::check_weights(const checkpoint::TrainState& st) const {
   if (cfg_.train.on_nonfinite != "stop") return;
   // A finite loss can still come with an inf gradient whose update leaves nan weights: a
   // checkpoint of them would be the "last good" one. One reduction per checkpoint.
-  if (!all_finite(c_.net->parameters())) diverged("the weights hold nan/inf after the update", st.step, st.epoch, st.step - 1);
+  if (!all_finite(c_.net->parameters()))
+    diverged("the weights hold nan/inf after the update", st.step, st.epoch, st.step - 1);
 }
 
 void Session::save_checkpoint(const checkpoint::TrainState& st) {

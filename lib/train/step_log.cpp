@@ -29,8 +29,8 @@ void StepLog::step(int64_t step, int64_t epoch, const StepStats& st, double lr, 
   train_seconds_ += std::chrono::duration<double>(now - last_tick_).count();
   last_tick_ = now;
   samples_ += st.samples;
-  pending_.push_back(
-      {step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.loss_scale, st.skipped, train_seconds_});
+  pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.loss_scale, st.skipped,
+                      train_seconds_});
   if (step % cfg_.log.every == 0 || step == total_steps_) flush();
   metrics::Progress p{step,
                       total_steps_,
@@ -53,9 +53,17 @@ void StepLog::flush() {
   const Pending* bad = nullptr;  // the first step whose loss is nan/inf
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto& p = pending_[i];
-    metrics::StepRecord r{
-        p.step,    p.epoch,   l[i],      p.lr,     p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
-        p.wait_ms, p.copy_ms, p.samples, p.time_s, p.skipped, p.loss_scale.defined() ? p.loss_scale.item<double>() : -1.0};
+    metrics::StepRecord r{p.step,
+                          p.epoch,
+                          l[i],
+                          p.lr,
+                          p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
+                          p.wait_ms,
+                          p.copy_ms,
+                          p.samples,
+                          p.time_s,
+                          p.skipped,
+                          p.loss_scale.defined() ? p.loss_scale.item<double>() : -1.0};
     for (auto& s : sinks_) s->on_step(r);
     last_loss_ = l[i];
     if (!std::isfinite(l[i]) && !bad) bad = &p;
