@@ -297,6 +297,33 @@ TEST(ConfigOverride, BareWordsBecomeStringsForStringKeys) {
   EXPECT_EQ(cfg.data.dir, "/tmp/a=b");
 }
 
+// optim.fused is "auto" | true | false: a TOML boolean or the string, printed back as the
+// boolean (so config.toml round-trips); anything else is refused with the choices.
+TEST(ConfigFused, TakesBooleansAndStrings) {
+  EXPECT_EQ(RunConfig{}.optim.fused, "auto");
+  EXPECT_EQ(from_toml("[optim]\nfused = true\n").optim.fused, "true");
+  EXPECT_EQ(from_toml("[optim]\nfused = false\n").optim.fused, "false");
+  EXPECT_EQ(from_toml("[optim]\nfused = \"true\"\n").optim.fused, "true");
+  EXPECT_EQ(from_toml("[optim]\nfused = \"auto\"\n").optim.fused, "auto");
+  RunConfig cfg;
+  Origins origins;
+  apply_override(cfg, "optim.fused=false", origins);
+  EXPECT_EQ(cfg.optim.fused, "false");
+  EXPECT_EQ(flat_values(cfg)["optim.fused"], "false");
+  EXPECT_EQ(flat_values(RunConfig{})["optim.fused"], "\"auto\"");
+  cfg.optim.fused = "true";
+  expect_same_config(from_toml(to_toml(cfg)), cfg);
+  // Booleans only where "true" and "false" are among a string key's choices.
+  EXPECT_CONTAINS(usage_error([] { from_toml("[optim]\nname = true\n"); }), "optim.name");
+}
+
+TEST(ConfigFused, OtherValuesAreRefusedWithTheChoices) {
+  const std::string msg = usage_error([] { load_and_validate("[optim]\nfused = \"yes\"\n"); }, true);
+  EXPECT_CONTAINS(msg, "optim.fused");
+  EXPECT_CONTAINS(msg, "auto, true, false");
+  EXPECT_CONTAINS(usage_error([] { from_toml("[optim]\nfused = 1\n"); }), "optim.fused");
+}
+
 TEST(ConfigOverride, LaterOverridesWinOverFile) {
   const auto path =
       std::filesystem::temp_directory_path() / ("kiln-config-test-" + std::to_string(::getpid()) + ".toml");

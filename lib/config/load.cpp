@@ -91,6 +91,10 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
       *p = *v;
     }
     void operator()(std::string* p) const {
+      if (n.is_boolean() && takes_bool(f)) {
+        *p = n.as_boolean()->get() ? "true" : "false";
+        return;
+      }
       if (!n.is_string()) wrong_type(f, at, util::toml_kind(n));
       *p = n.as_string()->get();
     }
