@@ -324,6 +324,30 @@ TEST(ConfigFused, OtherValuesAreRefusedWithTheChoices) {
   EXPECT_CONTAINS(usage_error([] { from_toml("[optim]\nfused = 1\n"); }), "optim.fused");
 }
 
+// A complete printout without optim.fused (a run dir written before the key existed) ran
+// LibTorch's optimizer and replays with it; a hand-written config without the key gets the
+// default.
+TEST(ConfigFused, PrintoutsFromBeforeTheKeyReplayUnfused) {
+  const auto dir = std::filesystem::temp_directory_path() / ("kiln-fused-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string old = to_toml(RunConfig{});
+  const size_t at = old.find("\nfused = ");
+  ASSERT_NE(at, std::string::npos) << old;
+  old.erase(at + 1, old.find('\n', at + 1) - at);
+  auto write = [&](const std::string& name, const std::string& text) {
+    const auto p = dir / name;
+    std::FILE* f = std::fopen(p.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    return p;
+  };
+  EXPECT_EQ(load(write("old.toml", old), {}).optim.fused, "false");
+  EXPECT_EQ(load(write("old.toml", old), {"optim.fused=true"}).optim.fused, "true");
+  EXPECT_EQ(load(write("now.toml", to_toml(RunConfig{})), {}).optim.fused, "auto");
+  EXPECT_EQ(load(write("mine.toml", "[optim]\nname = \"sgd\"\nlr = 0.1\n"), {}).optim.fused, "auto");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ConfigOverride, LaterOverridesWinOverFile) {
   const auto path =
       std::filesystem::temp_directory_path() / ("kiln-config-test-" + std::to_string(::getpid()) + ".toml");

@@ -238,6 +238,17 @@ RunConfig load(const std::optional<std::filesystem::path>& path, const std::vect
     cfg.data.mean = cfg.data.channels == 3 ? std::vector<double>{0.485, 0.456, 0.406} : std::vector<double>{0.5};
     cfg.data.std = cfg.data.channels == 3 ? std::vector<double>{0.229, 0.224, 0.225} : std::vector<double>{0.5};
   }
+  // kiln's own printouts (a run dir's config.toml, --print-config) hold every key. One with
+  // all the other [optim] keys but no optim.fused was written before that key existed, when
+  // every run used LibTorch's optimizer: it replays that way, so kiln verify, --resume and
+  // `kiln train RUN_DIR/config.toml` still give the recorded weights ("auto" is fused now).
+  if (path && !origins.count("optim.fused")) {
+    bool printout = true;
+    for (const char* k : {"name", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"}) {
+      printout = printout && origins.count(std::string("optim.") + k);
+    }
+    if (printout) cfg.optim.fused = "false";
+  }
   validate(cfg, origins);
   if (origins_out) *origins_out = origins;
   return cfg;
