@@ -21,6 +21,9 @@
 #            in fp32 (TF32 off and on), bf16, bf16 + channels-last and fp16, each beside
 #            bench/cnn_step_reference.py (PyTorch eager and reduce-overhead) at the same
 #            precision where it has one; and two bf16 runs compared bit for bit
+#   optim    kiln bench optim on CUDA (fashion_cnn's parameters: LibTorch's AdamW/SGD step against
+#            the fused one) and kiln profile bs 128 with optim.fused = false and true: the
+#            optimizer's share of the step either way (the first run's 22 % was LibTorch's)
 #   sweep    bench/gpu_sweep.sh (best accuracy against GPU-minutes)
 #   images   a generated JPEG folder (bench/make_photo_folder.py) into a ResNet-18 step at batch
 #            256: kiln's images/s and data-wait share beside torchvision's DataLoader + resnet18
@@ -52,8 +55,8 @@ stages=("$@")
 ((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|ncu|sweep|images|lm|precision) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu sweep images lm precision)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|optim|sweep|images|lm|precision) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu optim sweep images lm precision)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -380,6 +383,37 @@ a, b = last("prec_same_a"), last("prec_same_b")
 print(f"precision bf16 determinism: {'SAME' if a.get('weights_sha256') and a.get('weights_sha256') == b.get('weights_sha256') else 'DIFFER'}")
 PY
   rm -rf "$out"/prec_same_*/checkpoints
+}
+
+stage_optim() {
+  step 120 optim_bench "$build/kiln" bench optim configs/fashion_cnn.toml "${sets[@]}"
+  local window=(--warmup 20 --steps 100)
+  ((quick)) && window=(--warmup 1 --steps 1)
+  for fused in false true; do
+    step 240 "profile_fused_$fused" "$build/kiln" profile configs/fashion_cnn.toml "${sets[@]}" \
+      --set loader.batch_size=128 --set "optim.fused=$fused" "${window[@]}" --out "$out/profile_fused_$fused" --json
+  done
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+out = sys.argv[1]
+try:
+    b = json.loads(open(f"{out}/optim_bench.json").read().strip().splitlines()[-1])
+    for k in ("adamw", "sgd"):
+        print(f"optim step ({b['device']}, {b['tensors']} tensors, {b['parameters']:,} parameters) {k}: "
+              f"LibTorch {b[k]['unfused_ms']:.3f} ms, fused {b[k]['fused_ms']:.3f} ms ({b[k]['speedup']:.2f}x)")
+except Exception as e:
+    print("optim bench:", e)
+for fused in ("false", "true"):
+    try:
+        p = json.load(open(f"{out}/profile_fused_{fused}/profile.json"))
+        ph = {x["name"]: x for x in p["phases"]}
+        share = lambda n: 100 * (ph.get(n, {}).get("share") or 0)
+        print(f"profile bs 128, optim.fused={fused} ({p['timing']}): step {p['step_mean_ms']:.3f} ms, "
+              f"{p['samples_per_s']:,.0f} samples/s; forward {share('forward'):.1f}%, backward {share('backward'):.1f}%, "
+              f"optimizer {share('optimizer'):.1f}% -> {p['verdict']['kind']}")
+    except Exception as e:
+        print(f"profile optim.fused={fused}:", e)
+PY
 }
 
 stage_sweep() {

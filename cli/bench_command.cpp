@@ -1,6 +1,7 @@
 // `kiln bench loader [CONFIG.toml] [--set KEY=VALUE]... [--epochs N] [--json]`
 // `kiln bench sampler [--trials N] [--sampler tpe|random] [--seed N]`
 // `kiln bench scopes [--calls N] [--device auto|cpu|cuda[:N]]`
+// `kiln bench optim [CONFIG.toml] [--set KEY=VALUE]... [--steps N] [--repeats N]`
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "instrument/device_timer.h"
 #include "instrument/scope_bench.h"
 #include "sweep/sampler_bench.h"
+#include "train/optim_bench.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -70,10 +72,29 @@ int run_scopes_bench(const ScopesBenchArgs& a) {
   return 0;
 }
 
+struct OptimBenchArgs {
+  std::string config;
+  std::vector<std::string> sets;
+  int64_t steps = 200;
+  int64_t repeats = 7;
+};
+
+int run_optim_bench(const OptimBenchArgs& a, const Globals& g) {
+  std::optional<std::filesystem::path> path;
+  if (!a.config.empty()) path = a.config;
+  const config::RunConfig cfg = config::load(path, a.sets);
+  train::OptimBenchOptions o;
+  o.steps = a.steps;
+  o.repeats = a.repeats;
+  o.progress = !g.quiet;
+  std::cout << train::bench_optimizer(cfg, train::resolve_device(cfg.train.device), o).dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
-  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (loader, sampler, scopes)");
+  CLI::App* bench = app.add_subcommand("bench", "Benchmarks (loader, sampler, scopes, optim)");
   bench->require_subcommand(1);
   auto args = std::make_shared<BenchArgs>();
   CLI::App* loader = bench->add_subcommand("loader", "Loader throughput: samples/s and MB/s of finished batches");
@@ -123,6 +144,22 @@ void add_bench_command(CLI::App& app, const Globals& g, Runner& run) {
           "DEVICE"))
       ->capture_default_str();
   scopes->callback([&run, pargs] { run = [pargs] { return run_scopes_bench(*pargs); }; });
+
+  auto oargs = std::make_shared<OptimBenchArgs>();
+  CLI::App* optim = bench->add_subcommand("optim", "Optimizer step alone: ms per step, LibTorch's vs fused");
+  optim->footer(
+      "AdamW and SGD with CONFIG's [optim] settings on CONFIG's model (kiln's defaults without one),\n"
+      "fixed random gradients, on train.device with train.threads: set_lr + step as the trainer calls\n"
+      "them, optim.fused = false against true. One JSON line: medians over --repeats, interleaved.");
+  optim->add_option("config", oargs->config, "TOML config file (omit for kiln's defaults)")->check(user_path());
+  optim->add_option("-s,--set", oargs->sets, "override a key: section.key=value (repeatable)")->take_all();
+  optim->add_option("--steps", oargs->steps, "timed steps per measurement")
+      ->check(CLI::Range(int64_t(1), int64_t(1000000)))
+      ->capture_default_str();
+  optim->add_option("--repeats", oargs->repeats, "measurements per variant")
+      ->check(CLI::Range(int64_t(1), int64_t(1000)))
+      ->capture_default_str();
+  optim->callback([&run, &g, oargs] { run = [oargs, &g] { return run_optim_bench(*oargs, g); }; });
 }
 
 }  // namespace kiln::cli

@@ -109,6 +109,8 @@ struct OptimConfig {
   double beta1 = 0.9;         // adamw
   double beta2 = 0.999;       // adamw
   double eps = 1e-8;          // adamw
+  // auto | true | false: ATen's fused kernel (optim/fused_*.h) or LibTorch's per-parameter one
+  std::string fused = "auto";
 };
 
 struct ScheduleConfig {

@@ -297,6 +297,57 @@ TEST(ConfigOverride, BareWordsBecomeStringsForStringKeys) {
   EXPECT_EQ(cfg.data.dir, "/tmp/a=b");
 }
 
+// optim.fused is "auto" | true | false: a TOML boolean or the string, printed back as the
+// boolean (so config.toml round-trips); anything else is refused with the choices.
+TEST(ConfigFused, TakesBooleansAndStrings) {
+  EXPECT_EQ(RunConfig{}.optim.fused, "auto");
+  EXPECT_EQ(from_toml("[optim]\nfused = true\n").optim.fused, "true");
+  EXPECT_EQ(from_toml("[optim]\nfused = false\n").optim.fused, "false");
+  EXPECT_EQ(from_toml("[optim]\nfused = \"true\"\n").optim.fused, "true");
+  EXPECT_EQ(from_toml("[optim]\nfused = \"auto\"\n").optim.fused, "auto");
+  RunConfig cfg;
+  Origins origins;
+  apply_override(cfg, "optim.fused=false", origins);
+  EXPECT_EQ(cfg.optim.fused, "false");
+  EXPECT_EQ(flat_values(cfg)["optim.fused"], "false");
+  EXPECT_EQ(flat_values(RunConfig{})["optim.fused"], "\"auto\"");
+  cfg.optim.fused = "true";
+  expect_same_config(from_toml(to_toml(cfg)), cfg);
+  // Booleans only where "true" and "false" are among a string key's choices.
+  EXPECT_CONTAINS(usage_error([] { from_toml("[optim]\nname = true\n"); }), "optim.name");
+}
+
+TEST(ConfigFused, OtherValuesAreRefusedWithTheChoices) {
+  const std::string msg = usage_error([] { load_and_validate("[optim]\nfused = \"yes\"\n"); }, true);
+  EXPECT_CONTAINS(msg, "optim.fused");
+  EXPECT_CONTAINS(msg, "auto, true, false");
+  EXPECT_CONTAINS(usage_error([] { from_toml("[optim]\nfused = 1\n"); }), "optim.fused");
+}
+
+// A complete printout without optim.fused (a run dir written before the key existed) ran
+// LibTorch's optimizer and replays with it; a hand-written config without the key gets the
+// default.
+TEST(ConfigFused, PrintoutsFromBeforeTheKeyReplayUnfused) {
+  const auto dir = std::filesystem::temp_directory_path() / ("kiln-fused-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string old = to_toml(RunConfig{});
+  const size_t at = old.find("\nfused = ");
+  ASSERT_NE(at, std::string::npos) << old;
+  old.erase(at + 1, old.find('\n', at + 1) - at);
+  auto write = [&](const std::string& name, const std::string& text) {
+    const auto p = dir / name;
+    std::FILE* f = std::fopen(p.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    return p;
+  };
+  EXPECT_EQ(load(write("old.toml", old), {}).optim.fused, "false");
+  EXPECT_EQ(load(write("old.toml", old), {"optim.fused=true"}).optim.fused, "true");
+  EXPECT_EQ(load(write("now.toml", to_toml(RunConfig{})), {}).optim.fused, "auto");
+  EXPECT_EQ(load(write("mine.toml", "[optim]\nname = \"sgd\"\nlr = 0.1\n"), {}).optim.fused, "auto");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ConfigOverride, LaterOverridesWinOverFile) {
   const auto path =
       std::filesystem::temp_directory_path() / ("kiln-config-test-" + std::to_string(::getpid()) + ".toml");

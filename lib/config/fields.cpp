@@ -22,6 +22,11 @@ Field strs(std::string key, std::vector<std::string>* p, std::string help) {
   return Field{std::move(key), p, std::move(help), {}, {}, false, {}, {}};
 }
 
+bool takes_bool(const Field& f) {
+  const auto has = [&](const char* c) { return std::find(f.choices.begin(), f.choices.end(), c) != f.choices.end(); };
+  return std::holds_alternative<std::string*>(f.ptr) && has("true") && has("false");
+}
+
 Field nonempty(Field f, std::string item) {
   f.min_items = 1;
   f.item = std::move(item);
@@ -138,6 +143,9 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("optim.beta2", &c.optim.beta2, "adamw: beta2", 0, 1),
       num("optim.eps", &c.optim.eps, "adamw: epsilon", 0, 1, true,
           "an epsilon above 1 swamps the gradient statistics it guards (typical: 1e-8)"),
+      str("optim.fused", &c.optim.fused,
+          "true: ATen's fused kernel, one call a step; false: LibTorch's per-parameter one; auto: fused if available",
+          {"auto", "true", "false"}),
 
       str("schedule.name", &c.schedule.name, "lr schedule", {"constant", "step", "cosine", "onecycle"}),
       num("schedule.warmup_steps", &c.schedule.warmup_steps, "linear warm-up steps from 0 to the schedule's lr", 0,

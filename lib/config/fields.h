@@ -34,6 +34,9 @@ Field num(std::string key, FieldPtr p, std::string help, std::optional<double> m
           bool min_exclusive = false, std::string why = {});
 Field str(std::string key, std::string* p, std::string help, std::vector<std::string> choices = {});
 Field strs(std::string key, std::vector<std::string>* p, std::string help);
+// A string field whose choices include "true" and "false" (optim.fused: "auto" | true |
+// false): a TOML boolean sets it too, and those two values print as bare booleans.
+bool takes_bool(const Field& f);
 // `f`, an array, with at least one element (an `item`, named in the message).
 Field nonempty(Field f, std::string item);
 

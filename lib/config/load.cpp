@@ -91,6 +91,10 @@ void assign(Field& f, const toml::node& n, const std::string& at) {
       *p = *v;
     }
     void operator()(std::string* p) const {
+      if (n.is_boolean() && takes_bool(f)) {
+        *p = n.as_boolean()->get() ? "true" : "false";
+        return;
+      }
       if (!n.is_string()) wrong_type(f, at, util::toml_kind(n));
       *p = n.as_string()->get();
     }
@@ -233,6 +237,17 @@ RunConfig load(const std::optional<std::filesystem::path>& path, const std::vect
   if (cfg.data.dataset == "image-folder" && !origins.count("data.mean") && !origins.count("data.std")) {
     cfg.data.mean = cfg.data.channels == 3 ? std::vector<double>{0.485, 0.456, 0.406} : std::vector<double>{0.5};
     cfg.data.std = cfg.data.channels == 3 ? std::vector<double>{0.229, 0.224, 0.225} : std::vector<double>{0.5};
+  }
+  // kiln's own printouts (a run dir's config.toml, --print-config) hold every key. One with
+  // all the other [optim] keys but no optim.fused was written before that key existed, when
+  // every run used LibTorch's optimizer: it replays that way, so kiln verify, --resume and
+  // `kiln train RUN_DIR/config.toml` still give the recorded weights ("auto" is fused now).
+  if (path && !origins.count("optim.fused")) {
+    bool printout = true;
+    for (const char* k : {"name", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"}) {
+      printout = printout && origins.count(std::string("optim.") + k);
+    }
+    if (printout) cfg.optim.fused = "false";
   }
   validate(cfg, origins);
   if (origins_out) *origins_out = origins;

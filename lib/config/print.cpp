@@ -70,6 +70,10 @@ std::string format_double(double v) {
 namespace {
 
 std::string value_toml(const Field& f) {
+  if (takes_bool(f)) {
+    const std::string& v = *std::get<std::string*>(f.ptr);
+    if (v == "true" || v == "false") return v;
+  }
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::decay_t<decltype(*p)>;
