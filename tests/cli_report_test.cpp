@@ -121,6 +121,34 @@ TEST(CliReport, RunReportDrawsEveryPlotProfiledOrNot) {
   EXPECT_NE(pc.dom.find("Not profiled"), std::string::npos);
 }
 
+// A regression run: the header's metric is the task's own headline (r2, its first
+// higher-is-better metric, as `kiln runs` shows it), not the first non-loss key (mse); with
+// 74 logged intervals the throughput plot adds a rolling line, a point for each interval.
+TEST(CliReport, TableRunHeadlinesTheTasksMetricAndARollingThroughput) {
+  KILN_REQUIRE_CHROMIUM();
+  const std::string csv = "/usr/lib/python3/dist-packages/vega_datasets/_data/seattle-weather.csv";
+  if (!fs::exists(csv)) GTEST_SKIP() << "no " << csv << " (Debian's python3-vega-datasets; tools/bootstrap.sh)";
+  TempDir tmp("report-table");
+  const fs::path run_dir = tmp / "run";
+  const RunResult t = kiln_test::run(
+      kiln({"train", std::string(KILN_SOURCE_DIR) + "/configs/tabular_weather.toml", "--set", "train.epochs=2",
+            "--set", "log.every=1", "--set", "log.progress=off", "--run-dir", run_dir.string()}));
+  ASSERT_EQ(t.exit_code, 0) << t.describe();
+  const RunResult r = kiln_test::run(kiln({"report", run_dir.string()}));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto c = kiln_test::load_page(run_dir / "report.html");
+  const auto problems = kiln_test::page_problems(c, {"loss", "eval-test_r2", "eval-test_mse", "throughput"});
+  EXPECT_TRUE(problems.empty()) << joined(problems);
+  EXPECT_NE(c.dom.find("test_r2 (last eval)"), std::string::npos);
+  EXPECT_EQ(c.dom.find("test_mse (last eval)"), std::string::npos);
+  const auto steps = kiln_test::metrics_records(run_dir, "step");
+  const long n = throughput_intervals(steps);
+  ASSERT_GE(n, 40) << "fewer than 40 intervals: no rolling line to check";
+  EXPECT_EQ(c.plots.at("throughput"), 2 * n) << "per interval and rolling, one point each per interval";
+  EXPECT_NE(c.dom.find("rolling, " + std::to_string(n / 20) + " intervals"), std::string::npos);
+  EXPECT_TRUE(kiln_test::screenshot(run_dir / "report.html", tmp / "table.png"));
+}
+
 // Random search over lr (log float) and dropout (categorical), 3 trials of 1 epoch.
 TEST(CliReport, SweepReportDrawsHistoryScatterAndParallelCoordinates) {
   KILN_REQUIRE_CHROMIUM();

@@ -146,13 +146,23 @@ TEST(CliTensorboard, EveryLoggedValueIsInTheEventFileAsTensorBoardReadsIt) {
     if (!line.empty()) EXPECT_NE(text.find("    " + line), std::string::npos) << line;
   }
   EXPECT_TRUE(tb["text"].contains("environment"));
-  // Wall times are Unix seconds of this run, non-decreasing.
-  double last = 0;
-  for (const auto& e : tb["scalars"]["train/loss"]) {
-    EXPECT_GE(e[2].get<double>(), last);
-    last = e[2].get<double>();
+  // Wall times are Unix seconds of this run, each step's own: strictly increasing (a flush of
+  // log.every = 3 records no longer shares one), and within a flush (steps 3k+1..3k+3 of one
+  // epoch of 10) exactly as far apart as the steps' time_s in metrics.jsonl.
+  std::map<int64_t, double> wall, time_s;
+  for (const auto& e : tb["scalars"]["train/loss"]) wall[e[0].get<int64_t>()] = e[2].get<double>();
+  for (const auto& r : kiln_test::metrics_records(run, "step")) time_s[r["step"]] = r["time_s"].get<double>();
+  ASSERT_EQ(wall.size(), 20u);
+  int same_flush = 0;
+  for (int64_t s = 2; s <= 20; ++s) {
+    EXPECT_GT(wall.at(s), wall.at(s - 1)) << "step " << s;
+    const bool flushed_together = (s - 1) % 3 != 0 && (s - 1) % 10 != 0;
+    if (!flushed_together) continue;
+    ++same_flush;
+    EXPECT_NEAR(wall.at(s) - wall.at(s - 1), time_s.at(s) - time_s.at(s - 1), 1e-4) << "step " << s;
   }
-  EXPECT_GT(last, 1.7e9);
+  EXPECT_GE(same_flush, 10);
+  EXPECT_GT(wall.at(1), 1.7e9);
 }
 
 TEST(CliTensorboard, TheRecordReaderRejectsAFlippedByte) {
@@ -186,6 +196,25 @@ TEST(CliTensorboard, AResumedRunShowsEveryStepOnce) {
   const json tb = tb_read(run / "tb");
   expect_matches_metrics(tb, run);  // metrics.jsonl was trimmed and refilled the same way
   EXPECT_EQ(series(tb, "train/loss").size(), 20u);
+}
+
+// fp16: the GradScaler's scale of each step is a scalar, as metrics.jsonl records it.
+TEST(CliTensorboard, Fp16LossScaleIsAScalarPerStep) {
+  if (!have_tensorboard()) GTEST_SKIP() << "the venv has no tensorboard";
+  TempDir tmp("tb-fp16");
+  const fs::path run = tmp / "run";
+  const RunResult r =
+      kiln_test::run(tiny_run(run, {"--set", "train.epochs=1", "--set", "train.precision=fp16"}), {tmp.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto scale = series(tb_read(run / "tb"), "train/loss_scale");
+  const auto steps = kiln_test::metrics_records(run, "step");
+  ASSERT_EQ(scale.size(), steps.size());
+  for (const auto& rec : steps) {
+    const int64_t s = rec["step"].get<int64_t>();
+    ASSERT_TRUE(rec.contains("loss_scale")) << rec.dump();
+    EXPECT_EQ(scale.at(s), double(float(rec["loss_scale"].get<double>()))) << "step " << s;
+    EXPECT_GT(scale.at(s), 0) << "step " << s;
+  }
 }
 
 TEST(CliTensorboard, OffWritesNoEventFile) {

@@ -1,5 +1,10 @@
-// The TensorBoard sink (see sink.h). Records arrive in the StepLog's flushes (every
-// log.every steps), so the step scalars of one flush share a wall time.
+// The TensorBoard sink (see sink.h). Step records arrive in the StepLog's flushes (every
+// log.every steps), each with its own training-clock time_s. They are held until the
+// on_progress that follows the flush: its elapsed_s is the training clock "now", so each
+// record's wall time is now - (elapsed_s - time_s), the moment its step ended, not the
+// flush's.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "metrics/event_file.h"
@@ -42,23 +47,17 @@ class TensorboardSink : public Sink {
     write(first);
   }
 
-  void on_step(const StepRecord& r) override {
-    std::vector<std::pair<std::string, double>> v = {
-        {"train/loss", r.loss}, {"train/lr", r.lr}, {"train/data_wait_ms", r.data_wait_ms}};
-    if (r.grad_norm >= 0) v.emplace_back("train/grad_norm", r.grad_norm);
-    if (r.copy_ms >= 0) v.emplace_back("train/copy_ms", r.copy_ms);
-    if (r.skipped) v.emplace_back("train/skipped", 1.0);
-    if (r.loss_scale > 0) v.emplace_back("train/loss_scale", r.loss_scale);
-    write({tb::scalars(unix_seconds(), r.step, v)});
-  }
+  void on_step(const StepRecord& r) override { held_.push_back(r); }
 
   void on_eval(const EvalRecord& r) override {
+    write_held(unix_seconds(), -1);
     std::vector<std::pair<std::string, double>> v;
     for (const auto& [name, x] : r.values) v.emplace_back("eval/" + name, x);
     write({tb::scalars(unix_seconds(), r.step, v)});
   }
 
   void on_progress(const Progress& p) override {
+    write_held(unix_seconds(), p.elapsed_s);
     // Throughput over the last `every` steps, from the session's training clock.
     const double samples = p.samples_per_s * p.elapsed_s;
     if (last_elapsed_ >= 0 && (p.step % opts_.every == 0 || p.step == p.total_steps) && p.elapsed_s > last_elapsed_) {
@@ -75,10 +74,12 @@ class TensorboardSink : public Sink {
   }
 
   void on_finish() override {
+    write_held(unix_seconds(), -1);
     if (!opts_.hparams_json.empty()) write({tb::hparams_session_end(unix_seconds(), tb::SessionStatus::kSuccess)});
   }
 
   void close() override {
+    write_held(unix_seconds(), -1);  // a flush that ended the run (a nan loss under "stop")
     if (failed_) return;
     try {
       file_.close();
@@ -88,6 +89,25 @@ class TensorboardSink : public Sink {
   }
 
  private:
+  // The held step records at wall time now - (elapsed - time_s); elapsed < 0 (not known):
+  // the newest held record's time_s stands for now.
+  void write_held(double now, double elapsed) {
+    if (held_.empty()) return;
+    if (elapsed < 0) elapsed = held_.back().time_s;
+    std::vector<std::string> events;
+    for (const StepRecord& r : held_) {
+      std::vector<std::pair<std::string, double>> v = {
+          {"train/loss", r.loss}, {"train/lr", r.lr}, {"train/data_wait_ms", r.data_wait_ms}};
+      if (r.grad_norm >= 0) v.emplace_back("train/grad_norm", r.grad_norm);
+      if (r.copy_ms >= 0) v.emplace_back("train/copy_ms", r.copy_ms);
+      if (r.skipped) v.emplace_back("train/skipped", 1.0);
+      if (r.loss_scale > 0) v.emplace_back("train/loss_scale", r.loss_scale);
+      events.push_back(tb::scalars(now - std::max(0.0, elapsed - r.time_s), r.step, v));
+    }
+    held_.clear();
+    write(events);
+  }
+
   void write(const std::vector<std::string>& events) {
     if (failed_ || events.empty()) return;
     try {
@@ -102,6 +122,7 @@ class TensorboardSink : public Sink {
   EventFile file_;
   bool failed_ = false;
   double last_elapsed_ = -1, last_samples_ = 0;
+  std::vector<StepRecord> held_;  // this flush's step records, until the progress after it
 };
 
 }  // namespace

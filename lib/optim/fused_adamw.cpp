@@ -61,9 +61,9 @@ void FusedAdamW::step_scaled(const GradScaling& scaling) {
       }
       detail::Bucket& b = detail::bucket_for(buckets, p);
       detail::add_param(b, p, "AdamW");
-      b.a.push_back(detail::contiguous_state(s.exp_avg()));
-      b.b.push_back(detail::contiguous_state(s.exp_avg_sq()));
-      if (o.amsgrad()) b.c.push_back(detail::contiguous_state(s.max_exp_avg_sq()));
+      b.a.push_back(detail::state_like(s.exp_avg(), p));
+      b.b.push_back(detail::state_like(s.exp_avg_sq(), p));
+      if (o.amsgrad()) b.c.push_back(detail::state_like(s.max_exp_avg_sq(), p));
       b.steps.push_back(device_step(p, s));
       s.step(s.step() + 1);
     }

@@ -49,7 +49,7 @@ void FusedSGD::step_scaled(const GradScaling& scaling) {
       }
       detail::Bucket& b = detail::bucket_for(buckets, p, first);
       detail::add_param(b, p, "SGD");
-      if (buf != nullptr) b.a.push_back(detail::contiguous_state(*buf));
+      if (buf != nullptr) b.a.push_back(detail::state_like(*buf, p));
     }
     for (detail::Bucket& b : buckets) {
       const auto grad_scale = detail::on_device(scaling.grad_scale, b.device);

@@ -225,6 +225,50 @@ TEST(FusedSGD, MatchesSGDInDouble) {
   }
 }
 
+// model.channels_last: 4-D weights are NHWC-strided, and so their gradients (autograd lays a
+// gradient out as its parameter). The kernels walk memory element by element, so the same
+// values in another dense layout give bit-identical results, whether the gradient comes in
+// channels-last or contiguous (then as a copy in the parameter's layout, written back after);
+// state saved from a contiguous run loads into channels-last parameters.
+Params to_channels_last(const Params& ps) {
+  Params out;
+  for (const auto& p : ps) {
+    out.push_back(p.dim() == 4 ? p.detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true) : p);
+  }
+  return out;
+}
+
+TEST(FusedOptim, ChannelsLastParametersGiveTheContiguousResults) {
+  const SgdCase& momentum = kSgdCases[3];
+  for (const auto& [name, make] : std::vector<std::pair<std::string, Factory>>{
+           {"adamw", adamw(true)}, {"adamw_amsgrad", adamw(true, true)}, {"sgd_momentum", sgd(true, momentum)}}) {
+    const Params ref = train(make);
+    for (const bool cl_grads : {false, true}) {
+      Params ps = to_channels_last(make_params());
+      ASSERT_TRUE(ps[3].is_contiguous(at::MemoryFormat::ChannelsLast));
+      auto opt = make(ps);
+      for (int k = 0; k < kSteps; ++k) {
+        set_lr(*opt, lr_at(k));
+        set_grads(ps, k);
+        if (cl_grads) ps[3].mutable_grad() = ps[3].grad().contiguous(at::MemoryFormat::ChannelsLast);
+        opt->step();
+      }
+      EXPECT_TRUE(ps[3].is_contiguous(at::MemoryFormat::ChannelsLast)) << name << ": the layout is kept";
+      EXPECT_TRUE(bit_identical(ref, ps)) << name << (cl_grads ? ", channels-last grads" : ", contiguous grads");
+    }
+    // 5 contiguous steps, saved; loaded into channels-last parameters; 15 more.
+    Params ps = make_params();
+    auto a = make(ps);
+    run_steps(*a, ps, 0, 5);
+    const std::string bytes = save(*a);
+    Params qs = to_channels_last(clone_params(ps));
+    auto b = make(qs);
+    load(*b, bytes);
+    run_steps(*b, qs, 5, kSteps);
+    EXPECT_TRUE(bit_identical(ref, qs)) << name << ": resumed into channels-last";
+  }
+}
+
 // kiln's train.threads changes speed, never results (resume treats it as harmless): the
 // fused kernels split tensors across intra-op threads without changing any element's maths.
 TEST(FusedOptim, ResultsDoNotDependOnTheThreadCount) {

@@ -138,7 +138,8 @@ function legend(svg, items, x, y) {
   }
 }
 // An x/y plot. o: {id, title, xLabel, yLabel, xOpt, yOpt, empty (why there is no data),
-// series: [{name, color, x: [], y: [], mode: 'line' | 'step' | 'dots', labels: [] (dot tooltips)}]}.
+// series: [{name, color, x: [], y: [], mode: 'line' | 'step' | 'dots', labels: [] (dot tooltips),
+// thin (a faint line under a bolder one), dash}]}.
 function plotXY(parent, o) {
   const W = 580, H = 300, M = {l: 70, r: 16, t: 26, b: 46};
   const pw = W - M.l - M.r, ph = H - M.t - M.b;
@@ -187,8 +188,8 @@ function plotXY(parent, o) {
       last = [X1, Y1];
     }
     if (d) {
-      s('path', {d: d, fill: 'none', stroke: color, 'stroke-width': 1.6, 'stroke-linejoin': 'round',
-                 'stroke-dasharray': se.dash ? '5 3' : 'none'}, svg);
+      s('path', {d: d, fill: 'none', stroke: color, 'stroke-width': se.thin ? 1 : 1.6, 'stroke-linejoin': 'round',
+                 'stroke-opacity': se.thin ? 0.45 : 1, 'stroke-dasharray': se.dash ? '5 3' : 'none'}, svg);
       if (last && d.indexOf('L') < 0 && d.indexOf('H') < 0) s('circle', {cx: last[0], cy: last[1], r: 2.5, fill: color}, svg);
     }
   });
@@ -302,12 +303,17 @@ function runPage() {
   }
 
   g = h('div', {class: 'grid'}, null, S.throughput);
-  // One point per logged interval (records flushed together share their time_s).
-  plotXY(g, {id: 'throughput', title: 'Throughput (' + D.throughput_unit + ', per logged interval)',
+  // One point per logged interval (records flushed together share their time_s), and over
+  // it, on a long run, the rate over the last throughput_window intervals: the trend.
+  const tput = [{name: 'per interval', x: st.time_s, y: st.throughput, color: PALETTE[5], thin: true}];
+  if (st.throughput_window >= 2) {
+    tput.push({name: 'rolling, ' + st.throughput_window + ' intervals', x: st.time_s, y: st.throughput_rolling,
+               color: PALETTE[0]});
+  }
+  plotXY(g, {id: 'throughput', title: 'Throughput (' + D.throughput_unit + ')',
              xLabel: 'time since start (s)',
-             yLabel: D.throughput_unit, yOpt: {zero: true},
-             empty: 'needs step records with samples and time_s',
-             series: [{name: D.throughput_unit, x: st.time_s, y: st.throughput, color: PALETTE[5]}]});
+             yLabel: D.throughput_unit, yOpt: {zero: true}, legend: true,
+             empty: 'needs step records with samples and time_s', series: tput});
   plotXY(g, {id: 'data-wait', title: 'Data wait per step (ms)', xLabel: 'step',
              yLabel: 'data wait (ms)', yOpt: {zero: true}, empty: noSteps,
              series: [{name: 'data wait', x: st.step, y: st.data_wait_ms, color: PALETTE[1]}]});

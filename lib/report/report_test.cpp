@@ -74,6 +74,32 @@ TEST(ReportRunData, ThroughputIsPerRunOfRecordsSharingATime) {
   EXPECT_EQ(d["steps"]["throughput"], json({nullptr, 128.0, nullptr, nullptr, 192.0}));
 }
 
+// Under 40 intervals there is no rolling line (a window under 2); at 40, 2 intervals: the
+// samples of the last two over their time, so a slow and a fast interval read as their mean
+// rate weighted by time, and the first point's window is the one interval since the start.
+TEST(ReportRunData, RollingThroughputIsARateOverTheLastTwentiethOfTheIntervals) {
+  kiln::util::TempDir tmp("report");
+  std::string lines;
+  double t = 0;
+  for (int i = 1; i <= 39; ++i) lines += step_line(i, t += (i % 2 ? 0.5 : 1.5));
+  write(tmp.path() / "metrics.jsonl", lines);
+  json d = kiln::report::run_data({tmp.path()});
+  EXPECT_EQ(d["steps"]["throughput_window"], 1);
+  for (const auto& v : d["steps"]["throughput_rolling"]) EXPECT_TRUE(v.is_null()) << v;
+
+  lines += step_line(40, t += 1.5);
+  write(tmp.path() / "metrics.jsonl", lines);
+  d = kiln::report::run_data({tmp.path()});
+  EXPECT_EQ(d["steps"]["throughput_window"], 2);
+  const json& raw = d["steps"]["throughput"];
+  const json& roll = d["steps"]["throughput_rolling"];
+  ASSERT_EQ(roll.size(), 40u);
+  EXPECT_EQ(raw[0], 128.0);  // 64 samples in 0.5 s
+  EXPECT_DOUBLE_EQ(raw[1].get<double>(), 64 / 1.5);
+  EXPECT_EQ(roll[0], 128.0);  // the window so far: one interval
+  for (size_t i = 1; i < 40; ++i) EXPECT_EQ(roll[i], 64.0) << i;  // 128 samples in 2 s
+}
+
 TEST(ReportRunData, ALastLineCutShortIsLeftOutWithANote) {
   kiln::util::TempDir tmp("report");
   write(tmp.path() / "metrics.jsonl", step_line(1, 0.5) + step_line(2, 1.0) + "{\"type\":\"step\",\"ste");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "run/metrics_log.h"
+#include "run/runs.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/toml_parse.h"
@@ -96,6 +97,39 @@ json throughput_column(const std::vector<double>& time_s, const std::vector<doub
   return out;
 }
 
+// A rolling rate over the per-interval one: at each interval's point, the samples of the
+// last `window` intervals over the time they took (a rate of sums, not a mean of rates, so a
+// short interval weighs what it lasted); null where the per-interval rate is null. The
+// window: a twentieth of the intervals, so a long run's line follows the trend without the
+// per-flush jitter; below 2 there is nothing to smooth and the column is all null.
+int64_t rolling_window(const json& rate) {
+  int64_t n = 0;
+  for (const auto& v : rate) n += !v.is_null();
+  return n / 20;
+}
+
+json rolling_column(const std::vector<double>& time_s, const std::vector<double>& samples, const json& rate,
+                    int64_t window, double tokens_per_sample) {
+  json out = json::array();
+  std::vector<double> ends = {0}, sums = {0};  // per interval: its end time, cumulative samples
+  double pending = 0;
+  for (size_t i = 0; i < time_s.size(); ++i) {
+    pending += samples[i];
+    if (rate[i].is_null()) {
+      // a record inside a flush, or one that added no time: its samples count in the next
+      out.push_back(nullptr);
+      continue;
+    }
+    ends.push_back(time_s[i]);
+    sums.push_back(sums.back() + pending);
+    pending = 0;
+    const size_t j = ends.size() - 1, from = j >= size_t(window) ? j - size_t(window) : 0;
+    const double dt = ends[j] - ends[from];
+    out.push_back(window >= 2 && dt > 0 ? json((sums[j] - sums[from]) * tokens_per_sample / dt) : json(nullptr));
+  }
+  return out;
+}
+
 // Step records as columns: x and y arrays the page plots without reshaping.
 json step_columns(const std::vector<json>& records, double tokens_per_sample) {
   json step = json::array(), loss = json::array(), lr = json::array(), time_s = json::array(), wait = json::array(),
@@ -112,12 +146,16 @@ json step_columns(const std::vector<json>& records, double tokens_per_sample) {
     times.push_back(number(r, "time_s", NAN));
     samples.push_back(number(r, "samples", 0));
   }
+  const json rate = throughput_column(times, samples, tokens_per_sample);
+  const int64_t window = rolling_window(rate);
   return {{"step", step},
           {"loss", loss},
           {"lr", lr},
           {"time_s", time_s},
           {"data_wait_ms", wait},
-          {"throughput", throughput_column(times, samples, tokens_per_sample)},
+          {"throughput", rate},
+          {"throughput_rolling", rolling_column(times, samples, rate, window, tokens_per_sample)},
+          {"throughput_window", window},
           {"grad_norm", grad_norm}};
 }
 
@@ -234,6 +272,17 @@ json run_data(const run::RunDir& dir) {
             {"summary", summary},
             {"environment", manifest.is_object() ? manifest.value("environment", json(nullptr)) : json(nullptr)},
             {"notes", notes}};
+  // The headline metric is the task's own choice, as `kiln runs` and a sweep's default
+  // objective make it (its first higher-is-better metric); the name heuristic only where
+  // the run's config no longer builds a task (an older run, a hand-made dir).
+  if (manifest.is_object()) {
+    try {
+      const run::RunInfo info = run::read_run(dir.root);
+      if (!info.metric.empty() && d["evals"]["metrics"].contains(info.metric)) d["evals"]["main"] = info.metric;
+    } catch (const std::exception&) {
+      // read_run's own errors are about the manifest, which was read above: keep the heuristic
+    }
+  }
   if (manifest.is_object()) {
     for (const char* k : {"started_at", "ended_at", "command_line", "seed", "resumed_from"}) {
       if (manifest.contains(k)) d["manifest"][k] = manifest[k];

@@ -14,8 +14,10 @@ namespace kiln::report {
 // (a killed run) is left out with a note, as every other reader of the log does.
 nlohmann::json run_data(const run::RunDir& dir);
 
-// The run's headline metric among the evaluation keys (test_accuracy, test_loss, ...): the
-// first accuracy-like one, else the first that is not a loss, else the first; "" when none.
+// The fallback for the run's headline metric, used when its config does not build a task
+// (run_data otherwise takes the task's, as run::read_run does): among the evaluation keys
+// (test_accuracy, test_loss, ...) the first accuracy-like one, else the first that is not a
+// loss, else the first; "" when none.
 std::string main_metric(const std::vector<std::string>& eval_keys);
 
 }  // namespace kiln::report
