@@ -15,5 +15,7 @@ python=$(tools/bootstrap.sh)
 nvml=$("$python" -c 'import glob, os, nvidia; print((sorted(glob.glob(os.path.join(nvidia.__path__[0], "cu*", "include", "nvml.h"))) or [""])[-1])')
 [ -n "$nvml" ] || { echo "gpu_pack: nvml.h not found in $python's nvidia packages" >&2; exit 1; }
 cp "$nvml" .devdeps/root/usr/include/nvml.h
+# gloo's headers (libgloo-dev) for lib/dist/gloo_backend.cpp: headers only, no library
+rm -rf .devdeps/root/usr/include/gloo && cp -r /usr/include/gloo .devdeps/root/usr/include/gloo
 [ -d .devdeps/root/usr/share/datasets/fashion-mnist ] || { echo "gpu_pack: Fashion-MNIST missing from .devdeps" >&2; exit 1; }
 du -sh .devdeps | sed 's/^/gpu_pack: .devdeps = /'

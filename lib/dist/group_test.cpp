@@ -1,0 +1,174 @@
+// dist::Group and dist::GradSync with two ranks in one process (a thread each, Gloo over
+// loopback): collectives, the store exchange, gradients averaged by the Reducer exactly as
+// the mean of the ranks' own gradients (also with accumulation), and a peer that never comes
+// failing within the timeout with the address in the message.
+#include "dist/group.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/functional/loss.h>
+
+#include "dist/grad_sync.h"
+
+namespace kiln::dist {
+namespace {
+
+using namespace std::chrono_literals;
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+World world(int64_t rank, int64_t size, int port) {
+  World w;
+  w.rank = rank;
+  w.size = size;
+  w.local_rank = rank;
+  w.master_port = port;
+  w.launcher = "test";
+  return w;
+}
+
+// Runs f(rank) on two threads as ranks 0 and 1 of one job; rethrows the first failure.
+void two_ranks(const std::function<void(Group&)>& f) {
+  const int port = free_port();
+  auto run = [&](int64_t r) {
+    Group g(world(r, 2, port), c10::kCPU, 20s);
+    f(g);
+  };
+  auto a = std::async(std::launch::async, run, 0);
+  auto b = std::async(std::launch::async, run, 1);
+  a.get();
+  b.get();
+}
+
+TEST(DistGroup, CollectivesAndTheStoreExchange) {
+  two_ranks([](Group& g) {
+    std::vector<at::Tensor> t = {at::full({3}, double(g.rank() + 1))};
+    g.allreduce_sum(t);
+    EXPECT_TRUE(at::equal(t[0], at::full({3}, 3.0)));
+    std::vector<at::Tensor> m = {at::full({2}, double(g.rank()))};
+    g.allreduce_max(m);
+    EXPECT_TRUE(at::equal(m[0], at::full({2}, 1.0)));
+    std::vector<at::Tensor> b = {at::full({4}, double(10 + g.rank())), at::full({2, 2}, double(20 + g.rank()))};
+    g.broadcast(b, 1);
+    EXPECT_TRUE(at::equal(b[0], at::full({4}, 11.0)));
+    EXPECT_TRUE(at::equal(b[1], at::full({2, 2}, 21.0)));
+    const auto all = g.allgather("hosts", "rank-" + std::to_string(g.rank()));
+    EXPECT_EQ(all, (std::vector<std::string>{"rank-0", "rank-1"}));
+    g.barrier();
+  });
+}
+
+torch::nn::Sequential tiny_net(int64_t seed) {
+  at::manual_seed(uint64_t(seed));  // different on each rank: GradSync's broadcast evens them
+  return torch::nn::Sequential(torch::nn::Linear(6, 16), torch::nn::ReLU(), torch::nn::Linear(16, 3));
+}
+
+at::Tensor batch(int64_t rank, int64_t k, int64_t rows = 5) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(100 + 10 * rank + k));
+  return at::randn({rows, 6}, gen);
+}
+
+// One micro-batch's loss on `net` (a target of zeros: the gradient still depends on the data).
+at::Tensor loss_of(torch::nn::Sequential& net, const at::Tensor& x) {
+  return torch::nn::functional::mse_loss(net->forward(x), at::zeros({x.size(0), 3}));
+}
+
+// The reference: the mean over ranks of each rank's own (accumulated) gradients, computed on
+// a copy without the Reducer and all-reduced by hand.
+std::vector<at::Tensor> mean_of_local_grads(Group& g, torch::nn::Sequential& net, int micro) {
+  auto copy = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->clone());
+  torch::nn::Sequential ref(copy);
+  for (int k = 0; k < micro; ++k) (loss_of(ref, batch(g.rank(), k)) / double(micro)).backward();
+  std::vector<at::Tensor> grads;
+  for (const auto& p : ref->parameters()) grads.push_back(p.grad().clone());
+  std::vector<at::Tensor> local;
+  for (const auto& x : grads) local.push_back(x.clone());
+  g.allreduce_sum(grads);
+  for (auto& x : grads) x.div_(2);
+  // The test can fail: the ranks' own gradients differ from their mean.
+  EXPECT_GT((local[0] - grads[0]).abs().max().item<double>(), 1e-4);
+  return grads;
+}
+
+TEST(DistGradSync, GradientsBecomeTheMeanOverRanksWithAndWithoutAccumulation) {
+  two_ranks([](Group& g) {
+    auto net = tiny_net(g.rank());
+    GradSync sync(g, net->parameters(), net->buffers(), /*bucket_bytes=*/256);  // tiny: several buckets
+    EXPECT_GT(sync.buckets(), 1u);
+    // Parameters now equal rank 0's on both ranks.
+    std::vector<at::Tensor> p0 = {net->parameters()[0].detach().clone()};
+    g.broadcast(p0, 0);
+    EXPECT_TRUE(at::equal(p0[0], net->parameters()[0].detach()));
+    for (const int micro : {1, 3, 1}) {
+      const auto want = mean_of_local_grads(g, net, micro);
+      for (auto& p : net->parameters()) p.mutable_grad() = at::Tensor();
+      for (int k = 0; k < micro; ++k) {
+        const bool last = k + 1 == micro;
+        sync.before_forward(last);
+        const at::Tensor l = loss_of(net, batch(g.rank(), k)) / double(micro);
+        sync.before_backward(last);
+        l.backward();
+      }
+      const auto params = net->parameters();
+      for (size_t i = 0; i < params.size(); ++i) {
+        // Sums of the same two addends in the same order: equal to rounding (the Reducer
+        // divides each rank's gradient by 2 before adding, the reference after).
+        EXPECT_TRUE(at::allclose(params[i].grad(), want[i], 1e-6, 1e-7)) << "param " << i << ", " << micro << " micro";
+      }
+      // Both ranks hold identical gradients, bit for bit.
+      std::vector<at::Tensor> g0 = {params[0].grad().clone()};
+      g.broadcast(g0, 0);
+      EXPECT_TRUE(at::equal(g0[0], params[0].grad()));
+    }
+  });
+}
+
+TEST(DistGroup, APeerThatNeverComesFailsWithinTheTimeoutNamingTheAddress) {
+  const int port = free_port();
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    Group g(world(0, 2, port), c10::kCPU, 2s);
+    FAIL() << "joined a job of two alone";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(e.code(), ExitCode::kRuntime);
+    EXPECT_NE(msg.find("rendezvous at 127.0.0.1:" + std::to_string(port)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("rank 0 of 2"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "no C++ backtrace in the message: " << msg;
+  }
+  // Bounded: the store gives up after its timeout (plus its own grace), not never.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+}
+
+TEST(DistGroup, CudaIsRefusedUntilNcclLands) {
+  try {
+    Group g(world(0, 2, free_port()), c10::Device(c10::kCUDA, 0), 1s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("NCCL"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::dist
