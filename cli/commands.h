@@ -30,6 +30,7 @@ void add_runs_command(CLI::App& app, const Globals& g, Runner& run);
 void add_report_command(CLI::App& app, const Globals& g, Runner& run);
 void add_export_command(CLI::App& app, const Globals& g, Runner& run);
 void add_predict_command(CLI::App& app, const Globals& g, Runner& run);
+void add_launch_command(CLI::App& app, const Globals& g, Runner& run);
 
 // Checks a path option the user typed (util::check_user_path): an over-long path is bad
 // usage (exit 2, naming the option), not a filesystem_error at its first use (exit 1).

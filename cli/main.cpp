@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   kiln::cli::add_report_command(app, g, run);
   kiln::cli::add_export_command(app, g, run);
   kiln::cli::add_predict_command(app, g, run);
+  kiln::cli::add_launch_command(app, g, run);
 
   // A mistyped command: say which one was meant rather than CLI11's generic message.
   if (argc > 1 && argv[1][0] != '-') {

@@ -13,6 +13,7 @@
 #include "run/run_dir.h"
 #include "task/task.h"
 #include "train/resume.h"
+#include "dist/world.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -34,6 +35,7 @@ struct TrainArgs {
   std::string hparams, hparams_group;  // set by kiln sweep for its trials
   int metrics_port = -1;               // >= 0: serve live metrics (0 = any free port)
   std::string metrics_host = "127.0.0.1";
+  double dist_timeout_s = 300;  // a data-parallel job: rendezvous and collectives
 };
 
 // --metrics-port: the live metrics sink, with NVML's power and utilisation on a GPU
@@ -130,12 +132,18 @@ int run_train(const TrainArgs& a, const Globals& g) {
     return 0;
   }
   train::TrainOptions opts;
+  // Under torchrun / srun / kiln launch: one rank of a data-parallel job. Rank 0 talks (log,
+  // progress, summary, --json) and owns the run dir; the others only train.
+  opts.world = dist::from_env();
+  opts.dist_timeout_s = a.dist_timeout_s;
+  const bool speaker = opts.world.rank == 0;
+  if (!speaker && !g.quiet) log::set_level(log::Level::kWarn);
   opts.run_dir = a.run_dir;
   opts.resume = a.resume;
   opts.allow_config_change = a.allow_config_change;
   opts.command_line = g.command_line;
   opts.stop = install_stop_handlers();
-  opts.console = !g.quiet;
+  opts.console = !g.quiet && speaker;
   if (!a.hparams.empty()) {
     const auto j = nlohmann::json::parse(a.hparams, nullptr, false);
     if (!j.is_object()) {
@@ -145,7 +153,7 @@ int run_train(const TrainArgs& a, const Globals& g) {
     opts.hparams_json = j.dump();
     opts.hparams_group = a.hparams_group;
   }
-  if (a.metrics_port >= 0) opts.sinks.push_back(metrics_server(a, train::resolve_device(cfg.train.device)));
+  if (a.metrics_port >= 0 && speaker) opts.sinks.push_back(metrics_server(a, train::resolve_device(cfg.train.device)));
   std::unique_ptr<profile::Window> window;
   if (window_steps) {
     window = std::make_unique<profile::Window>(profile::WindowOptions{window_steps->first,
@@ -159,8 +167,10 @@ int run_train(const TrainArgs& a, const Globals& g) {
     opts.hook = window.get();
   }
   log::info("training " + cfg.model.name + " on " + cfg.data.dataset + " (" + std::to_string(cfg.train.epochs) +
-            " epochs, batch " + std::to_string(cfg.loader.batch_size) + ")");
+            " epochs, batch " + std::to_string(cfg.loader.batch_size) +
+            (opts.world.distributed() ? " per rank, " + dist::describe(opts.world) : std::string()) + ")");
   const nlohmann::json summary = train::run(cfg, opts);
+  if (!speaker) return 0;
   if (!g.quiet) print_summary(summary, *task::build(cfg));
   if (a.json) std::cout << summary.dump() << std::endl;
   return 0;
@@ -204,6 +214,10 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
                   "serve live metrics in Prometheus' text format at http://HOST:PORT/metrics (0 = any free port)")
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--metrics-host", args->metrics_host, "address for --metrics-port (default 127.0.0.1)");
+  cmd->add_option("--dist-timeout", args->dist_timeout_s,
+                  "data-parallel job (torchrun, srun, kiln launch): seconds to wait for the other ranks at the "
+                  "start and in every collective (default 300)")
+      ->check(CLI::PositiveNumber);
   // kiln sweep passes a trial's params so TensorBoard's HParams view can compare trials.
   cmd->add_option("--hparams", args->hparams, "hyperparameters as a JSON object, for TensorBoard's HParams view")
       ->group("");

@@ -26,6 +26,17 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last) {
   return drop_last ? n / batch_size : (n + batch_size - 1) / batch_size;
 }
 
+int64_t batches_per_epoch(int64_t n, const LoaderOptions& opts) {
+  if (opts.shards > 1) return n / (opts.batch_size * opts.shards);
+  return batches_per_epoch(n, opts.batch_size, opts.drop_last);
+}
+
+BatchSpan batch_span(int64_t k, int64_t n, const LoaderOptions& opts) {
+  if (opts.shards > 1) return {(k * opts.shards + opts.shard) * opts.batch_size, opts.batch_size};
+  const int64_t first = k * opts.batch_size;
+  return {first, std::min(opts.batch_size, n - first)};
+}
+
 at::ScalarType host_input_dtype(const SampleSpec& spec, bool device_normalize) {
   if (!spec.is_image()) return spec.input.dtype;
   return device_normalize ? at::kByte : at::kFloat;
@@ -127,7 +138,7 @@ class SimpleLoader : public Loader {
   SimpleLoader(DatasetPtr ds, LoaderOptions opts) : ds_(std::move(ds)), opts_(std::move(opts)) {}
 
   int64_t batches_per_epoch() const override {
-    return data::batches_per_epoch(ds_->size(), opts_.batch_size, opts_.drop_last);
+    return data::batches_per_epoch(ds_->size(), opts_);
   }
 
   void start(int64_t epoch, int64_t first_batch) override {
@@ -139,9 +150,8 @@ class SimpleLoader : public Loader {
   std::optional<Batch> next() override {
     if (next_ >= batches_per_epoch()) return std::nullopt;
     const auto t0 = std::chrono::steady_clock::now();
-    const int64_t first = next_ * opts_.batch_size;
-    const int64_t count = std::min(opts_.batch_size, ds_->size() - first);
-    Batch b = collate(*ds_, order_, first, count, opts_, epoch_);
+    const BatchSpan span = batch_span(next_, ds_->size(), opts_);
+    Batch b = collate(*ds_, order_, span.first, span.count, opts_, epoch_);
     b.epoch = epoch_;
     b.index = next_++;
     b.wait_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -44,6 +44,9 @@ struct LoaderOptions {
   bool gpu_normalize = true;   // CUDA: send uint8 over PCIe and normalise on the GPU (4x fewer bytes)
   bool channels_last = false;  // model.channels_last: image batches [B, C, H, W] laid out NHWC in memory
   c10::Device device = c10::Device(c10::kCPU);
+  // A data-parallel job's training loader (dist::World): global batch k is batch_size x
+  // shards samples of the one epoch order and this rank takes slice number `shard` of it.
+  int64_t shard = 0, shards = 1;
 };
 
 class Loader {
@@ -71,6 +74,17 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool s
 std::vector<int64_t> loader_order(const Dataset& ds, uint64_t seed, int64_t epoch, bool shuffle);
 
 int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last);
+
+// Batch k of an epoch as positions [first, first + count) of its order. Sharded (shards > 1),
+// global batch k is the positions [k x B x shards, (k + 1) x B x shards) and this shard's are
+// B of them from shard x B on; a last partial global batch is left out (every rank steps with
+// B samples, so the job computes what one process with batch B x shards and drop_last does).
+struct BatchSpan {
+  int64_t first = 0, count = 0;
+};
+BatchSpan batch_span(int64_t k, int64_t n, const LoaderOptions& opts);
+// Batches of an epoch of n samples under opts (batch size, drop_last, shards).
+int64_t batches_per_epoch(int64_t n, const LoaderOptions& opts);
 
 // The host dtype of a batch's input: float32 for images normalised on the host, uint8 for
 // images normalised on the device (`device_normalize`), else the dataset's own.

@@ -1,6 +1,7 @@
 // Unit tests for data/loader.h: epoch_order is a seeded permutation; the simple loader
 // covers every sample exactly once per epoch, batches and normalises as documented, and a
 // resumed epoch (start at batch k) yields exactly the tail of an uninterrupted one.
+#include <ATen/ops/cat.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -158,6 +159,50 @@ TEST(LoaderSimple, DropLastDropsThePartialBatch) {
   EXPECT_EQ(seen, std::vector<int64_t>(order.begin(), order.begin() + 8));
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());  // no repeats
+}
+
+// A data-parallel job: shard r of 3 with batch 4 takes slice r of each global batch of 12
+// from the one epoch order, so the three shards' batch k together are exactly what one loader
+// with batch 12 and drop_last gives as batch k (inputs too); the last partial global batch
+// (26 = 2 x 12 + 2) is left out on every shard. The threaded loader shards the same way.
+TEST(LoaderSharded, ShardsTogetherAreOneLoaderWithTheGlobalBatch) {
+  auto ds = std::make_shared<const IndexedDataset>(26, 1);
+  auto whole = make_simple_loader(ds, options(12, true, true));
+  for (const bool threaded : {false, true}) {
+    for (int64_t epoch = 0; epoch < 2; ++epoch) {
+      const auto global = whole_epoch(*whole, epoch);
+      ASSERT_EQ(global.size(), 2u);
+      std::vector<std::vector<Batch>> shards;
+      for (int64_t r = 0; r < 3; ++r) {
+        LoaderOptions o = options(4, true, /*drop_last=*/false);
+        o.shard = r;
+        o.shards = 3;
+        auto l = threaded ? make_loader(ds, o) : make_simple_loader(ds, o);
+        EXPECT_EQ(l->batches_per_epoch(), 2);
+        shards.push_back(whole_epoch(*l, epoch));
+        ASSERT_EQ(shards.back().size(), 2u);
+      }
+      for (size_t k = 0; k < 2; ++k) {
+        std::vector<at::Tensor> inputs, targets;
+        for (const auto& sh : shards) {
+          EXPECT_EQ(sh[k].target.size(0), 4);
+          EXPECT_EQ(sh[k].index, int64_t(k));
+          inputs.push_back(sh[k].input);
+          targets.push_back(sh[k].target);
+        }
+        EXPECT_TRUE(at::equal(at::cat(targets), global[k].target)) << "batch " << k << (threaded ? " threaded" : "");
+        EXPECT_TRUE(at::equal(at::cat(inputs), global[k].input)) << "batch " << k;
+      }
+    }
+  }
+  // Resumed mid-epoch, a shard gives its own tail.
+  LoaderOptions o = options(4, true, false);
+  o.shard = 2;
+  o.shards = 3;
+  auto l = make_simple_loader(ds, o);
+  const auto all = whole_epoch(*l, 1), tail = whole_epoch(*l, 1, 1);
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_TRUE(at::equal(tail[0].target, all[1].target));
 }
 
 TEST(LoaderSimple, UnshuffledIsInOrder) {

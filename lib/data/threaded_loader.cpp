@@ -79,7 +79,7 @@ class ThreadedLoader : public Loader {
   }
 
   int64_t batches_per_epoch() const override {
-    return data::batches_per_epoch(ds_->size(), opts_.batch_size, opts_.drop_last);
+    return data::batches_per_epoch(ds_->size(), opts_);
   }
 
   void start(int64_t epoch, int64_t first_batch) override {
@@ -196,8 +196,9 @@ class ThreadedLoader : public Loader {
   void fill(Slot& s, int64_t si, int64_t k) {
     instrument::set_current_step(k);  // the range's payload is the batch index
     KILN_SCOPE(instrument::Phase::kLoadBatch);
-    const int64_t first = k * opts_.batch_size;
-    s.count = std::min(opts_.batch_size, ds_->size() - first);
+    const BatchSpan span = batch_span(k, ds_->size(), opts_);
+    const int64_t first = span.first;
+    s.count = span.count;
     ring_.wait_reusable(si);
     // On the CPU the caller's batch is a view of the slot's buffers: reuse them once the caller
     // has dropped it (the usual case), else give the slot new ones and leave the old to it.

@@ -12,7 +12,7 @@ struct PhaseInfo {
 constexpr PhaseInfo kPhases[kPhaseCount] = {
     {"epoch", 0xFF9E9E9E},      {"step", 0xFF607D8B},       {"data_wait", 0xFFE53935}, {"h2d_copy", 0xFFFF9800},
     {"forward", 0xFF43A047},    {"backward", 0xFF1E88E5},   {"optimizer", 0xFF8E24AA}, {"eval", 0xFF00ACC1},
-    {"checkpoint", 0xFF795548}, {"load_batch", 0xFFF06292},
+    {"checkpoint", 0xFF795548}, {"load_batch", 0xFFF06292}, {"comm", 0xFFFFD54F},
 };
 }  // namespace
 

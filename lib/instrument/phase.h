@@ -15,6 +15,8 @@ enum class Phase : int {
   kEval,
   kCheckpoint,
   kLoadBatch,  // a loader worker filling one batch (loader threads)
+  kComm,       // data-parallel communication the step waits for outside backward (the loss's
+               // all-reduce, the stop check); the gradients' all-reduce overlaps backward
   kCount
 };
 constexpr int kPhaseCount = static_cast<int>(Phase::kCount);

@@ -13,7 +13,7 @@ namespace {
 // issued inside data_wait (the loader's next() issues it), so it is not added again.
 bool in_step(Phase p) {
   return p == Phase::kDataWait || p == Phase::kCopy || p == Phase::kForward || p == Phase::kBackward ||
-         p == Phase::kOptimizer || p == Phase::kCheckpoint;
+         p == Phase::kOptimizer || p == Phase::kCheckpoint || p == Phase::kComm;
 }
 
 std::string fmt(const char* f, double v) {

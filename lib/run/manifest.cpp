@@ -32,6 +32,7 @@ void write_manifest(const RunDir& dir, const Manifest& m, const nlohmann::json* 
   if (!m.error.empty() && !result) j["error"] = m.error;
   j["pid"] = m.pid;
   j["host"] = m.host;
+  if (!m.world.is_null()) j["world"] = m.world;
   j["ended_at"] = status != "running" ? nlohmann::json(now_iso()) : nlohmann::json(nullptr);
   if (result) j["result"] = *result;
   util::atomic_write(dir.manifest(), j.dump(2) + "\n");

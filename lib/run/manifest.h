@@ -25,6 +25,9 @@ struct Manifest {
   std::string error;
   int64_t pid = 0;
   std::string host;
+  // A data-parallel job: {"size": N, "launcher": ..., "ranks": [{"rank", "host", "pid",
+  // "device"}, ...]}; null for one process.
+  nlohmann::json world;
 };
 
 // Writes manifest.json atomically; `result` (the summary) marks the run's end (status

@@ -33,8 +33,10 @@ void to_channels_last(model::Net& net, const std::string& name) {
 
 }  // namespace
 
-Components build_components(const config::RunConfig& cfg) {
+Components build_components(const config::RunConfig& cfg, const dist::World& world,
+                            std::chrono::milliseconds timeout) {
   Components c;
+  c.world = world;
   c.device = resolve_device(cfg.train.device);
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
   repro::set_deterministic(cfg.repro.deterministic);
@@ -56,10 +58,18 @@ Components build_components(const config::RunConfig& cfg) {
   if (parse_precision(cfg.train.precision) == Precision::kFp16) {
     c.scaler = std::make_unique<GradScaler>(GradScalerOptions{}, c10::Device(c.device));
   }
-  c.train_loader = data::make_loader(c.splits.train, data::loader_options(cfg, c.device, true));
+  data::LoaderOptions train_opts = data::loader_options(cfg, c.device, true);
+  train_opts.shard = world.rank;
+  train_opts.shards = world.size;
+  c.train_loader = data::make_loader(c.splits.train, train_opts);
   c.test_loader = data::make_loader(c.splits.test, data::loader_options(cfg, c.device, false));
   const int64_t batches = c.train_loader->batches_per_epoch();
   if (batches == 0) {
+    if (world.distributed()) {
+      throw Error::usage("the training set (" + std::to_string(c.splits.train->size()) +
+                         " samples) has no full global batch of " + std::to_string(cfg.loader.batch_size) + " x " +
+                         std::to_string(world.size) + " ranks");
+    }
     throw Error::usage("the training set (" + std::to_string(c.splits.train->size()) +
                        " samples) has no full batch of " + std::to_string(cfg.loader.batch_size) +
                        " with loader.drop_last = true");
@@ -67,7 +77,20 @@ Components build_components(const config::RunConfig& cfg) {
   c.steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
   c.total_steps = c.steps_per_epoch * cfg.train.epochs;
   if (cfg.train.max_steps > 0) c.total_steps = std::min(c.total_steps, cfg.train.max_steps);
-  repro::seed_torch(cfg.repro.seed, "train");  // dropout and any other draw during training
+  if (world.distributed()) {
+    // Every input check above passed on every rank alike (same config, same data): only now
+    // wait for the others, so a bad config exits 2 at once instead of at the timeout.
+    c.group = std::make_unique<dist::Group>(world, c10::Device(c.device), timeout);
+    std::vector<at::Tensor> trainable;
+    for (const auto& p : c.net->parameters()) {
+      if (p.requires_grad()) trainable.push_back(p);
+    }
+    c.grad_sync = std::make_unique<dist::GradSync>(*c.group, trainable, c.net->buffers());
+    log::info(dist::describe(world) + ": " + std::to_string(c.grad_sync->buckets()) +
+              " gradient buckets; global batch " + std::to_string(cfg.loader.batch_size * world.size));
+  }
+  // Dropout and any other draw during training; rank 0 draws what a single process does.
+  repro::seed_torch(cfg.repro.seed, world.rank == 0 ? "train" : "train/rank" + std::to_string(world.rank));
   return c;
 }
 

@@ -2,6 +2,7 @@
 // everything that can fail on bad input (device, data, task, model, optimizer, loaders), so
 // it runs before the run dir exists and "bad input writes nothing" holds.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -10,6 +11,9 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "dist/grad_sync.h"
+#include "dist/group.h"
+#include "dist/world.h"
 #include "model/registry.h"
 #include "task/task.h"
 #include "train/grad_scaler.h"
@@ -25,11 +29,22 @@ struct Components {
   std::unique_ptr<GradScaler> scaler;  // train.precision = "fp16": the dynamic loss scale; null otherwise
   std::unique_ptr<data::Loader> train_loader, test_loader;
   int64_t steps_per_epoch = 0, total_steps = 0;  // total: epochs x steps, capped by train.max_steps
+  // A data-parallel job (world.size > 1): this rank's process group and gradient averaging
+  // (declared last: destroyed first, while the parameters they hook into still live).
+  dist::World world;
+  std::unique_ptr<dist::Group> group;
+  std::unique_ptr<dist::GradSync> grad_sync;
 };
 
 // Builds the components of `cfg` in the order that fixes every random draw: deterministic
 // settings, data, task, model (seeded "model_init"), optimizer, loaders; then seeds the
 // "train" stream (dropout and any other draw during training).
-Components build_components(const config::RunConfig& cfg);
+// In a data-parallel job (`world`, from the launcher) every rank builds the same model and
+// joins the process group (waiting up to `timeout` for the others), rank 0's parameters
+// are broadcast, the training loader takes this rank's shard of each global batch, and
+// ranks above 0 draw from their own "train/rank<r>" stream (each rank's dropout differs,
+// as each rank's data does). Evaluation is not sharded: every rank evaluates the whole split.
+Components build_components(const config::RunConfig& cfg, const dist::World& world = {},
+                            std::chrono::milliseconds timeout = std::chrono::minutes(5));
 
 }  // namespace kiln::train

@@ -22,6 +22,21 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
   if (const auto names = c.splits.train->spec().class_names) classes_ = *names;
   last_step_ = opts.stop_after > 0 ? std::min(c.total_steps, opts.stop_after) : c.total_steps;
   if (opts.hook) opts.hook->fit(0, last_step_);  // refused before the run dir exists
+  if (c.world.distributed() && !opts.resume.empty()) {
+    throw Error::usage("resuming a data-parallel run is not supported yet (" + dist::describe(c.world) + ")",
+                       "resume it as one process with the global batch (loader.batch_size x ranks), or start afresh");
+  }
+  if (!owner()) {
+    // The other ranks: no run dir, no sinks; the step log keeps the counters (and the nan/inf
+    // policy, which sees the job's loss, so every rank decides alike).
+    c.net->train();
+    log_ = std::make_unique<StepLog>(
+        cfg, c.total_steps, std::vector<std::shared_ptr<metrics::Sink>>{},
+        [this](const std::string& what, int64_t step, int64_t epoch) { diverged(what, step, epoch, step - 2); }, 0.0,
+        0);
+    gather_world();
+    return;
+  }
   if (!opts.resume.empty()) {
     resume();
   } else {
@@ -65,6 +80,7 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
   char host[256] = "";
   gethostname(host, sizeof host - 1);
   manifest_.host = host;
+  gather_world();
   run::write_manifest(dir_, manifest_);
   std::vector<std::shared_ptr<metrics::Sink>> sinks = {metrics::make_jsonl_sink(dir_.metrics())};
   if (opts.console) sinks.push_back(metrics::make_console_sink(cfg.log.progress, cfg.log.every));
@@ -92,6 +108,16 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
       [this](const std::string& what, int64_t step, int64_t epoch) { diverged(what, step, epoch, step - 2); },
       resumed_seconds_, resumed_samples_);
   log_->set_tokens_per_sample(c.task->tokens_per_sample(c.splits.train->spec()));
+}
+
+void Session::gather_world() {
+  if (!c_.group) return;
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const nlohmann::json mine = {{"rank", c_.world.rank}, {"host", host}, {"pid", int64_t(getpid())}, {"device", c_.device}};
+  nlohmann::json ranks = nlohmann::json::array();
+  for (const std::string& r : c_.group->allgather("manifest/rank", mine.dump())) ranks.push_back(nlohmann::json::parse(r));
+  manifest_.world = {{"size", c_.world.size}, {"launcher", c_.world.launcher}, {"ranks", ranks}};
 }
 
 void Session::resume() {
@@ -138,6 +164,7 @@ void Session::resume() {
 }
 
 void Session::record_end(const std::string& status, const std::string& error) noexcept {
+  if (!owner()) return;
   // Best effort: the error being reported matters more than this record of it.
   try {
     manifest_.status = status;
@@ -161,9 +188,9 @@ checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) c
 }
 
 void Session::diverged(const std::string& what, int64_t step, int64_t epoch, int64_t sound_up_to) const {
-  std::string last_good;                               // the newest checkpoint at or before step sound_up_to
-  for (const fs::path& p : dir_.step_checkpoints()) {  // newest first; "step-00000025.pt"
-    if (std::stoll(p.filename().string().substr(5)) <= sound_up_to) {
+  std::string last_good;  // the newest checkpoint at or before step sound_up_to
+  for (const fs::path& p : owner() ? dir_.step_checkpoints() : std::vector<fs::path>{}) {  // newest first
+    if (std::stoll(p.filename().string().substr(5)) <= sound_up_to) {  // "step-00000025.pt"
       last_good = p.string();
       break;
     }
@@ -190,6 +217,7 @@ void Session::save_checkpoint(const checkpoint::TrainState& st) {
   KILN_SCOPE(instrument::Phase::kCheckpoint);
   log_->flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   check_weights(st);
+  if (!owner()) return;  // every rank holds the same weights and optimizer state: rank 0 saves
   checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
   run::keep_newest_checkpoints(dir_, cfg_.checkpoint.keep);
 }
@@ -207,8 +235,8 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
 nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   log_->flush();
   check_weights(st);
-  checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
-  const auto trace = run::loss_trace(run::read_metrics(dir_.metrics()));
+  if (owner()) checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
+  const auto trace = owner() ? run::loss_trace(run::read_metrics(dir_.metrics())) : run::LossTrace{};
   const EvalResult* eval = log_->last_eval();
   const double secs = log_->train_seconds();
   nlohmann::json j;
@@ -233,8 +261,14 @@ nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   j["device"] = c_.device;
   j["model"] = cfg_.model.name;
   j["parameters"] = model::count_parameters(*c_.net);
-  run::write_summary(dir_, j);
-  run::write_manifest(dir_, manifest_, &j);
+  if (c_.group) {
+    j["world_size"] = c_.world.size;
+    j["rank"] = c_.world.rank;
+  }
+  if (owner()) {
+    run::write_summary(dir_, j);
+    run::write_manifest(dir_, manifest_, &j);
+  }
   log_->finish();
   return j;
 }

@@ -50,6 +50,11 @@ class Session {
   // to give a finite loss) as the one to continue from.
   [[noreturn]] void diverged(const std::string& what, int64_t step, int64_t epoch, int64_t sound_up_to) const;
 
+  // Rank 0 of a data-parallel job (or the one process) owns the run dir; the other ranks keep
+  // the same counters and checks but write nothing.
+  bool owner() const { return c_.world.rank == 0; }
+  void gather_world();  // the ranks' hosts, pids and devices into the manifest
+
   const config::RunConfig& cfg_;
   const TrainOptions& opts_;
   Components& c_;

@@ -45,7 +45,10 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
   // 2-3. Forward and backward per micro-batch. Each loss is weighted by its share of the
   //      step's samples, so the accumulated gradient is that of the mean over all samples.
   at::Tensor total_loss;
-  for (const auto& b : micro) {
+  for (size_t i = 0; i < micro.size(); ++i) {
+    const data::Batch& b = micro[i];
+    const bool sync = i + 1 == micro.size();  // data-parallel: average once, after the last
+    if (opts.sync) opts.sync->before_forward(sync);
     at::Tensor loss;
     {
       KILN_SCOPE(instrument::Phase::kForward);
@@ -57,6 +60,7 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
     const double weight = double(b.target.size(0)) / double(stats.samples);
     {
       KILN_SCOPE(instrument::Phase::kBackward);
+      if (opts.sync) opts.sync->before_backward(sync);
       // fp16: the scaled loss, so that small gradients survive fp16's range.
       (opts.scaler ? opts.scaler->scale(loss * weight) : loss * weight).backward();
     }
@@ -64,6 +68,15 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
     total_loss = total_loss.defined() ? total_loss + l : l;
   }
   stats.loss = total_loss;
+  if (opts.group) {
+    // The job's loss: the mean of the ranks' (equal-sized) shares; what one process with the
+    // global batch would log, up to the order of the sums.
+    KILN_SCOPE(instrument::Phase::kComm);
+    std::vector<at::Tensor> l = {total_loss.clone()};
+    opts.group->allreduce_sum(l);
+    stats.loss = l[0] / double(opts.group->size());
+    stats.samples *= opts.group->size();
+  }
 
   // 4-5. Clip the global gradient norm; update the parameters.
   KILN_SCOPE(instrument::Phase::kOptimizer);

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "data/loader.h"
+#include "dist/grad_sync.h"
+#include "dist/group.h"
 #include "model/registry.h"
 #include "task/task.h"
 #include "train/grad_scaler.h"
@@ -18,12 +20,16 @@ struct StepOptions {
   bool skip_nonfinite = false;  // train.on_nonfinite = "skip": no update when the loss or a gradient is nan/inf
   Precision precision = Precision::kFp32;  // train.precision: autocast over forward and loss
   GradScaler* scaler = nullptr;            // fp16: scales the loss, unscales the gradients, skips inf steps
+  // A data-parallel job: the last micro-batch's backward averages the gradients over the
+  // ranks, and the step's loss and sample count are the job's (the mean, the sum).
+  dist::GradSync* sync = nullptr;
+  dist::Group* group = nullptr;
 };
 
 struct StepStats {
   at::Tensor loss;       // scalar, detached, on the device: mean training loss over the step's samples
   at::Tensor grad_norm;  // scalar on the device (pre-clip global norm), undefined when clipping is off
-  int64_t samples = 0;
+  int64_t samples = 0;   // the job's: every rank's (the same number on each)
   bool skipped = false;   // the update was skipped (skip_nonfinite and a nan/inf loss or gradient, or fp16's
                           // scaler found an inf/nan gradient: the scale backs off)
   at::Tensor loss_scale;  // fp16: the scale this step's backward used (device scalar); undefined otherwise

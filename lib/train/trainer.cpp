@@ -18,7 +18,18 @@ bool every(int64_t step, int64_t n) { return n > 0 && step % n == 0; }
 
 nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Components& c, Session& s) {
   const auto& tc = cfg.train;
-  const StepOptions step_opts{tc.grad_clip, tc.on_nonfinite == "skip", parse_precision(tc.precision), c.scaler.get()};
+  const StepOptions step_opts{tc.grad_clip,        tc.on_nonfinite == "skip", parse_precision(tc.precision),
+                              c.scaler.get(),      c.grad_sync.get(),         c.group.get()};
+  // A stop signal reaches the ranks at different steps (or one rank only): they agree on it
+  // after each step, so all stop after the same one.
+  auto stop_signal = [&]() -> int {
+    const int mine = opts.stop ? opts.stop->load() : 0;
+    if (!c.group) return mine;
+    KILN_SCOPE(instrument::Phase::kComm);
+    std::vector<at::Tensor> flag = {at::full({1}, double(mine), at::kDouble)};
+    c.group->allreduce_max(flag);
+    return int(flag[0].item<double>());
+  };
   checkpoint::TrainState at = s.start();  // after the newest step: where final.pt resumes
   int64_t step = at.step;
   const int64_t last = s.last_step();
@@ -75,7 +86,7 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
         if (every(step, cfg.checkpoint.every)) s.save_checkpoint(at);
       }
       if (opts.hook) opts.hook->after_step(step, st.samples);
-      if (opts.stop && opts.stop->load() != 0) s.interrupt(at, opts.stop->load());  // throws
+      if (const int sig = stop_signal(); sig != 0) s.interrupt(at, sig);  // throws
       if (step >= last) {
         done = true;
         break;
@@ -92,7 +103,8 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
 }  // namespace
 
 nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
-  Components c = build_components(cfg);  // everything that can fail on bad input
+  // Everything that can fail on bad input; in a data-parallel job, then the rendezvous.
+  Components c = build_components(cfg, opts.world, std::chrono::milliseconds(int64_t(opts.dist_timeout_s * 1000)));
   Session s(cfg, opts, c);               // the run dir, created or resumed
   try {
     return loop(cfg, opts, c, s);
@@ -101,6 +113,16 @@ nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
     s.record_end(stopped ? "interrupted" : "failed", e.what());
     throw;
   } catch (const std::exception& e) {
+    if (c.group) {
+      // A peer that died or stopped answering surfaces here as c10d's error (from backward,
+      // inside the Reducer): said as a kiln error naming this rank and the job.
+      try {
+        dist::rethrow_as_kiln(c.world, "training step", e);
+      } catch (const Error& k) {
+        s.record_end("failed", k.what());
+        throw;
+      }
+    }
     s.record_end("failed", e.what());
     throw;
   }

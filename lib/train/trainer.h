@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "dist/world.h"
 #include "metrics/sink.h"
 #include "train/step_hook.h"
 
@@ -27,6 +28,10 @@ struct TrainOptions {
   bool eval_at_stop = true;  // false: no evaluation after the last step (kiln profile: its window is over)
   // A sweep trial's hyperparameters (a JSON object) and name, for TensorBoard's HParams view.
   std::string hparams_json, hparams_group;
+  // This process's place in a data-parallel job (dist::from_env() in the CLI); a world of one
+  // by default. Rank 0 owns the run dir; the others train alongside and write nothing.
+  dist::World world;
+  double dist_timeout_s = 300;  // rendezvous and every collective (a peer that stops answering)
 };
 
 // Trains `cfg` (already validated) and returns the summary: run_dir, epochs, steps,
