@@ -155,7 +155,7 @@ int run_train(const TrainArgs& a, const Globals& g) {
   }
   if (a.metrics_port >= 0 && speaker) opts.sinks.push_back(metrics_server(a, train::resolve_device(cfg.train.device)));
   std::unique_ptr<profile::Window> window;
-  if (window_steps) {
+  if (window_steps && speaker) {  // rank 0 profiles (into its run dir); the others only train
     window = std::make_unique<profile::Window>(profile::WindowOptions{window_steps->first,
                                                                       window_steps->second,
                                                                       {},

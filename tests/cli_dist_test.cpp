@@ -155,25 +155,45 @@ TEST(CliDist, AKilledRankIsDetectedByTheOther) {
   EXPECT_EQ(m["status"], "failed");
 }
 
-TEST(CliDist, SigtermToTheLauncherStopsEveryRankAfterACheckpoint) {
+// SIGTERM to kiln launch mid-run: every rank stops after the same step, rank 0 checkpoints
+// (with rank 1's RNG state), all exit 143; `--resume auto` under kiln launch ends with the
+// weights of the uninterrupted job. Dropout on, so rank 1's restored RNG matters.
+TEST(CliDist, SigtermCheckpointsAndTheResumedJobEndsWithTheUninterruptedWeights) {
   TempDir tmp("dist");
-  kiln_test::Child c(launch(2, train_args(tmp / "run", 64, {"--set", "train.epochs=200"})), {tmp.path()});
-  ASSERT_TRUE(c.wait_for_output(
-      [&](const std::string&, const std::string&) {
-        return kiln_test::metrics_records(tmp / "run", "step").size() >= 3;
-      },
-      120s))
-      << c.err_so_far();
-  c.signal(SIGTERM);
-  const RunResult r = c.wait(120s);
-  EXPECT_EQ(r.exit_code, 143) << r.describe();
-  EXPECT_NE(r.err.find("SIGTERM received: stopped after step"), std::string::npos) << r.err;
-  bool checkpoint = false;
-  for (const auto& e : fs::directory_iterator(tmp / "run" / "checkpoints")) {
-    checkpoint |= e.path().filename().string().rfind("step-", 0) == 0;
+  const std::vector<std::string> dropout = {"--set", "model.dropout=0.2", "--set", "checkpoint.every=5"};
+  const RunResult whole = kiln_test::run(launch(2, train_args(tmp / "whole", 64, dropout)), {tmp.path(), 300s});
+  ASSERT_EQ(whole.exit_code, 0) << whole.describe();
+  const json ref = summary_of(whole);
+
+  const fs::path run = tmp / "run";
+  {
+    kiln_test::Child c(launch(2, train_args(run, 64, dropout)), {tmp.path()});
+    ASSERT_TRUE(c.wait_for_output(
+        [&](const std::string&, const std::string&) { return kiln_test::metrics_records(run, "step").size() >= 12; },
+        120s))
+        << c.err_so_far();
+    c.signal(SIGTERM);
+    const RunResult r = c.wait(120s);
+    ASSERT_EQ(r.exit_code, 143) << r.describe();
+    EXPECT_NE(r.err.find("SIGTERM received: stopped after step"), std::string::npos) << r.err;
   }
-  EXPECT_TRUE(checkpoint);
-  EXPECT_EQ(json::parse(kiln_test::read_file(tmp / "run" / "manifest.json"))["status"], "interrupted");
+  EXPECT_EQ(json::parse(kiln_test::read_file(run / "manifest.json"))["status"], "interrupted");
+  ASSERT_LT(kiln_test::metrics_records(run, "step").size(), 50u) << "stopped before the end";
+  std::vector<std::string> again = dropout;
+  again.insert(again.end(), {"--resume", "auto"});
+  const RunResult resumed = kiln_test::run(launch(2, train_args(run, 64, again)), {tmp.path(), 300s});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
+  const json got = summary_of(resumed);
+  EXPECT_EQ(got["steps"], 50);
+  EXPECT_EQ(got["weights_sha256"], ref["weights_sha256"]) << "resumed at the same world size: the same weights";
+  EXPECT_EQ(got["loss_trace_sha256"], ref["loss_trace_sha256"]);
+
+  // Another world size is refused, naming both, and changes nothing.
+  const auto before = kiln_test::tree(run);
+  const RunResult one = kiln_test::run(kiln(train_args(run, 64, again)), {tmp.path()});
+  EXPECT_EQ(one.exit_code, 2) << one.describe();
+  EXPECT_NE(one.err.find("was written by a job of 2 ranks; this one has 1"), std::string::npos) << one.err;
+  EXPECT_EQ(kiln_test::tree(run), before);
 }
 
 TEST(CliDist, BadInputIsExit2OnEveryRankAndFromTheLauncher) {
@@ -192,14 +212,16 @@ TEST(CliDist, BadInputIsExit2OnEveryRankAndFromTheLauncher) {
   EXPECT_NE(nr.err.find("--node-rank 2 is out of range"), std::string::npos) << nr.err;
   const RunResult none = kiln_test::run(kiln({"launch", "--nproc-per-node", "2"}));
   EXPECT_EQ(none.exit_code, 2) << none.describe();
-  // Resuming under a data-parallel job is refused (not supported yet), before anything changes.
+  // A one-process checkpoint resumed by a job of two is refused before anything changes.
   const fs::path done = tmp / "done";
-  ASSERT_EQ(kiln_test::run(kiln(train_args(done, 128, {"--set", "train.epochs=1"})), {tmp.path()}).exit_code, 0);
+  const std::vector<std::string> short_run = {"--set", "train.epochs=1", "--set", "checkpoint.every=5"};
+  ASSERT_EQ(kiln_test::run(kiln(train_args(done, 128, short_run)), {tmp.path()}).exit_code, 0);
   const auto before = kiln_test::tree(done);
-  const RunResult res =
-      kiln_test::run(launch(2, {"train", "--resume", "auto", "--run-dir", done.string()}), {tmp.path()});
+  std::vector<std::string> again = short_run;
+  again.insert(again.end(), {"--resume", "auto"});
+  const RunResult res = kiln_test::run(launch(2, train_args(done, 128, again)), {tmp.path()});
   EXPECT_EQ(res.exit_code, 2) << res.describe();
-  EXPECT_NE(res.err.find("resuming a data-parallel run is not supported yet"), std::string::npos) << res.err;
+  EXPECT_NE(res.err.find("was written by a job of 1 rank; this one has 2"), std::string::npos) << res.err;
   EXPECT_EQ(kiln_test::tree(done), before);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include <string>
 #include <vector>
 
 namespace kiln::repro {
@@ -17,5 +18,11 @@ RngState capture_rng();
 // Restores what capture_rng() saw. A state with fewer CUDA entries than devices leaves the
 // other devices as they are.
 void restore_rng(const RngState& s);
+
+// The states as bytes and back (each a uint8 tensor: its length, then its bytes; CPU first),
+// for sending another rank's states to the one that writes the checkpoint. decode() throws
+// std::invalid_argument on bytes encode() did not write.
+std::string encode(const RngState& s);
+RngState decode(const std::string& bytes);
 
 }  // namespace kiln::repro

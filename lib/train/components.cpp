@@ -81,17 +81,22 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
     // Every input check above passed on every rank alike (same config, same data): only now
     // wait for the others, so a bad config exits 2 at once instead of at the timeout.
     c.group = std::make_unique<dist::Group>(world, c10::Device(c.device), timeout);
-    std::vector<at::Tensor> trainable;
-    for (const auto& p : c.net->parameters()) {
-      if (p.requires_grad()) trainable.push_back(p);
-    }
-    c.grad_sync = std::make_unique<dist::GradSync>(*c.group, trainable, c.net->buffers());
-    log::info(dist::describe(world) + ": " + std::to_string(c.grad_sync->buckets()) +
-              " gradient buckets; global batch " + std::to_string(cfg.loader.batch_size * world.size));
   }
   // Dropout and any other draw during training; rank 0 draws what a single process does.
   repro::seed_torch(cfg.repro.seed, world.rank == 0 ? "train" : "train/rank" + std::to_string(world.rank));
   return c;
+}
+
+void start_grad_sync(Components& c, int64_t batch_size) {
+  if (!c.group) return;
+  std::vector<at::Tensor> trainable;
+  for (const auto& p : c.net->parameters()) {
+    if (p.requires_grad()) trainable.push_back(p);
+  }
+  c.grad_sync.reset();  // a new one hooks into the parameters as they are now
+  c.grad_sync = std::make_unique<dist::GradSync>(*c.group, trainable, c.net->buffers());
+  log::info(dist::describe(c.world) + ": " + std::to_string(c.grad_sync->buckets()) + " gradient buckets; global batch " +
+            std::to_string(batch_size * c.world.size));
 }
 
 }  // namespace kiln::train

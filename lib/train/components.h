@@ -44,7 +44,15 @@ struct Components {
 // are broadcast, the training loader takes this rank's shard of each global batch, and
 // ranks above 0 draw from their own "train/rank<r>" stream (each rank's dropout differs,
 // as each rank's data does). Evaluation is not sharded: every rank evaluates the whole split.
+// The gradient averaging starts with start_grad_sync.
 Components build_components(const config::RunConfig& cfg, const dist::World& world = {},
                             std::chrono::milliseconds timeout = std::chrono::minutes(5));
+
+// A data-parallel job: broadcasts rank 0's parameters and buffers and hooks c10d's Reducer
+// into the parameters (c.grad_sync). Called once the weights are final for the start, after a
+// resume has loaded its checkpoint: loading re-seats the parameters' data, and hooks set
+// before it did not see the next backward's gradients (found: the step after a resume went
+// unaveraged). No-op for one process.
+void start_grad_sync(Components& c, int64_t batch_size);
 
 }  // namespace kiln::train

@@ -8,10 +8,12 @@
 #include "config/load.h"
 #include "instrument/scope.h"
 #include "repro/repro.h"
+#include "repro/rng_state.h"
 #include "run/metrics_log.h"
 #include "train/resume.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/log.h"
 
 namespace kiln::train {
@@ -22,13 +24,11 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
   if (const auto names = c.splits.train->spec().class_names) classes_ = *names;
   last_step_ = opts.stop_after > 0 ? std::min(c.total_steps, opts.stop_after) : c.total_steps;
   if (opts.hook) opts.hook->fit(0, last_step_);  // refused before the run dir exists
-  if (c.world.distributed() && !opts.resume.empty()) {
-    throw Error::usage("resuming a data-parallel run is not supported yet (" + dist::describe(c.world) + ")",
-                       "resume it as one process with the global batch (loader.batch_size x ranks), or start afresh");
-  }
   if (!owner()) {
     // The other ranks: no run dir, no sinks; the step log keeps the counters (and the nan/inf
-    // policy, which sees the job's loss, so every rank decides alike).
+    // policy, which sees the job's loss, so every rank decides alike). Resuming, each loads
+    // the checkpoint rank 0 picked (the run dir must be where every rank can read it).
+    if (!opts.resume.empty()) resume();
     c.net->train();
     log_ = std::make_unique<StepLog>(
         cfg, c.total_steps, std::vector<std::shared_ptr<metrics::Sink>>{},
@@ -123,7 +123,17 @@ void Session::gather_world() {
 void Session::resume() {
   // The checkpoint brings back weights, optimizer, counters and RNG states.
   dir_ = run::RunDir{opts_.resume == "auto" ? opts_.run_dir : run_dir_of(opts_.resume)};
-  const fs::path from = find_checkpoint(opts_.resume, dir_.root);
+  fs::path from;
+  if (owner()) from = find_checkpoint(opts_.resume, dir_.root);
+  if (c_.group) {
+    // Every rank continues from the checkpoint rank 0 found.
+    from = c_.group->allgather("resume/from", from.string()).at(0);
+    if (!owner() && !fs::exists(from)) {
+      throw Error::usage(dist::describe(c_.world) + " cannot read the checkpoint " + from.string() + " that rank 0 resumes",
+                         "resuming a data-parallel run across machines needs its run dir on a filesystem every "
+                         "rank sees (the same path)");
+    }
+  }
   const auto changes = config_changes(config::load(dir_.config(), {}), cfg_);
   if (!changes.empty() && !opts_.allow_config_change) {
     std::string list;
@@ -132,9 +142,10 @@ void Session::resume() {
         "the config differs from the run's " + dir_.config().string() + " in keys that change the computation:" + list,
         "resume with the run's own config (omit CONFIG and --set), or pass --allow-config-change");
   }
-  start_ = checkpoint::load(from, *c_.net, *c_.optimizer, [this](torch::serialize::InputArchive& a) {
+  start_ = checkpoint::load(from, *c_.net, *c_.optimizer, [this, &from](torch::serialize::InputArchive& a) {
     // A checkpoint without a scale (fp32 or bf16 before --allow-config-change) starts fp16 afresh.
     if (c_.scaler) train::load(a, *c_.scaler);
+    read_world(a, from);
   });
   if (!start_.classes.empty() && start_.classes != classes_) {
     auto list = [](const std::vector<std::string>& v) {
@@ -147,6 +158,7 @@ void Session::resume() {
                        "resume on the folder the run started with (its label order follows the class folders)");
   }
   manifest_.resumed_from = from.string();
+  if (!owner()) return;  // the run dir is rank 0's to change
   if (opts_.hook) opts_.hook->fit(start_.step, last_step_);  // refused before the run dir changes
   log::info("resuming " + dir_.root.string() + " from " + from.filename().string() + " (step " +
             std::to_string(start_.step) + ", epoch " + std::to_string(start_.epoch + 1) + ")");
@@ -175,9 +187,66 @@ void Session::record_end(const std::string& status, const std::string& error) no
   }
 }
 
-checkpoint::WriteExtra Session::scaler_writer() const {
-  if (!c_.scaler) return {};
-  return [this](torch::serialize::OutputArchive& a) { train::save(a, *c_.scaler); };
+std::vector<std::string> Session::gather_rng() {
+  if (!c_.group) return {};
+  // Every rank in the same order: the n-th exchange of each rank is the same checkpoint. Each
+  // sends its weights' hash too: rank 0 checks that the ranks still hold the same model (an
+  // all-reduce that silently did not happen would show here, not in a wrong result later).
+  // Parameters only: BatchNorm's running statistics are each rank's own (local BN).
+  util::Sha256 h;
+  for (const auto& p : c_.net->parameters()) {
+    const at::Tensor t = p.detach().to(at::kCPU).contiguous();
+    h.update(t.data_ptr(), t.nbytes());
+  }
+  const std::string hash = h.hex_digest();
+  std::vector<std::string> all =
+      c_.group->allgather("rng/" + std::to_string(++exchanges_), hash + repro::encode(repro::capture_rng()));
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r].compare(0, hash.size(), hash) != 0) {
+      throw Error::runtime("rank " + std::to_string(r) + "'s weights differ from rank " +
+                               std::to_string(c_.world.rank) + "'s at this checkpoint: the ranks no longer train one "
+                               "model",
+                           "a bug in kiln's gradient averaging: please report it with the run dir");
+    }
+    all[r] = all[r].substr(hash.size());
+  }
+  return all;
+}
+
+checkpoint::WriteExtra Session::extra_writer(std::vector<std::string> rngs) const {
+  if (!c_.scaler && rngs.empty()) return {};
+  return [this, rngs = std::move(rngs)](torch::serialize::OutputArchive& a) {
+    if (c_.scaler) train::save(a, *c_.scaler);  // fp16: the loss scale
+    if (rngs.empty()) return;
+    // A data-parallel job: its size, and every other rank's RNG states (rank 0's are the
+    // checkpoint's own), so each rank draws on where it stopped.
+    a.write("world_size", c10::IValue(c_.world.size));
+    for (size_t r = 1; r < rngs.size(); ++r) {
+      const repro::RngState st = repro::decode(rngs[r]);
+      a.write("rng_rank" + std::to_string(r) + "_cpu", st.cpu);
+      a.write("rng_rank" + std::to_string(r) + "_cuda_count", c10::IValue(int64_t(st.cuda.size())));
+      for (size_t i = 0; i < st.cuda.size(); ++i) a.write("rng_rank" + std::to_string(r) + "_cuda_" + std::to_string(i), st.cuda[i]);
+    }
+  };
+}
+
+void Session::read_world(torch::serialize::InputArchive& a, const fs::path& from) const {
+  c10::IValue v;
+  const int64_t saved = a.try_read("world_size", v) ? v.toInt() : 1;
+  if (saved != c_.world.size) {
+    throw Error::usage("checkpoint " + from.string() + " was written by a job of " + std::to_string(saved) +
+                           " rank" + (saved == 1 ? "" : "s") + "; this one has " + std::to_string(c_.world.size),
+                       "resume with the world size it was trained with: each rank's data and random draws "
+                       "depend on it, so another size would not continue the same run");
+  }
+  if (c_.world.rank == 0) return;
+  const std::string k = "rng_rank" + std::to_string(c_.world.rank);
+  repro::RngState st;
+  a.read(k + "_cpu", st.cpu);
+  a.read(k + "_cuda_count", v);
+  st.cuda.resize(size_t(v.toInt()));
+  for (size_t i = 0; i < st.cuda.size(); ++i) a.read(k + "_cuda_" + std::to_string(i), st.cuda[i]);
+  repro::restore_rng(st);
 }
 
 checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) const {
@@ -217,8 +286,10 @@ void Session::save_checkpoint(const checkpoint::TrainState& st) {
   KILN_SCOPE(instrument::Phase::kCheckpoint);
   log_->flush();  // metrics.jsonl holds every step up to the checkpoint (resume trims to it)
   check_weights(st);
+  std::vector<std::string> rngs = gather_rng();
   if (!owner()) return;  // every rank holds the same weights and optimizer state: rank 0 saves
-  checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
+  checkpoint::save(dir_.step_checkpoint(st.step), *c_.net, *c_.optimizer, with_classes(st),
+                   extra_writer(std::move(rngs)));
   run::keep_newest_checkpoints(dir_, cfg_.checkpoint.keep);
 }
 
@@ -235,7 +306,10 @@ void Session::interrupt(const checkpoint::TrainState& st, int signal) {
 nlohmann::json Session::finish(const checkpoint::TrainState& st) {
   log_->flush();
   check_weights(st);
-  if (owner()) checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st), scaler_writer());
+  std::vector<std::string> rngs = gather_rng();
+  if (owner()) {
+    checkpoint::save(dir_.final_checkpoint(), *c_.net, *c_.optimizer, with_classes(st), extra_writer(std::move(rngs)));
+  }
   const auto trace = owner() ? run::loss_trace(run::read_metrics(dir_.metrics())) : run::LossTrace{};
   const EvalResult* eval = log_->last_eval();
   const double secs = log_->train_seconds();

@@ -43,7 +43,14 @@ class Session {
  private:
   void resume();
   checkpoint::TrainState with_classes(const checkpoint::TrainState& st) const;
-  checkpoint::WriteExtra scaler_writer() const;  // fp16: the loss scale into each checkpoint
+  // Every rank's RNG states (a collective: all ranks call it at each checkpoint); empty for
+  // one process.
+  std::vector<std::string> gather_rng();
+  // What a checkpoint adds: fp16's loss scale; a data-parallel job's size and the other
+  // ranks' RNG states (`rngs`, from gather_rng).
+  checkpoint::WriteExtra extra_writer(std::vector<std::string> rngs) const;
+  // Refuses a checkpoint of another world size; restores this rank's RNG states (rank > 0).
+  void read_world(torch::serialize::InputArchive& a, const std::filesystem::path& from) const;
   // train.on_nonfinite = "stop": refuses to checkpoint weights that hold nan/inf.
   void check_weights(const checkpoint::TrainState& st) const;
   // Exit 4 naming the newest step checkpoint at or before `sound_up_to` (weights that went on
@@ -66,6 +73,7 @@ class Session {
   double resumed_seconds_ = 0;
   int64_t resumed_samples_ = 0;
   std::unique_ptr<StepLog> log_;
+  int64_t exchanges_ = 0;  // gather_rng's calls so far (the store key of each)
 };
 
 }  // namespace kiln::train
