@@ -196,6 +196,79 @@ TEST(CliDist, SigtermCheckpointsAndTheResumedJobEndsWithTheUninterruptedWeights)
   EXPECT_EQ(kiln_test::tree(run), before);
 }
 
+// Two "hosts": network namespaces joined by a veth pair (as root, removed after). Rank 0 in
+// one at 10.213.X.1, rank 1 in the other, Gloo bound to each side's interface by
+// GLOO_SOCKET_IFNAME as for PyTorch; the job gives the weights of the same job on loopback.
+class NetnsPair {
+ public:
+  NetnsPair() {
+    const std::string id = std::to_string(getpid() % 100000);
+    a_ = "kiln-a-" + id;
+    b_ = "kiln-b-" + id;
+    va_ = "kva" + id;
+    vb_ = "kvb" + id;
+    subnet_ = "10.213." + std::to_string(getpid() % 250) + ".";
+    ok_ = sh({"ip", "netns", "add", a_}) && sh({"ip", "netns", "add", b_}) &&
+          sh({"ip", "link", "add", va_, "type", "veth", "peer", "name", vb_}) &&
+          sh({"ip", "link", "set", va_, "netns", a_}) && sh({"ip", "link", "set", vb_, "netns", b_}) &&
+          sh({"ip", "-n", a_, "addr", "add", subnet_ + "1/24", "dev", va_}) &&
+          sh({"ip", "-n", b_, "addr", "add", subnet_ + "2/24", "dev", vb_}) &&
+          sh({"ip", "-n", a_, "link", "set", va_, "up"}) && sh({"ip", "-n", b_, "link", "set", vb_, "up"}) &&
+          sh({"ip", "-n", a_, "link", "set", "lo", "up"}) && sh({"ip", "-n", b_, "link", "set", "lo", "up"});
+  }
+  ~NetnsPair() {
+    sh({"ip", "netns", "del", a_});  // takes its end of the veth pair, and so the pair, with it
+    sh({"ip", "netns", "del", b_});
+  }
+  bool ok() const { return ok_; }
+  const std::string& why() const { return why_; }
+  std::string master() const { return subnet_ + "1"; }
+  // argv of `command` run in host 0 or 1 as rank `rank` of 2.
+  std::vector<std::string> as_rank(int rank, int port, const std::vector<std::string>& command) const {
+    std::vector<std::string> a = {"ip",
+                                  "netns",
+                                  "exec",
+                                  rank == 0 ? a_ : b_,
+                                  "/usr/bin/env",
+                                  "RANK=" + std::to_string(rank),
+                                  "WORLD_SIZE=2",
+                                  "LOCAL_RANK=0",
+                                  "MASTER_ADDR=" + master(),
+                                  "MASTER_PORT=" + std::to_string(port),
+                                  "GLOO_SOCKET_IFNAME=" + (rank == 0 ? va_ : vb_)};
+    for (const auto& x : kiln(command)) a.push_back(x);
+    return a;
+  }
+
+ private:
+  bool sh(const std::vector<std::string>& argv) {
+    const RunResult r = kiln_test::run(argv);
+    if (r.exit_code != 0 && why_.empty()) why_ = argv[0] + " " + argv[1] + " " + argv[2] + ": " + r.err;
+    return r.exit_code == 0;
+  }
+  std::string a_, b_, va_, vb_, subnet_, why_;
+  bool ok_ = false;
+};
+
+TEST(CliDist, TwoHostsInNetworkNamespacesTrainAsOnLoopback) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for ip netns";
+  NetnsPair hosts;
+  if (!hosts.ok()) GTEST_SKIP() << "cannot make network namespaces here: " << hosts.why();
+  TempDir tmp("dist-netns");
+  const std::vector<std::string> small = {"--set", "train.epochs=1", "--set", "data.limit_train=1280"};
+  const RunResult loop = kiln_test::run(launch(2, train_args(tmp / "loop", 64, small)), {tmp.path(), 300s});
+  ASSERT_EQ(loop.exit_code, 0) << loop.describe();
+  const auto cmd = train_args(tmp / "netns", 64, small);
+  kiln_test::Child r0(hosts.as_rank(0, 29611, cmd), {tmp.path()});
+  kiln_test::Child r1(hosts.as_rank(1, 29611, cmd), {tmp.path()});
+  const RunResult a = r0.wait(300s), b = r1.wait(60s);
+  ASSERT_EQ(a.exit_code, 0) << a.describe();
+  ASSERT_EQ(b.exit_code, 0) << b.describe();
+  const json m = json::parse(kiln_test::read_file(tmp / "netns" / "manifest.json"));
+  EXPECT_EQ(m["world"]["size"], 2);
+  EXPECT_EQ(summary_of(a)["weights_sha256"], summary_of(loop)["weights_sha256"]);
+}
+
 TEST(CliDist, BadInputIsExit2OnEveryRankAndFromTheLauncher) {
   TempDir tmp("dist");
   const RunResult r = kiln_test::run(launch(2, train_args(tmp / "run", 64, {"--set", "optim.lr=-1"})), {tmp.path()});

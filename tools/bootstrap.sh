@@ -20,6 +20,7 @@ APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python
           fortunes  # configs/lm_bytes.toml's text: 2.6 MB of English in /usr/share/games/fortunes
           python3-vega-datasets  # configs/tabular_weather.toml's table: seattle-weather.csv
           chromium-headless-shell  # the tests load `kiln report`'s HTML in headless Chromium
+          iproute2  # ip netns: the data-parallel tests make two "hosts" on one machine
           libgloo-dev  # gloo's headers, so c10d's ProcessGroupGloo.hpp compiles (the code is torch's own copy)
           prometheus)  # promtool: the tests check --metrics-port's text format with it
 
