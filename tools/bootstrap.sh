@@ -20,6 +20,7 @@ APT_PKGS=(build-essential cmake ninja-build ccache git pkg-config python3 python
           fortunes  # configs/lm_bytes.toml's text: 2.6 MB of English in /usr/share/games/fortunes
           python3-vega-datasets  # configs/tabular_weather.toml's table: seattle-weather.csv
           chromium-headless-shell  # the tests load `kiln report`'s HTML in headless Chromium
+          postgresql  # a real PostgreSQL server for the sweep-across-machines test (started by the test)
           iproute2  # ip netns: the data-parallel tests make two "hosts" on one machine
           libgloo-dev  # gloo's headers, so c10d's ProcessGroupGloo.hpp compiles (the code is torch's own copy)
           prometheus)  # promtool: the tests check --metrics-port's text format with it
@@ -41,7 +42,8 @@ fi
 # torchvision (and its Pillow): the reference kiln's image transforms are tested and benchmarked against.
 PY_REQS=("torch==$TORCH_VERSION" nvidia-nvml-dev numpy "optuna==$OPTUNA_VERSION" "optuna-dashboard==0.21.0"
          "torchvision==0.26.0" "scikit-image==0.26.0"  # scikit-image: the photos bench/make_photo_folder.py crops
-         "tensorboard==2.21.0" "safetensors==0.8.0")  # the real readers of kiln's event files and exports
+         "tensorboard==2.21.0" "safetensors==0.8.0"  # the real readers of kiln's event files and exports
+         "psycopg2-binary==2.9.11")  # Optuna's RDB storage on PostgreSQL (the multi-machine sweep test)
 STAMP="$VENV/.kiln-$(echo "${PY_REQS[*]}" | cksum | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ]; then
   log "setting up $VENV with ${PY_REQS[*]} (a few GB; once per machine)"

@@ -232,12 +232,24 @@ class Service:
         user_attrs = body.get("user_attrs") or {}
         if not isinstance(user_attrs, dict):
             raise ApiError(400, "user_attrs must be an object {key: value}")
+        max_trials = body.get("max_trials")
+        if max_trials is not None and (not isinstance(max_trials, int) or isinstance(max_trials, bool)
+                                       or max_trials < 1):
+            raise ApiError(400, "max_trials must be a positive integer")
         s = self.study(study_id)
         trials = s.get_trials(deepcopy=False)
         if request_id:
             for t in trials:
                 if t.state == TrialState.RUNNING and t.system_attrs.get(REQUEST_ID_ATTR) == request_id:
                     return 200, self.asked(t, t.params, t.distributions)
+        if max_trials is not None:
+            # Several workers share the study: the budget is decided here, under the lock, so
+            # no two can both take the last trial. Running and finished trials count; those a
+            # stopped sweep failed as "interrupted" do not (they are run again).
+            counted = sum(1 for t in trials if t.state != TrialState.WAITING and not (
+                t.state == TrialState.FAIL and t.user_attrs.get("fail_reason") == "interrupted"))
+            if counted >= max_trials:
+                return 200, {"done": True, "trials": counted}
         for t in trials:  # Optuna would fail half-way through the ask; refuse it before
             for name, old in t.distributions.items():
                 if name in dists:

@@ -15,6 +15,15 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual optuna::Asked ask(const optuna::Space& space) = 0;
+  // Several sweeps on one study (workers on other machines, a remote server): asks only while
+  // the study holds fewer than `study_trials` trials that count (running or finished, not
+  // those a stopped sweep left behind), decided where the study lives, so that workers
+  // racing for the last trials cannot overshoot; nullopt once it holds them. A backend only
+  // this sweep uses asks as ask() does.
+  virtual std::optional<optuna::Asked> ask_within(const optuna::Space& space, int64_t study_trials) {
+    (void)study_trials;
+    return ask(space);
+  }
   // Records the value at `step`; returns whether the trial should be pruned.
   virtual bool report(const optuna::Asked& trial, int step, double value) = 0;
   // Finishes the trial: COMPLETE needs a value; PRUNED stores the last reported value (as

@@ -59,6 +59,7 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
   std::vector<Running> running;
   std::vector<bool> slot_busy(size_t(std::max(o.parallel, 1)), false);
   int64_t launched = 0;
+  bool study_full = false;  // ask_within: the study holds its trials
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   bool interrupted = false;
@@ -120,10 +121,19 @@ std::vector<TrialResult> run_trials(const SweepSpec& spec, Backend& backend, con
       }
     }
     const bool out_of_time = spec.timeout_s > 0 && elapsed() >= spec.timeout_s;
-    const bool more = !interrupted && !out_of_time && (o.n_trials <= 0 || launched < o.n_trials);
+    const bool more = !interrupted && !out_of_time && !study_full && (o.n_trials <= 0 || launched < o.n_trials);
     while (more && int(running.size()) < o.parallel && (o.n_trials <= 0 || launched < o.n_trials)) {
       Running r;
-      r.asked = backend.ask(spec.space);
+      if (o.study_trials > 0) {
+        std::optional<optuna::Asked> asked = backend.ask_within(spec.space, o.study_trials);
+        if (!asked) {
+          study_full = true;  // other workers took the study's last trials
+          break;
+        }
+        r.asked = std::move(*asked);
+      } else {
+        r.asked = backend.ask(spec.space);
+      }
       for (size_t i = 0; i < slot_busy.size(); ++i) {
         if (!slot_busy[i]) {
           r.slot = int(i);

@@ -25,6 +25,7 @@ struct DriverOptions {
   std::string base_config;              // CONFIG argument of the trials ("" = built-in defaults)
   std::vector<std::string> extra_sets;  // "--set" values every trial gets
   int64_t n_trials = 0;                 // trials to run now (0 = until the timeout)
+  int64_t study_trials = 0;             // > 0: also stop asking once the study holds this many (Backend::ask_within)
   int parallel = 1;
   int gpus = 0;                            // > 1: CUDA_VISIBLE_DEVICES round-robin
   const std::atomic<int>* stop = nullptr;  // a signal number once set: stop the trials and return

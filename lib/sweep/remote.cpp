@@ -102,7 +102,15 @@ class RemoteBackend final : public Backend {
     recover();
   }
 
-  optuna::Asked ask(const optuna::Space& space) override {
+  optuna::Asked ask(const optuna::Space& space) override { return *ask_for(space, 0); }
+
+  std::optional<optuna::Asked> ask_within(const optuna::Space& space, int64_t study_trials) override {
+    return ask_for(space, study_trials);
+  }
+
+  // max_trials > 0: the server, under its lock, answers {"done": true} instead of a trial once
+  // the study holds that many trials that count.
+  std::optional<optuna::Asked> ask_for(const optuna::Space& space, int64_t max_trials) {
     nlohmann::ordered_json search_space = nlohmann::ordered_json::object();  // spec order
     for (const auto& [name, dist] : space) {
       search_space[name] = nlohmann::ordered_json::parse(optuna::distribution_to_json(dist));
@@ -110,11 +118,13 @@ class RemoteBackend final : public Backend {
     nlohmann::ordered_json body{{"search_space", search_space},
                                 {"request_id", random_request_id()},
                                 {"user_attrs", {{"kiln_worker", worker_}}}};
+    if (max_trials > 0) body["max_trials"] = max_trials;
     const std::string path = "/api/studies/" + std::to_string(study_id_) + "/ask";
     const HttpReply r = http_.call("POST", path, body.dump());
     if (r.status >= 300) {
       http_.throw_refused("the search space (POST " + path + ")", r, "fix the search space in the sweep spec");
     }
+    if (r.body.is_object() && r.body.value("done", false)) return std::nullopt;
     optuna::Asked a;
     try {
       a.trial_id = r.body.at("trial_id").get<int>();

@@ -133,6 +133,8 @@ nlohmann::json run(const SweepOptions& a) {
   o.kiln_exe = a.kiln_exe;
   o.base_config = base ? fs::absolute(*base).string() : "";
   o.n_trials = spec.n_trials > 0 ? std::max<int64_t>(0, spec.n_trials - finished) : 0;
+  // Remote: other workers may share the study; the server keeps its total at n_trials.
+  if (!a.optuna_url.empty()) o.study_trials = spec.n_trials;
   o.parallel = spec.parallel;
   o.extra_sets = thread_shares(base, o.parallel);
   o.gpus = cuda_devices();

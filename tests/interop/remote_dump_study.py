@@ -2,7 +2,8 @@
 """Prints one study of a journal file as JSON, read back by real Optuna, for
 tests/sweep/remote_test.cpp to compare with what kiln's remote client sent.
 
-usage: remote_dump_study.py JOURNAL_PATH STUDY_NAME
+usage: remote_dump_study.py JOURNAL_PATH|STORAGE_URL STUDY_NAME
+(a URL such as postgresql+psycopg2://... goes to Optuna's RDB storage as it is)
 """
 import json
 import math
@@ -26,7 +27,8 @@ def num(x):
 def main(path, name):
     warnings.simplefilter("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=name, storage=JournalStorage(JournalFileBackend(path)))
+    storage = path if "://" in path else JournalStorage(JournalFileBackend(path))
+    study = optuna.load_study(study_name=name, storage=storage)
     trials = []
     for t in study.get_trials(deepcopy=False):
         trials.append({
