@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "dist/world.h"
+#include "util/log.h"
 #include "config/load.h"
 #include "profile/run.h"
 #include "train/trainer.h"
@@ -95,7 +97,9 @@ int run_profile(const ProfileArgs& a, const Globals& g, const std::vector<std::s
   o.torch_trace = a.torch_trace;
   o.nvtx_ops = a.nvtx_ops;
   o.command_line = g.command_line;
-  o.console = !g.quiet;
+  o.world = dist::from_env();  // under torchrun / kiln launch: rank 0 profiles, the others train
+  o.console = !g.quiet && o.world.rank == 0;
+  if (o.world.rank != 0 && !g.quiet) log::set_level(log::Level::kWarn);
   profile::check_options(o);
   if (!a.nsys.empty()) {
     // Under nsys, the child writes its outputs to the same --out.
@@ -110,7 +114,7 @@ int run_profile(const ProfileArgs& a, const Globals& g, const std::vector<std::s
   }
   o.stop = install_stop_handlers();
   const nlohmann::json summary = profile::run(cfg, o);
-  if (a.json) std::cout << summary.dump() << std::endl;
+  if (a.json && o.world.rank == 0) std::cout << summary.dump() << std::endl;
   return 0;
 }
 

@@ -73,6 +73,13 @@ nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
   t.console = o.console;
   t.hook = &window;
   t.eval_at_stop = false;  // the measurement is over when the window closes
+  t.world = o.world;
+  if (o.world.rank != 0) {
+    t.hook = nullptr;
+    t.console = false;
+    train::run(cfg, t);
+    return {{"rank", o.world.rank}};
+  }
   train::run(cfg, t);
   if (!window.report()) throw Error::runtime("the profiling window did not close (the run stopped early)");
   const Report& r = *window.report();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "dist/world.h"
 
 namespace kiln::profile {
 
@@ -22,6 +23,9 @@ struct ProfileOptions {
   std::string command_line;
   const std::atomic<int>* stop = nullptr;
   bool console = true;
+  // A data-parallel job (dist::from_env()): rank 0 profiles (its window, its --out); the other
+  // ranks train alongside and return {"rank": r}.
+  dist::World world;
 };
 
 // Checks options before anything runs (Error::usage: steps < 1, warmup < 0, an --out that

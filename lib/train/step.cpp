@@ -2,7 +2,11 @@
 #include "train/step.h"
 
 #include <ATen/ops/isfinite.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/stack.h>
+#include <ATen/ops/tensor.h>
+
+#include <csignal>
 
 #include "instrument/scope.h"
 
@@ -69,12 +73,19 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
   }
   stats.loss = total_loss;
   if (opts.group) {
-    // The job's loss: the mean of the ranks' (equal-sized) shares; what one process with the
-    // global batch would log, up to the order of the sums.
+    // One small all-reduce: the job's loss (the mean of the ranks' equal-sized shares, what
+    // one process with the global batch would log, up to the order of the sums) and how many
+    // ranks have a SIGINT / SIGTERM pending, so that all stop after the same step.
     KILN_SCOPE(instrument::Phase::kComm);
-    std::vector<at::Tensor> l = {total_loss.clone()};
+    const int sig = opts.stop ? opts.stop->load() : 0;
+    const at::Tensor flags =
+        at::tensor({double(sig == SIGINT), double(sig == SIGTERM)}, at::TensorOptions().dtype(at::kDouble))
+            .to(total_loss.device());
+    std::vector<at::Tensor> l = {at::cat({total_loss.to(at::kDouble).reshape({1}), flags})};
     opts.group->allreduce_sum(l);
-    stats.loss = l[0] / double(opts.group->size());
+    stats.loss = (l[0][0] / double(opts.group->size())).to(at::kFloat);
+    const at::Tensor counts = l[0].narrow(0, 1, 2).cpu();
+    stats.stop_signal = counts[1].item<double>() > 0 ? SIGTERM : counts[0].item<double>() > 0 ? SIGINT : 0;
     stats.samples *= opts.group->size();
   }
 

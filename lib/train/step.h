@@ -3,6 +3,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/optim/optimizer.h>
 
+#include <atomic>
 #include <vector>
 
 #include "data/loader.h"
@@ -24,6 +25,9 @@ struct StepOptions {
   // ranks, and the step's loss and sample count are the job's (the mean, the sum).
   dist::GradSync* sync = nullptr;
   dist::Group* group = nullptr;
+  // The stop flag (a signal number once set), agreed among the ranks in the same all-reduce
+  // as the loss: StepStats::stop_signal.
+  const std::atomic<int>* stop = nullptr;
 };
 
 struct StepStats {
@@ -33,6 +37,9 @@ struct StepStats {
   bool skipped = false;   // the update was skipped (skip_nonfinite and a nan/inf loss or gradient, or fp16's
                           // scaler found an inf/nan gradient: the scale backs off)
   at::Tensor loss_scale;  // fp16: the scale this step's backward used (device scalar); undefined otherwise
+  // A data-parallel job: the stop signal any rank had when its step reached the all-reduce
+  // (SIGTERM over SIGINT), 0 for none; every rank gets the same.
+  int stop_signal = 0;
 };
 
 // One optimizer step over `micro` (grad_accum micro-batches, at least one). Nothing in it

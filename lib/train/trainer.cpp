@@ -18,17 +18,14 @@ bool every(int64_t step, int64_t n) { return n > 0 && step % n == 0; }
 
 nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Components& c, Session& s) {
   const auto& tc = cfg.train;
-  const StepOptions step_opts{tc.grad_clip,        tc.on_nonfinite == "skip", parse_precision(tc.precision),
-                              c.scaler.get(),      c.grad_sync.get(),         c.group.get()};
-  // A stop signal reaches the ranks at different steps (or one rank only): they agree on it
-  // after each step, so all stop after the same one.
-  auto stop_signal = [&]() -> int {
-    const int mine = opts.stop ? opts.stop->load() : 0;
-    if (!c.group) return mine;
-    KILN_SCOPE(instrument::Phase::kComm);
-    std::vector<at::Tensor> flag = {at::full({1}, double(mine), at::kDouble)};
-    c.group->allreduce_max(flag);
-    return int(flag[0].item<double>());
+  const StepOptions step_opts{tc.grad_clip,   tc.on_nonfinite == "skip", parse_precision(tc.precision),
+                              c.scaler.get(), c.grad_sync.get(),         c.group.get(),
+                              opts.stop};
+  // A stop signal reaches the ranks at different steps (or one rank only): in a job the step
+  // agrees on it (StepStats::stop_signal), so all stop after the same one.
+  auto stop_signal = [&](const StepStats& st) -> int {
+    if (c.group) return st.stop_signal;
+    return opts.stop ? opts.stop->load() : 0;
   };
   checkpoint::TrainState at = s.start();  // after the newest step: where final.pt resumes
   int64_t step = at.step;
@@ -86,7 +83,7 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
         if (every(step, cfg.checkpoint.every)) s.save_checkpoint(at);
       }
       if (opts.hook) opts.hook->after_step(step, st.samples);
-      if (const int sig = stop_signal(); sig != 0) s.interrupt(at, sig);  // throws
+      if (const int sig = stop_signal(st); sig != 0) s.interrupt(at, sig);  // throws
       if (step >= last) {
         done = true;
         break;
