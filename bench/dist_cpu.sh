@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 common=(--set data.limit_train=12800 --set data.limit_test=512 --set train.epochs=1 --set log.progress=off
         --set model.dropout=0 --seed 1 -q --json)
-row() { python3 -c 'import json,sys; s=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(f"{s[\"samples_per_s\"]:.0f}")'; }
+row() { python3 -c 'import json,sys; s=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(round(s["samples_per_s"]))'; }
 comm() {
   python3 - "$1" <<'PY'
 import json, sys
