@@ -4,9 +4,6 @@
 // rank is detected by the other; signals and failures go through the launcher.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,6 +11,7 @@
 #include <thread>
 
 #include "cli_helpers.h"
+#include "dist/launch.h"
 
 namespace {
 
@@ -35,18 +33,6 @@ constexpr bool kUnderTsan = false;
 #endif
 #define KILN_SKIP_UNDER_TSAN() \
   if (kUnderTsan) GTEST_SKIP() << "c10d synchronises inside uninstrumented libtorch: TSan cannot judge it"
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // 3,200 samples, 2 epochs: 50 steps of a global batch of 128. No dropout (each rank draws its
 // own masks, which one process would not), one training thread per process (two ranks share
@@ -145,7 +131,7 @@ TEST(CliDist, TwoJobsWithTheSameSeedGiveTheSameWeights) {
 TEST(CliDist, AKilledRankIsDetectedByTheOther) {
   KILN_SKIP_UNDER_TSAN();
   TempDir tmp("dist");
-  const int port = free_port();
+  const int port = kiln::dist::free_port();
   const auto cmd = train_args(tmp / "run", 64, {"--set", "train.epochs=200", "--dist-timeout", "20"});
   kiln_test::Child r0(as_rank(0, port, cmd), {tmp.path()});
   kiln_test::Child r1(as_rank(1, port, cmd), {tmp.path()});

@@ -6,9 +6,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +14,7 @@
 #include <thread>
 
 #include "cli_helpers.h"
+#include "dist/launch.h"
 #include "sweep/remote_test_util.h"
 
 namespace {
@@ -27,18 +25,6 @@ using kiln_test::TempDir;
 using nlohmann::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // PostgreSQL's binaries (the newest installed major version), or "" when there are none.
 fs::path pg_bin() {
@@ -83,7 +69,7 @@ class Postgres {
       why_ = "initdb failed: " + init.describe();
       return;
     }
-    port_ = free_port();
+    port_ = kiln::dist::free_port();
     server_ = std::make_unique<kiln_test::Child>(
         cmd({(bin / "postgres").string(), "-D", data.string(), "-p", std::to_string(port_), "-k", dir_.path().string(),
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"}));

@@ -4,10 +4,7 @@
 // failing within the timeout with the address in the message.
 #include "dist/group.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +16,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include "dist/grad_sync.h"
+#include "dist/launch.h"
 
 namespace kiln::dist {
 namespace {
@@ -36,18 +34,6 @@ constexpr bool kUnderTsan = false;
 #endif
 #define KILN_SKIP_UNDER_TSAN() \
   if (kUnderTsan) GTEST_SKIP() << "c10d synchronises inside uninstrumented libtorch: TSan cannot judge it"
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 World world(int64_t rank, int64_t size, int port) {
   World w;

@@ -19,22 +19,6 @@
 namespace kiln::dist {
 namespace {
 
-// A port nothing listens on now (the store binds it a moment later; a race only with
-// another process picking ports the same way).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error::runtime(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
-  close(fd);
-  if (!ok) throw Error::runtime("could not find a free port on 127.0.0.1");
-  return ntohs(a.sin_port);
-}
-
 struct Rank {
   pid_t pid = -1;
   bool done = false;
@@ -50,6 +34,20 @@ void signal_all(std::vector<Rank>& ranks, int sig) {
 }
 
 }  // namespace
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error::runtime(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  close(fd);
+  if (!ok) throw Error::runtime("could not find a free port on 127.0.0.1");
+  return ntohs(a.sin_port);
+}
 
 std::vector<std::string> rank_env(const LaunchOptions& o, int64_t local) {
   const int64_t rank = o.node_rank * o.nproc_per_node + local;

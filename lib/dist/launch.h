@@ -20,6 +20,11 @@ struct LaunchOptions {
   double grace_s = 30;      // after a failure: how long the other ranks get to stop before SIGKILL
 };
 
+// A TCP port on 127.0.0.1 that nothing listens on now (a store or server binds it a moment
+// later: a race only with another process picking ports the same way). Error::runtime when
+// the socket calls fail.
+int free_port();
+
 // The environment of local rank `local` (NAME=value entries, added to this process's).
 std::vector<std::string> rank_env(const LaunchOptions& o, int64_t local);
 
