@@ -109,6 +109,10 @@ TEST(CliDist, TwoRanksOfBatch64FollowOneProcessOfBatch128) {
   EXPECT_TRUE(fs::exists(tmp / "two" / "checkpoints" / "final.pt"));
   // One JSON summary on stdout: rank 0's.
   EXPECT_EQ(kiln_test::split_lines(two.out).size(), 1u) << two.out;
+  // kiln verify replays one process: refused for a job's run dir, not a false mismatch.
+  const RunResult v = kiln_test::run(kiln({"verify", (tmp / "two").string()}));
+  EXPECT_EQ(v.exit_code, 2) << v.describe();
+  EXPECT_NE(v.err.find("data-parallel job of 2 ranks"), std::string::npos) << v.err;
 }
 
 TEST(CliDist, TwoJobsWithTheSameSeedGiveTheSameWeights) {

@@ -35,6 +35,13 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   const config::RunConfig cfg = config::load(rd.config(), {});
   const auto recorded = run::step_losses(run::read_metrics(rd.metrics()));
   const nlohmann::json manifest = read_json(rd.manifest());
+  if (manifest.is_object() && manifest.contains("world") && manifest["world"].value("size", 1) > 1) {
+    throw Error::usage(run_dir.string() + " was trained by a data-parallel job of " +
+                           std::to_string(manifest["world"].value("size", 1)) +
+                           " ranks; kiln verify replays one process, which would not compute the same run",
+                       "not supported yet for data-parallel runs: run the job again with the same seed and world "
+                       "size and compare weights_sha256");
+  }
   const bool have_summary = fs::exists(rd.summary());
   const bool whole = vo.steps == 0;
   if (whole && !have_summary) {
