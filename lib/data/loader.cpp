@@ -26,13 +26,29 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size, bool drop_last) {
   return drop_last ? n / batch_size : (n + batch_size - 1) / batch_size;
 }
 
+namespace {
+// The positions [lo, hi) of a part of a split of n.
+std::pair<int64_t, int64_t> part_range(int64_t n, const LoaderOptions& o) {
+  return {n * o.part / o.parts, n * (o.part + 1) / o.parts};
+}
+}  // namespace
+
 int64_t batches_per_epoch(int64_t n, const LoaderOptions& opts) {
   if (opts.shards > 1) return n / (opts.batch_size * opts.shards);
+  if (opts.parts > 1) {
+    const auto [lo, hi] = part_range(n, opts);
+    return batches_per_epoch(hi - lo, opts.batch_size, opts.drop_last);
+  }
   return batches_per_epoch(n, opts.batch_size, opts.drop_last);
 }
 
 BatchSpan batch_span(int64_t k, int64_t n, const LoaderOptions& opts) {
   if (opts.shards > 1) return {(k * opts.shards + opts.shard) * opts.batch_size, opts.batch_size};
+  if (opts.parts > 1) {
+    const auto [lo, hi] = part_range(n, opts);
+    const int64_t first = lo + k * opts.batch_size;
+    return {first, std::min(opts.batch_size, hi - first)};
+  }
   const int64_t first = k * opts.batch_size;
   return {first, std::min(opts.batch_size, n - first)};
 }

@@ -47,6 +47,9 @@ struct LoaderOptions {
   // A data-parallel job's training loader (dist::World): global batch k is batch_size x
   // shards samples of the one epoch order and this rank takes slice number `shard` of it.
   int64_t shard = 0, shards = 1;
+  // A data-parallel job's evaluation loader: this rank reads its contiguous share of the split,
+  // positions [n x part / parts, n x (part + 1) / parts), in batches of batch_size.
+  int64_t part = 0, parts = 1;
 };
 
 class Loader {

@@ -205,6 +205,24 @@ TEST(LoaderSharded, ShardsTogetherAreOneLoaderWithTheGlobalBatch) {
   EXPECT_TRUE(at::equal(tail[0].target, all[1].target));
 }
 
+// An evaluation split in parts: part r of 3 reads positions [26r/3, 26(r+1)/3) in order, in
+// its own batches; the parts together are the split, each sample once.
+TEST(LoaderSharded, EvaluationPartsCoverTheSplitOnce) {
+  auto ds = std::make_shared<const IndexedDataset>(26, 1);
+  std::vector<int64_t> seen;
+  for (int64_t r = 0; r < 3; ++r) {
+    LoaderOptions o = options(4, false, false);
+    o.part = r;
+    o.parts = 3;
+    auto l = make_simple_loader(ds, o);
+    const auto part = labels_of(whole_epoch(*l, 0));
+    EXPECT_EQ(int64_t(part.size()), 26 * (r + 1) / 3 - 26 * r / 3);
+    EXPECT_EQ(l->batches_per_epoch(), (int64_t(part.size()) + 3) / 4);
+    seen.insert(seen.end(), part.begin(), part.end());
+  }
+  EXPECT_EQ(seen, epoch_order(26, 5, 0, false));
+}
+
 TEST(LoaderSimple, UnshuffledIsInOrder) {
   auto ds = std::make_shared<const IndexedDataset>(7, 1);
   auto loader = make_simple_loader(ds, options(3, false, false));

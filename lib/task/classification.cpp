@@ -24,6 +24,16 @@ class ClassificationEval : public Evaluation {
     if (n_ == 0) return {0.0, 0.0};
     return {loss_sum_.item<double>() / double(n_), correct_.item<double>() / double(n_)};
   }
+  bool reduce(const std::function<void(std::vector<at::Tensor>&)>& sum_over_ranks) override {
+    const auto opts = loss_sum_.options().dtype(at::kDouble);
+    std::vector<at::Tensor> t = {loss_sum_.to(at::kDouble).reshape({1}), correct_.to(at::kDouble).reshape({1}),
+                                 at::full({1}, double(n_), opts)};
+    sum_over_ranks(t);
+    loss_sum_ = t[0][0];
+    correct_ = t[1][0];
+    n_ = int64_t(t[2].item<double>());
+    return true;
+  }
 
  private:
   at::Tensor loss_sum_, correct_;
@@ -46,6 +56,7 @@ class Classification : public Task {
     return F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().label_smoothing(smoothing_));
   }
   std::vector<Metric> metrics() const override { return {{"loss", false}, {"accuracy", true}}; }
+  bool sharded_evaluation() const override { return true; }
   std::unique_ptr<Evaluation> evaluation() const override { return std::make_unique<ClassificationEval>(); }
 
  private:

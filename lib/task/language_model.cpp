@@ -34,6 +34,14 @@ class LanguageModelEval : public Evaluation {
     const double loss = loss_sum_.item<double>() / double(n_);
     return {loss, std::exp(loss)};
   }
+  bool reduce(const std::function<void(std::vector<at::Tensor>&)>& sum_over_ranks) override {
+    std::vector<at::Tensor> t = {loss_sum_.to(at::kDouble).reshape({1}),
+                                 at::full({1}, double(n_), loss_sum_.options().dtype(at::kDouble))};
+    sum_over_ranks(t);
+    loss_sum_ = t[0][0];
+    n_ = int64_t(t[1].item<double>());
+    return true;
+  }
 
  private:
   at::Tensor loss_sum_;
@@ -60,6 +68,7 @@ class LanguageModel : public Task {
     return token_cross_entropy(logits, targets, at::Reduction::Mean, smoothing_);
   }
   std::vector<Metric> metrics() const override { return {{"loss", false}, {"perplexity", false}}; }
+  bool sharded_evaluation() const override { return true; }
   std::unique_ptr<Evaluation> evaluation() const override { return std::make_unique<LanguageModelEval>(); }
   int64_t tokens_per_sample(const data::SampleSpec& spec) const override { return spec.target.numel(); }
 

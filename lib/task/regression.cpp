@@ -46,6 +46,21 @@ class RegressionEval : public Evaluation {
     return {loss_sum_.item<double>() / n, sse.sum().item<double>() / n, sae_.item<double>() / n,
             r2.mean().item<double>()};
   }
+  bool reduce(const std::function<void(std::vector<at::Tensor>&)>& sum_over_ranks) override {
+    const auto opts = sse_.options().dtype(at::kDouble);
+    std::vector<at::Tensor> t = {loss_sum_.reshape({1}), sse_, sae_.reshape({1}), sy_, syy_,
+                                 at::tensor({double(rows_), double(n_)}, opts)};
+    sum_over_ranks(t);
+    loss_sum_ = t[0][0];
+    sse_ = t[1];
+    sae_ = t[2][0];
+    sy_ = t[3];
+    syy_ = t[4];
+    const at::Tensor counts = t[5].cpu();
+    rows_ = int64_t(counts[0].item<double>());
+    n_ = int64_t(counts[1].item<double>());
+    return true;
+  }
 
  private:
   static void add_to(at::Tensor& sum, const at::Tensor& x) { sum = sum.defined() ? sum + x : x; }
@@ -72,6 +87,7 @@ class Regression : public Task {
   std::vector<Metric> metrics() const override {
     return {{"loss", false}, {"mse", false}, {"mae", false}, {"r2", true}};
   }
+  bool sharded_evaluation() const override { return true; }
   std::unique_ptr<Evaluation> evaluation() const override { return std::make_unique<RegressionEval>(loss_); }
 
  private:

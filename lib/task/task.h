@@ -32,6 +32,15 @@ class Evaluation {
   virtual void add(const at::Tensor& output, const at::Tensor& target) = 0;
   // One value per Task::metrics(), in that order; zeros when no sample was added.
   virtual std::vector<double> result() = 0;
+  // A data-parallel job's sharded evaluation: hands every accumulated sum (tensors; counts as
+  // double tensors) to `sum_over_ranks`, which adds them up across the ranks in place, and
+  // keeps the totals, so result() is that of the whole split. Each rank has added at least
+  // one batch. Returns false for an evaluation that cannot (then every rank evaluates the
+  // whole split).
+  virtual bool reduce(const std::function<void(std::vector<at::Tensor>&)>& sum_over_ranks) {
+    (void)sum_over_ranks;
+    return false;
+  }
 };
 
 class Task {
@@ -46,6 +55,8 @@ class Task {
   // Evaluation metrics, the loss first (a sweep's pruning and the console print them in order).
   virtual std::vector<Metric> metrics() const = 0;
   virtual std::unique_ptr<Evaluation> evaluation() const = 0;
+  // Its evaluations implement Evaluation::reduce: a data-parallel job shards the split.
+  virtual bool sharded_evaluation() const { return false; }
   // Tokens one sample holds, where throughput is counted in tokens (a language model's window
   // length); 0: throughput is samples/s.
   virtual int64_t tokens_per_sample(const data::SampleSpec&) const { return 0; }

@@ -62,7 +62,15 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
   train_opts.shard = world.rank;
   train_opts.shards = world.size;
   c.train_loader = data::make_loader(c.splits.train, train_opts);
-  c.test_loader = data::make_loader(c.splits.test, data::loader_options(cfg, c.device, false));
+  // A job shards the evaluation too (each rank a contiguous part of the split, the task's sums
+  // added up across ranks) when the task can and every rank gets a sample.
+  data::LoaderOptions test_opts = data::loader_options(cfg, c.device, false);
+  c.eval_sharded = world.distributed() && c.task->sharded_evaluation() && c.splits.test->size() >= world.size;
+  if (c.eval_sharded) {
+    test_opts.part = world.rank;
+    test_opts.parts = world.size;
+  }
+  c.test_loader = data::make_loader(c.splits.test, test_opts);
   const int64_t batches = c.train_loader->batches_per_epoch();
   if (batches == 0) {
     if (world.distributed()) {

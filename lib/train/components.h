@@ -32,6 +32,7 @@ struct Components {
   // A data-parallel job (world.size > 1): this rank's process group and gradient averaging
   // (declared last: destroyed first, while the parameters they hook into still live).
   dist::World world;
+  bool eval_sharded = false;  // test_loader reads this rank's part; evaluate() adds the parts up
   std::unique_ptr<dist::Group> group;
   std::unique_ptr<dist::GradSync> grad_sync;
 };

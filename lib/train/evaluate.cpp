@@ -6,7 +6,7 @@
 namespace kiln::train {
 
 EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& task, const std::string& split,
-                    Precision precision) {
+                    Precision precision, dist::Group* group) {
   torch::NoGradGuard no_grad;
   net.eval();
   auto eval = task.evaluation();
@@ -18,6 +18,13 @@ EvalResult evaluate(model::Net& net, data::Loader& loader, const task::Task& tas
     n += b->target.size(0);
   }
   net.train();
+  if (group) {
+    std::vector<at::Tensor> ns = {at::full({1}, double(n), at::kDouble)};
+    group->allreduce_sum(ns);
+    n = int64_t(ns[0].item<double>());
+    const bool reduced = eval->reduce([group](std::vector<at::Tensor>& t) { group->allreduce_sum(t); });
+    TORCH_CHECK(reduced, "the task's evaluation cannot add up the ranks' parts (Task::sharded_evaluation lied)");
+  }
   EvalResult r;
   r.samples = n;
   const auto metrics = task.metrics();

@@ -33,7 +33,9 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
   bool done = last <= step;
   auto evaluate_now = [&](int64_t epoch) {
     KILN_SCOPE(instrument::Phase::kEval);
-    s.log().eval(step, epoch, evaluate(*c.net, *c.test_loader, *c.task, "test", step_opts.precision));
+    s.log().eval(step, epoch,
+                 evaluate(*c.net, *c.test_loader, *c.task, "test", step_opts.precision,
+                          c.eval_sharded ? c.group.get() : nullptr));
   };
   if (opts.hook) {
     opts.hook->start(s.dir().root);
