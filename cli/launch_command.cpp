@@ -8,7 +8,8 @@ namespace kiln::cli {
 
 void add_launch_command(CLI::App& app, const Globals& g, Runner& run) {
   auto o = std::make_shared<dist::LaunchOptions>();
-  CLI::App* cmd = app.add_subcommand("launch", "Run a kiln command as the ranks of a data-parallel job (torchrun's job)");
+  CLI::App* cmd =
+      app.add_subcommand("launch", "Run a kiln command as the ranks of a data-parallel job (torchrun's job)");
   cmd->footer(
       "Usage: kiln launch [OPTIONS] COMMAND...\n"
       "Each rank is this kiln with COMMAND and torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK,\n"

@@ -8,12 +8,12 @@
 #include <iostream>
 
 #include "commands.h"
-#include "dist/world.h"
-#include "util/log.h"
 #include "config/load.h"
+#include "dist/world.h"
 #include "profile/run.h"
 #include "train/trainer.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace kiln::cli {
 namespace {

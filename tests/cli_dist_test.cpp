@@ -38,12 +38,28 @@ constexpr bool kUnderTsan = false;
 // own masks, which one process would not), one training thread per process (two ranks share
 // this machine's cores), a log record per step.
 std::vector<std::string> train_args(const fs::path& run, int64_t batch, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"train",     "--set", "data.limit_train=3200", "--set", "data.limit_test=512",
-                                "--set",     "train.epochs=2",           "--set", "model.dropout=0",
-                                "--set",     "train.threads=1",          "--set", "log.every=1",
-                                "--set",     "log.progress=off",         "--set",
+  std::vector<std::string> a = {"train",
+                                "--set",
+                                "data.limit_train=3200",
+                                "--set",
+                                "data.limit_test=512",
+                                "--set",
+                                "train.epochs=2",
+                                "--set",
+                                "model.dropout=0",
+                                "--set",
+                                "train.threads=1",
+                                "--set",
+                                "log.every=1",
+                                "--set",
+                                "log.progress=off",
+                                "--set",
                                 "loader.batch_size=" + std::to_string(batch),
-                                "--seed",    "7",                        "--run-dir", run.string(), "--json"};
+                                "--seed",
+                                "7",
+                                "--run-dir",
+                                run.string(),
+                                "--json"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -56,9 +72,9 @@ std::vector<std::string> launch(int nproc, const std::vector<std::string>& comma
 
 // argv for one rank as torchrun would start it (its five variables, through env(1)).
 std::vector<std::string> as_rank(int rank, int port, const std::vector<std::string>& command) {
-  std::vector<std::string> a = {"/usr/bin/env",        "RANK=" + std::to_string(rank), "WORLD_SIZE=2",
-                                "LOCAL_RANK=" + std::to_string(rank), "MASTER_ADDR=127.0.0.1",
-                                "MASTER_PORT=" + std::to_string(port)};
+  std::vector<std::string> a = {"/usr/bin/env",          "RANK=" + std::to_string(rank),
+                                "WORLD_SIZE=2",          "LOCAL_RANK=" + std::to_string(rank),
+                                "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port)};
   for (const auto& x : kiln(command)) a.push_back(x);
   return a;
 }
@@ -286,8 +302,8 @@ TEST(CliDist, BadInputIsExit2OnEveryRankAndFromTheLauncher) {
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_FALSE(fs::exists(tmp / "run"));
   // A global batch larger than the data.
-  const RunResult big = kiln_test::run(
-      launch(2, train_args(tmp / "big", 2048, {"--set", "data.limit_train=3000"})), {tmp.path()});
+  const RunResult big =
+      kiln_test::run(launch(2, train_args(tmp / "big", 2048, {"--set", "data.limit_train=3000"})), {tmp.path()});
   EXPECT_EQ(big.exit_code, 2) << big.describe();
   EXPECT_NE(big.err.find("no full global batch of 2048 x 2 ranks"), std::string::npos) << big.err;
   // kiln launch's own options.

@@ -131,8 +131,8 @@ TEST(CliReport, TableRunHeadlinesTheTasksMetricAndARollingThroughput) {
   TempDir tmp("report-table");
   const fs::path run_dir = tmp / "run";
   const RunResult t = kiln_test::run(
-      kiln({"train", std::string(KILN_SOURCE_DIR) + "/configs/tabular_weather.toml", "--set", "train.epochs=2",
-            "--set", "log.every=1", "--set", "log.progress=off", "--run-dir", run_dir.string()}));
+      kiln({"train", std::string(KILN_SOURCE_DIR) + "/configs/tabular_weather.toml", "--set", "train.epochs=2", "--set",
+            "log.every=1", "--set", "log.progress=off", "--run-dir", run_dir.string()}));
   ASSERT_EQ(t.exit_code, 0) << t.describe();
   const RunResult r = kiln_test::run(kiln({"report", run_dir.string()}));
   ASSERT_EQ(r.exit_code, 0) << r.describe();

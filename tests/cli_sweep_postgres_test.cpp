@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -149,8 +148,8 @@ TEST(CliSweepPostgres, FourWorkersShareOneStudyThroughAServerRestart) {
     }
     return n;
   };
-  ASSERT_TRUE(workers[0]->wait_for_output([&](const std::string&, const std::string&) { return finished() >= 4; },
-                                          180s))
+  ASSERT_TRUE(
+      workers[0]->wait_for_output([&](const std::string&, const std::string&) { return finished() >= 4; }, 180s))
       << workers[0]->err_so_far();
   server->kill();
   std::this_thread::sleep_for(1s);

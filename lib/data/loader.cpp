@@ -153,9 +153,7 @@ class SimpleLoader : public Loader {
  public:
   SimpleLoader(DatasetPtr ds, LoaderOptions opts) : ds_(std::move(ds)), opts_(std::move(opts)) {}
 
-  int64_t batches_per_epoch() const override {
-    return data::batches_per_epoch(ds_->size(), opts_);
-  }
+  int64_t batches_per_epoch() const override { return data::batches_per_epoch(ds_->size(), opts_); }
 
   void start(int64_t epoch, int64_t first_batch) override {
     epoch_ = epoch;

@@ -78,9 +78,7 @@ class ThreadedLoader : public Loader {
     for (auto& t : workers_) t.join();
   }
 
-  int64_t batches_per_epoch() const override {
-    return data::batches_per_epoch(ds_->size(), opts_);
-  }
+  int64_t batches_per_epoch() const override { return data::batches_per_epoch(ds_->size(), opts_); }
 
   void start(int64_t epoch, int64_t first_batch) override {
     std::unique_lock<std::mutex> lock(mu_);

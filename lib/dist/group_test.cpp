@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/linear.h>
 #include <chrono>
 #include <functional>
 #include <future>
-#include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/activation.h>
-#include <torch/nn/functional/loss.h>
 
 #include "dist/grad_sync.h"
 #include "dist/launch.h"

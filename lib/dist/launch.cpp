@@ -73,9 +73,9 @@ int launch(const std::vector<std::string>& argv, LaunchOptions o, const std::ato
     if (o.nnodes > 1) throw Error::usage("--master-port 0 (any free port) works on one node only: name the port");
     o.master_port = free_port();
   }
-  log::info("launching " + std::to_string(o.nproc_per_node) + " rank" + (o.nproc_per_node == 1 ? "" : "s") +
-            " of " + std::to_string(o.nnodes * o.nproc_per_node) + " (node " + std::to_string(o.node_rank) +
-            "), master " + o.master_addr + ":" + std::to_string(o.master_port));
+  log::info("launching " + std::to_string(o.nproc_per_node) + " rank" + (o.nproc_per_node == 1 ? "" : "s") + " of " +
+            std::to_string(o.nnodes * o.nproc_per_node) + " (node " + std::to_string(o.node_rank) + "), master " +
+            o.master_addr + ":" + std::to_string(o.master_port));
   std::vector<Rank> ranks(size_t(o.nproc_per_node));
   for (int64_t local = 0; local < o.nproc_per_node; ++local) {
     // Built before fork: the child only calls async-signal-safe functions.

@@ -10,9 +10,9 @@
 namespace kiln::dist {
 
 struct World {
-  int64_t rank = 0;        // 0 .. size-1; rank 0 owns the run dir
-  int64_t size = 1;        // processes in the job
-  int64_t local_rank = 0;  // rank on this host: the CUDA device index (cuda:LOCAL_RANK)
+  int64_t rank = 0;                       // 0 .. size-1; rank 0 owns the run dir
+  int64_t size = 1;                       // processes in the job
+  int64_t local_rank = 0;                 // rank on this host: the CUDA device index (cuda:LOCAL_RANK)
   std::string master_addr = "127.0.0.1";  // rank 0's host: the rendezvous store listens there
   int master_port = 29500;
   std::string launcher = "none";  // "torchrun" (also kiln launch), "slurm", "none"

@@ -96,7 +96,7 @@ TEST(ReportRunData, RollingThroughputIsARateOverTheLastTwentiethOfTheIntervals) 
   ASSERT_EQ(roll.size(), 40u);
   EXPECT_EQ(raw[0], 128.0);  // 64 samples in 0.5 s
   EXPECT_DOUBLE_EQ(raw[1].get<double>(), 64 / 1.5);
-  EXPECT_EQ(roll[0], 128.0);  // the window so far: one interval
+  EXPECT_EQ(roll[0], 128.0);                                      // the window so far: one interval
   for (size_t i = 1; i < 40; ++i) EXPECT_EQ(roll[i], 64.0) << i;  // 128 samples in 2 s
 }
 

@@ -48,8 +48,8 @@ class RegressionEval : public Evaluation {
   }
   bool reduce(const std::function<void(std::vector<at::Tensor>&)>& sum_over_ranks) override {
     const auto opts = sse_.options().dtype(at::kDouble);
-    std::vector<at::Tensor> t = {loss_sum_.reshape({1}), sse_, sae_.reshape({1}), sy_, syy_,
-                                 at::tensor({double(rows_), double(n_)}, opts)};
+    std::vector<at::Tensor> t = {
+        loss_sum_.reshape({1}), sse_, sae_.reshape({1}), sy_, syy_, at::tensor({double(rows_), double(n_)}, opts)};
     sum_over_ranks(t);
     loss_sum_ = t[0][0];
     sse_ = t[1];

@@ -33,8 +33,7 @@ void to_channels_last(model::Net& net, const std::string& name) {
 
 }  // namespace
 
-Components build_components(const config::RunConfig& cfg, const dist::World& world,
-                            std::chrono::milliseconds timeout) {
+Components build_components(const config::RunConfig& cfg, const dist::World& world, std::chrono::milliseconds timeout) {
   Components c;
   c.world = world;
   c.device = resolve_device(cfg.train.device);
@@ -103,8 +102,8 @@ void start_grad_sync(Components& c, int64_t batch_size) {
   }
   c.grad_sync.reset();  // a new one hooks into the parameters as they are now
   c.grad_sync = std::make_unique<dist::GradSync>(*c.group, trainable, c.net->buffers());
-  log::info(dist::describe(c.world) + ": " + std::to_string(c.grad_sync->buckets()) + " gradient buckets; global batch " +
-            std::to_string(batch_size * c.world.size));
+  log::info(dist::describe(c.world) + ": " + std::to_string(c.grad_sync->buckets()) +
+            " gradient buckets; global batch " + std::to_string(batch_size * c.world.size));
 }
 
 }  // namespace kiln::train

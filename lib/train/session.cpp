@@ -13,8 +13,8 @@
 #include "train/resume.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/sha256.h"
 #include "util/log.h"
+#include "util/sha256.h"
 
 namespace kiln::train {
 namespace fs = std::filesystem;
@@ -114,9 +114,11 @@ void Session::gather_world() {
   if (!c_.group) return;
   char host[256] = "";
   gethostname(host, sizeof host - 1);
-  const nlohmann::json mine = {{"rank", c_.world.rank}, {"host", host}, {"pid", int64_t(getpid())}, {"device", c_.device}};
+  const nlohmann::json mine = {
+      {"rank", c_.world.rank}, {"host", host}, {"pid", int64_t(getpid())}, {"device", c_.device}};
   nlohmann::json ranks = nlohmann::json::array();
-  for (const std::string& r : c_.group->allgather("manifest/rank", mine.dump())) ranks.push_back(nlohmann::json::parse(r));
+  for (const std::string& r : c_.group->allgather("manifest/rank", mine.dump()))
+    ranks.push_back(nlohmann::json::parse(r));
   manifest_.world = {{"size", c_.world.size}, {"launcher", c_.world.launcher}, {"ranks", ranks}};
 }
 
@@ -129,9 +131,10 @@ void Session::resume() {
     // Every rank continues from the checkpoint rank 0 found.
     from = c_.group->allgather("resume/from", from.string()).at(0);
     if (!owner() && !fs::exists(from)) {
-      throw Error::usage(dist::describe(c_.world) + " cannot read the checkpoint " + from.string() + " that rank 0 resumes",
-                         "resuming a data-parallel run across machines needs its run dir on a filesystem every "
-                         "rank sees (the same path)");
+      throw Error::usage(
+          dist::describe(c_.world) + " cannot read the checkpoint " + from.string() + " that rank 0 resumes",
+          "resuming a data-parallel run across machines needs its run dir on a filesystem every "
+          "rank sees (the same path)");
     }
   }
   const auto changes = config_changes(config::load(dir_.config(), {}), cfg_);
@@ -158,7 +161,7 @@ void Session::resume() {
                        "resume on the folder the run started with (its label order follows the class folders)");
   }
   manifest_.resumed_from = from.string();
-  if (!owner()) return;  // the run dir is rank 0's to change
+  if (!owner()) return;                                      // the run dir is rank 0's to change
   if (opts_.hook) opts_.hook->fit(start_.step, last_step_);  // refused before the run dir changes
   log::info("resuming " + dir_.root.string() + " from " + from.filename().string() + " (step " +
             std::to_string(start_.step) + ", epoch " + std::to_string(start_.epoch + 1) + ")");
@@ -204,7 +207,8 @@ std::vector<std::string> Session::gather_rng() {
   for (size_t r = 0; r < all.size(); ++r) {
     if (all[r].compare(0, hash.size(), hash) != 0) {
       throw Error::runtime("rank " + std::to_string(r) + "'s weights differ from rank " +
-                               std::to_string(c_.world.rank) + "'s at this checkpoint: the ranks no longer train one "
+                               std::to_string(c_.world.rank) +
+                               "'s at this checkpoint: the ranks no longer train one "
                                "model",
                            "a bug in kiln's gradient averaging: please report it with the run dir");
     }
@@ -225,7 +229,8 @@ checkpoint::WriteExtra Session::extra_writer(std::vector<std::string> rngs) cons
       const repro::RngState st = repro::decode(rngs[r]);
       a.write("rng_rank" + std::to_string(r) + "_cpu", st.cpu);
       a.write("rng_rank" + std::to_string(r) + "_cuda_count", c10::IValue(int64_t(st.cuda.size())));
-      for (size_t i = 0; i < st.cuda.size(); ++i) a.write("rng_rank" + std::to_string(r) + "_cuda_" + std::to_string(i), st.cuda[i]);
+      for (size_t i = 0; i < st.cuda.size(); ++i)
+        a.write("rng_rank" + std::to_string(r) + "_cuda_" + std::to_string(i), st.cuda[i]);
     }
   };
 }
@@ -234,8 +239,8 @@ void Session::read_world(torch::serialize::InputArchive& a, const fs::path& from
   c10::IValue v;
   const int64_t saved = a.try_read("world_size", v) ? v.toInt() : 1;
   if (saved != c_.world.size) {
-    throw Error::usage("checkpoint " + from.string() + " was written by a job of " + std::to_string(saved) +
-                           " rank" + (saved == 1 ? "" : "s") + "; this one has " + std::to_string(c_.world.size),
+    throw Error::usage("checkpoint " + from.string() + " was written by a job of " + std::to_string(saved) + " rank" +
+                           (saved == 1 ? "" : "s") + "; this one has " + std::to_string(c_.world.size),
                        "resume with the world size it was trained with: each rank's data and random draws "
                        "depend on it, so another size would not continue the same run");
   }
@@ -259,7 +264,7 @@ checkpoint::TrainState Session::with_classes(const checkpoint::TrainState& st) c
 void Session::diverged(const std::string& what, int64_t step, int64_t epoch, int64_t sound_up_to) const {
   std::string last_good;  // the newest checkpoint at or before step sound_up_to
   for (const fs::path& p : owner() ? dir_.step_checkpoints() : std::vector<fs::path>{}) {  // newest first
-    if (std::stoll(p.filename().string().substr(5)) <= sound_up_to) {  // "step-00000025.pt"
+    if (std::stoll(p.filename().string().substr(5)) <= sound_up_to) {                      // "step-00000025.pt"
       last_good = p.string();
       break;
     }

@@ -1,8 +1,8 @@
 // train::step: the numbered phases of one optimizer step.
 #include "train/step.h"
 
-#include <ATen/ops/isfinite.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/isfinite.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/tensor.h>
 

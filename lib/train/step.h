@@ -31,9 +31,9 @@ struct StepOptions {
 };
 
 struct StepStats {
-  at::Tensor loss;       // scalar, detached, on the device: mean training loss over the step's samples
-  at::Tensor grad_norm;  // scalar on the device (pre-clip global norm), undefined when clipping is off
-  int64_t samples = 0;   // the job's: every rank's (the same number on each)
+  at::Tensor loss;        // scalar, detached, on the device: mean training loss over the step's samples
+  at::Tensor grad_norm;   // scalar on the device (pre-clip global norm), undefined when clipping is off
+  int64_t samples = 0;    // the job's: every rank's (the same number on each)
   bool skipped = false;   // the update was skipped (skip_nonfinite and a nan/inf loss or gradient, or fp16's
                           // scaler found an inf/nan gradient: the scale backs off)
   at::Tensor loss_scale;  // fp16: the scale this step's backward used (device scalar); undefined otherwise

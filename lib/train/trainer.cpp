@@ -104,7 +104,7 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
 nlohmann::json run(const config::RunConfig& cfg, const TrainOptions& opts) {
   // Everything that can fail on bad input; in a data-parallel job, then the rendezvous.
   Components c = build_components(cfg, opts.world, std::chrono::milliseconds(int64_t(opts.dist_timeout_s * 1000)));
-  Session s(cfg, opts, c);               // the run dir, created or resumed
+  Session s(cfg, opts, c);  // the run dir, created or resumed
   try {
     start_grad_sync(c, cfg.loader.batch_size);  // after a resume's load: the weights it starts from
     return loop(cfg, opts, c, s);
