@@ -19,15 +19,7 @@ namespace kiln::optim {
 using torch::optim::AdamWOptions;
 using torch::optim::AdamWParamState;
 
-at::Tensor FusedAdamW::step(LossClosure closure) {
-  at::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  step_scaled({});
-  return loss;
-}
+at::Tensor FusedAdamW::step(LossClosure closure) { return closure_step(closure); }
 
 at::Tensor& FusedAdamW::device_step(const at::Tensor& p, const AdamWParamState& s) {
   DeviceStep& d = steps_[p.unsafeGetTensorImpl()];

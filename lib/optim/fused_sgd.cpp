@@ -14,15 +14,7 @@ namespace kiln::optim {
 using torch::optim::SGDOptions;
 using torch::optim::SGDParamState;
 
-at::Tensor FusedSGD::step(LossClosure closure) {
-  at::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
-  step_scaled({});
-  return loss;
-}
+at::Tensor FusedSGD::step(LossClosure closure) { return closure_step(closure); }
 
 void FusedSGD::step_scaled(const GradScaling& scaling) {
   at::NoGradGuard no_grad;

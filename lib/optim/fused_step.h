@@ -3,7 +3,9 @@
 // can hand them to ATen's fused kernel instead of unscaling and checking the gradients itself.
 #pragma once
 #include <ATen/core/Tensor.h>
+#include <ATen/core/grad_mode.h>
 
+#include <functional>
 #include <optional>
 
 namespace kiln::optim {
@@ -26,6 +28,19 @@ class FusedStep {
   virtual ~FusedStep() = default;
   // One update of every parameter that has a gradient; step() is step_scaled({}).
   virtual void step_scaled(const GradScaling& scaling) = 0;
+
+ protected:
+  // torch::optim::Optimizer::step's contract for both: the closure (if any) with grad mode
+  // on, then step_scaled({}); returns the closure's loss.
+  at::Tensor closure_step(const std::function<at::Tensor()>& closure) {
+    at::Tensor loss;
+    if (closure != nullptr) {
+      at::AutoGradMode enable_grad(true);
+      loss = closure();
+    }
+    step_scaled({});
+    return loss;
+  }
 };
 
 }  // namespace kiln::optim
