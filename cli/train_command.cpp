@@ -217,7 +217,7 @@ void add_train_command(CLI::App& app, const Globals& g, Runner& run) {
   cmd->add_option("--dist-timeout", args->dist_timeout_s,
                   "data-parallel job (torchrun, srun, kiln launch): seconds to wait for the other ranks at the "
                   "start and in every collective (default 300)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 604800.0));
   // kiln sweep passes a trial's params so TensorBoard's HParams view can compare trials.
   cmd->add_option("--hparams", args->hparams, "hyperparameters as a JSON object, for TensorBoard's HParams view")
       ->group("");
