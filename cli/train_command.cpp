@@ -117,7 +117,17 @@ int run_train(const TrainArgs& a, const Globals& g) {
     // Resuming without a config: the run's own config.toml (plus any --set).
     const std::filesystem::path dir =
         a.resume == "auto" ? std::filesystem::path(a.run_dir) : train::run_dir_of(a.resume);
-    if (!dir.empty()) path = run::RunDir{dir}.config();
+    // --resume auto on a run dir with nothing in it yet starts the run (Session): the defaults.
+    const bool nothing_yet =
+        a.resume == "auto" && !dir.empty() && (!std::filesystem::exists(dir) || std::filesystem::is_empty(dir));
+    if (!dir.empty() && !nothing_yet) {
+      path = run::RunDir{dir}.config();
+      if (!std::filesystem::exists(*path)) {
+        throw Error::usage(dir.string() + " is not a kiln run dir (no config.toml in it)",
+                           "give the --run-dir of a run to continue; --resume auto starts a run only in an "
+                           "absent or empty dir");
+      }
+    }
   }
   std::optional<std::pair<int64_t, int64_t>> window_steps;
   if (!a.profile_steps.empty()) window_steps = parse_step_range(a.profile_steps);

@@ -197,18 +197,42 @@ TEST_F(CliResume, ConfigThatChangesTheComputationIsRefused) {
       dir);
 }
 
+// --resume auto on a run dir that is not there yet starts the run (and checkpoints step 0),
+// so one command serves the first attempt and every restart after a kill.
+TEST_F(CliResume, AutoOnARunDirNotThereYetStartsTheRunAndTheSameCommandContinuesIt) {
+  TempDir tmp("cli-resume-auto-new");
+  const fs::path dir = tmp / "run";
+  {
+    Child child(run_args(dir, {"--resume", "auto"}), {tmp.path()});
+    ASSERT_TRUE(
+        child.wait_for_output([&](const std::string&, const std::string&) { return last_logged_step(dir) >= 3; }, 120s))
+        << child.err_so_far();
+    child.signal(SIGKILL);
+    const RunResult killed = child.wait(60s);
+    EXPECT_NE(killed.err.find("nothing in " + dir.string() + " yet, so the run starts there"), std::string::npos)
+        << killed.describe();
+  }
+  const RunResult r = kiln_test::run(run_args(dir, {"--resume", "auto"}), {tmp.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("resuming " + dir.string() + " from step-"), std::string::npos) << r.err;
+  expect_matches_reference(kiln_test::last_json_line(r.out).value_or(json::object()), dir);
+}
+
 TEST(CliResumeInput, AutoWithoutRunDirOrCheckpointsIsUsageError) {
   TempDir tmp("cli-resume-bad");
   RunResult r = kiln_test::run(kiln({"train", "--resume", "auto"}), {tmp.path()});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_NE(r.err.find("--run-dir"), std::string::npos) << r.err;
-  fs::create_directories(tmp / "empty");
-  r = kiln_test::run(kiln({"train", "--resume", "auto", "--run-dir", (tmp / "empty").string()}), {tmp.path()});
+  // A dir that holds something but no run is not started over.
+  fs::create_directories(tmp / "other");
+  kiln_test::write_file(tmp / "other" / "notes.txt", "mine\n");
+  r = kiln_test::run(kiln({"train", "--resume", "auto", "--run-dir", (tmp / "other").string()}), {tmp.path()});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("is not a kiln run dir"), std::string::npos) << r.err;
   r = kiln_test::run(kiln({"train", "--resume", (tmp / "run" / "checkpoints" / "step-1.pt").string()}), {tmp.path()});
   EXPECT_EQ(r.exit_code, 2) << r.describe();
   EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
-  EXPECT_EQ(kiln_test::tree(tmp.path()), std::vector<std::string>{"empty"});  // nothing written
+  EXPECT_EQ(kiln_test::tree(tmp.path()), (std::vector<std::string>{"other", "other/notes.txt"}));  // nothing written
 }
 
 }  // namespace

@@ -83,12 +83,17 @@ Group::Group(const World& world, c10::Device device, std::chrono::milliseconds t
   guarded(world_, "rendezvous at " + endpoint(world_), [&] {
     c10d::TCPStoreOptions so;
     so.port = uint16_t(world_.master_port);
-    so.isServer = world_.rank == 0;
-    so.numWorkers = size_t(world_.size);
-    so.waitWorkers = true;
+    // Under torchrun the agent already serves the store there; rank 0 serving it too would
+    // fail to bind. The agent's store counts no workers, so nobody waits for them at connect:
+    // the first collective (the parameter broadcast) is the meeting point.
+    so.isServer = world_.rank == 0 && !world_.agent_store;
+    so.numWorkers = world_.agent_store ? std::nullopt : std::optional<size_t>(size_t(world_.size));
+    so.waitWorkers = !world_.agent_store;
     so.timeout = timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(world_.master_addr, so);
-    impl_->store = c10::make_intrusive<c10d::PrefixStore>("kiln", tcp);
+    // A restarted job (torchrun --max-restarts) meets in the same agent store: its keys go
+    // under its attempt so that no rank reads the last attempt's Gloo addresses.
+    impl_->store = c10::make_intrusive<c10d::PrefixStore>("kiln/attempt_" + std::to_string(world_.attempt), tcp);
   });
   guarded(world_, "process group setup", [&] {
     const int rank = int(world_.rank), size = int(world_.size);

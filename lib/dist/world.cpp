@@ -75,6 +75,8 @@ World from_env(const Env& env) {
     w.local_rank = integer(env, "LOCAL_RANK", 0, w.size - 1);
     w.master_addr = nonempty(env, "MASTER_ADDR");
     w.master_port = int(integer(env, "MASTER_PORT", 1, 65535));
+    if (const auto a = env("TORCHELASTIC_USE_AGENT_STORE")) w.agent_store = *a == "True" || *a == "true" || *a == "1";
+    if (env("TORCHELASTIC_RESTART_COUNT")) w.attempt = integer(env, "TORCHELASTIC_RESTART_COUNT", 0, 1 << 20);
     return w;
   }
   if (env("SLURM_PROCID") && env("SLURM_NTASKS")) {

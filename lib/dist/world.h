@@ -16,6 +16,12 @@ struct World {
   std::string master_addr = "127.0.0.1";  // rank 0's host: the rendezvous store listens there
   int master_port = 29500;
   std::string launcher = "none";  // "torchrun" (also kiln launch), "slurm", "none"
+  // torchrun's elastic agent serves the store at MASTER_ADDR:MASTER_PORT itself
+  // (TORCHELASTIC_USE_AGENT_STORE): every rank joins it as a client. The store outlives a
+  // restart (--max-restarts), so each attempt's keys go under their own prefix
+  // (TORCHELASTIC_RESTART_COUNT), as PyTorch's env:// rendezvous does.
+  bool agent_store = false;
+  int64_t attempt = 0;
 
   bool distributed() const { return size > 1; }
 };
@@ -27,7 +33,8 @@ Env process_env();
 
 // Reads the world from the environment:
 // - torchrun: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (all five; torchrun and
-//   kiln launch set them). Checked first, so torchrun inside a Slurm allocation wins.
+//   kiln launch set them). Checked first, so torchrun inside a Slurm allocation wins. Also
+//   TORCHELASTIC_USE_AGENT_STORE ("True") and TORCHELASTIC_RESTART_COUNT when set.
 // - Slurm (srun): SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; the master is MASTER_ADDR if set,
 //   else the first host of SLURM_STEP_NODELIST / SLURM_JOB_NODELIST; MASTER_PORT if set, else
 //   29500. A Slurm allocation with one task is a world of one.

@@ -37,11 +37,8 @@ Session::Session(const config::RunConfig& cfg, const TrainOptions& opts, Compone
     gather_world();
     return;
   }
-  if (!opts.resume.empty()) {
-    resume();
-  } else {
-    dir_ = run::RunDir{make_run_dir(cfg.train.name, opts.run_dir)};
-  }
+  if (!opts.resume.empty()) resume();
+  if (!resumed()) dir_ = run::RunDir{make_run_dir(cfg.train.name, opts.run_dir)};
   // The run dir: effective config, manifest, metrics.
   fs::create_directories(dir_.checkpoints());
   const std::string toml = config::to_toml(cfg);
@@ -126,10 +123,22 @@ void Session::resume() {
   // The checkpoint brings back weights, optimizer, counters and RNG states.
   dir_ = run::RunDir{opts_.resume == "auto" ? opts_.run_dir : run_dir_of(opts_.resume)};
   fs::path from;
-  if (owner()) from = find_checkpoint(opts_.resume, dir_.root);
+  // --resume auto on a run dir that is not there yet (or empty) starts the run: the same
+  // command then serves the first attempt and every restart (torchrun --max-restarts, a
+  // requeued Slurm job). Rank 0 decides for the job: "" means start.
+  const bool nothing_yet =
+      opts_.resume == "auto" && !opts_.run_dir.empty() && (!fs::exists(opts_.run_dir) || fs::is_empty(opts_.run_dir));
+  if (owner() && !nothing_yet) from = find_checkpoint(opts_.resume, dir_.root);
   if (c_.group) {
     // Every rank continues from the checkpoint rank 0 found.
     from = c_.group->allgather("resume/from", from.string()).at(0);
+  }
+  if (from.empty()) {
+    if (owner()) log::info("--resume auto: nothing in " + dir_.root.string() + " yet, so the run starts there");
+    started_by_auto_ = true;
+    return;
+  }
+  if (c_.group) {
     if (!owner() && !fs::exists(from)) {
       throw Error::usage(
           dist::describe(c_.world) + " cannot read the checkpoint " + from.string() + " that rank 0 resumes",

@@ -28,6 +28,9 @@ class Session {
   const run::RunDir& dir() const { return dir_; }
   const checkpoint::TrainState& start() const { return start_; }  // non-zero when resuming
   bool resumed() const { return !manifest_.resumed_from.empty(); }
+  // --resume auto found no run to continue and started one: the loop checkpoints step 0 at
+  // once, so that a restart killed before checkpoint.every still has a checkpoint to resume.
+  bool started_by_auto() const { return started_by_auto_; }
   int64_t last_step() const { return last_step_; }  // total_steps, or opts.stop_after
   StepLog& log() { return *log_; }
 
@@ -73,6 +76,7 @@ class Session {
   double resumed_seconds_ = 0;
   int64_t resumed_samples_ = 0;
   std::unique_ptr<StepLog> log_;
+  bool started_by_auto_ = false;
   int64_t exchanges_ = 0;  // gather_rng's calls so far (the store key of each)
 };
 

@@ -48,6 +48,8 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
     evaluate_now(at.epoch);
   }
 
+  if (s.started_by_auto()) s.save_checkpoint(at);  // step 0: a restart can always resume
+
   for (int64_t epoch = at.epoch; epoch < tc.epochs && !done; ++epoch) {
     instrument::set_current_step(epoch);
     KILN_SCOPE(instrument::Phase::kEpoch);
