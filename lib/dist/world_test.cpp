@@ -53,6 +53,20 @@ TEST(DistWorld, TorchrunsVariables) {
   EXPECT_EQ(describe(w), "rank 1 of 2 (torchrun, local rank 1, master 10.0.0.5:29601)");
 }
 
+TEST(DistWorld, TorchrunsElasticAgentStoreAndAttempt) {
+  EXPECT_FALSE(from_env(env_of(kTorchrun)).agent_store);  // kiln launch, or by hand: rank 0 serves
+  auto m = kTorchrun;
+  m["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  m["TORCHELASTIC_RESTART_COUNT"] = "3";
+  const World w = from_env(env_of(m));
+  EXPECT_TRUE(w.agent_store);
+  EXPECT_EQ(w.attempt, 3);
+  m["TORCHELASTIC_USE_AGENT_STORE"] = "False";
+  EXPECT_FALSE(from_env(env_of(m)).agent_store);
+  m["TORCHELASTIC_RESTART_COUNT"] = "-1";
+  EXPECT_NE(usage_message(m).find("TORCHELASTIC_RESTART_COUNT=-1 is out of range"), std::string::npos);
+}
+
 TEST(DistWorld, TorchrunWinsInsideASlurmAllocation) {
   auto m = kTorchrun;
   m["SLURM_PROCID"] = "0";
