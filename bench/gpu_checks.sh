@@ -4,7 +4,8 @@
 #   device run:  bench/gpu_checks.sh [STAGE...]      (carry [".devdeps"])
 # Stages (default: build cuda_tests loader train profile overhead ncu, about 8 minutes):
 #   build    configure + build build-gpu/ (seconds when it is already there and current)
-#   cuda_tests  the CUDA-specific tests (pinned ring, copy stream, CUDA determinism)
+#   cuda_tests  the CUDA-specific tests (pinned ring, copy stream, CUDA determinism, NCCL's
+#            collectives and the Reducer on one GPU: DistGroup.NcclOnOneGpu; on two: ...TwoGpus)
 #   tests    the rest of the suite (on the GPU machine the CLI tests train on CUDA)
 #   loader   kiln bench loader on CUDA (uint8 + GPU normalise, and float32), H2D GB/s against a
 #            plain pinned copy, beside PyTorch's DataLoader (same files, same augmentation)
@@ -107,7 +108,8 @@ stage_build() {
   fi
   cmake --build "$build" -j"$(nproc)" >> "$out/build.log" 2>&1 || { say "build: failed"; tail -n 40 "$out/build.log"; exit 1; }
   say "build: $build in $((SECONDS - t0)) s; NVTX $(grep -q KILN_HAVE_NVTX=1 "$build/build.ninja" && echo on || echo OFF)," \
-      "nvml.h $(grep -q KILN_HAVE_NVML_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no telemetry)')," \
+      "nvml.h $(grep -q KILN_HAVE_NVML_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no telemetry)'),"
+      "nccl.h $(grep -q KILN_HAVE_NCCL_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no NCCL jobs)')," \
       "cuda_profiler_api.h $(grep -q "^CUDAToolkit_BIN_DIR:PATH=/" "$build/CMakeCache.txt" && echo 'toolkit' || echo 'wheel only')"
 }
 

@@ -4,7 +4,9 @@
 #include <iostream>
 
 #include "commands.h"
+#include "dist/world.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/toml_parse.h"
 #include "verify/selftest.h"
 #include "verify/verify.h"
@@ -19,6 +21,7 @@ struct VerifyArgs {
   bool selftest = false;
   int processes = 4;
   std::vector<std::string> sets;
+  double dist_timeout_s = 300;
 };
 
 int run_selftest(const VerifyArgs& a, const Globals& g) {
@@ -60,7 +63,11 @@ int run_verify(const VerifyArgs& a, const Globals& g) {
   verify::VerifyOptions o;
   o.steps = a.steps;
   o.progress = g.verbose;
+  o.world = dist::from_env();  // under kiln launch / torchrun / srun: one rank of the replaying job
+  o.dist_timeout_s = a.dist_timeout_s;
+  if (o.world.rank != 0 && !g.quiet) log::set_level(log::Level::kWarn);
   const nlohmann::json j = verify::verify_run(run_dir, o);
+  if (o.world.rank != 0) return 0;  // rank 0 compares and reports
   const bool match = j["match"].get<bool>();
   if (!g.quiet) {
     std::fprintf(stderr, "kiln verify %s: %s\n  steps compared  %lld of %lld recorded\n", run_dir.c_str(),
@@ -95,7 +102,8 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run) {
       "Replays RUN_DIR's config.toml (same seed) in a temporary directory and compares every\n"
       "step's training loss with RUN_DIR/metrics.jsonl, then the final weights SHA-256 with\n"
       "summary.json. Exit codes: 0 match, 3 mismatch (the first divergent step is printed), 2 bad\n"
-      "input. Environment differences (versions, device, host) are listed either way.\n"
+      "input. Environment differences (versions, device, host) are listed either way. A run of a\n"
+      "data-parallel job replays as a job of its size: kiln launch --nproc-per-node N verify RUN_DIR.\n"
       "\n"
       "kiln verify --selftest [CONFIG.toml ...] checks this machine instead: --processes fresh\n"
       "`kiln train` runs of each config (the shipped configs/ by default: default for 120 steps,\n"
@@ -111,6 +119,10 @@ void add_verify_command(CLI::App& app, const Globals& g, Runner& run) {
       ->check(CLI::Range(2, 64));
   cmd->add_option("-s,--set", args->sets, "--selftest: override a key in every run (repeatable)")->take_all();
   cmd->add_flag("--json", args->json, "print the result as one JSON object on the last stdout line");
+  cmd->add_option("--dist-timeout", args->dist_timeout_s,
+                  "replaying a data-parallel run (kiln launch, torchrun, srun): seconds to wait for the other "
+                  "ranks (default 300)")
+      ->check(CLI::Range(0.001, 604800.0));
   cmd->callback([&run, &g, args] { run = [args, &g] { return run_verify(*args, g); }; });
 }
 

@@ -128,10 +128,43 @@ TEST(CliDist, TwoRanksOfBatch64FollowOneProcessOfBatch128) {
   EXPECT_TRUE(fs::exists(tmp / "two" / "checkpoints" / "final.pt"));
   // One JSON summary on stdout: rank 0's.
   EXPECT_EQ(kiln_test::split_lines(two.out).size(), 1u) << two.out;
-  // kiln verify replays one process: refused for a job's run dir, not a false mismatch.
-  const RunResult v = kiln_test::run(kiln({"verify", (tmp / "two").string()}));
-  EXPECT_EQ(v.exit_code, 2) << v.describe();
-  EXPECT_NE(v.err.find("data-parallel job of 2 ranks"), std::string::npos) << v.err;
+  // kiln verify replays the job as a job of its size: a match, under kiln launch.
+  const RunResult v = kiln_test::run(launch(2, {"verify", (tmp / "two").string(), "--json"}), {tmp.path(), 300s});
+  EXPECT_EQ(v.exit_code, 0) << v.describe();
+  const json vj = summary_of(v);
+  EXPECT_EQ(vj["match"], true) << vj.dump();
+  EXPECT_EQ(vj["steps_compared"], 50);
+  EXPECT_EQ(vj["weights_match"], true);
+  EXPECT_EQ(kiln_test::split_lines(v.out).size(), 1u) << "rank 0 reports, alone: " << v.out;
+  // One process would replay another run: refused (exit 2), naming the command that works.
+  const RunResult one_v = kiln_test::run(kiln({"verify", (tmp / "two").string()}));
+  EXPECT_EQ(one_v.exit_code, 2) << one_v.describe();
+  EXPECT_NE(one_v.err.find("kiln launch --nproc-per-node 2 verify"), std::string::npos) << one_v.err;
+  // And a job's replay can fail: one process's run dir verified by a job of two is refused.
+  const RunResult two_v = kiln_test::run(launch(2, {"verify", (tmp / "one").string()}), {tmp.path(), 300s});
+  EXPECT_EQ(two_v.exit_code, 2) << two_v.describe();
+  EXPECT_NE(two_v.err.find("was trained by one process; this kiln verify is a job of 2 ranks"), std::string::npos)
+      << two_v.err;
+}
+
+// A recorded loss changed by one ulp: the job's replay finds the step (exit 3 through kiln launch).
+TEST(CliDist, VerifyOfAJobFindsAChangedStep) {
+  KILN_SKIP_UNDER_TSAN();
+  TempDir tmp("dist");
+  const fs::path run = tmp / "run";
+  const RunResult r = kiln_test::run(
+      launch(2, train_args(run, 32, {"--set", "train.epochs=1", "--set", "data.limit_train=640"})), {tmp.path(), 300s});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  std::string text;
+  for (const std::string& line : kiln_test::split_lines(kiln_test::read_file(run / "metrics.jsonl"))) {
+    json j = json::parse(line);
+    if (j.value("type", "") == "step" && j["step"] == 4) j["loss"] = std::nextafter(j["loss"].get<double>(), 1e9);
+    text += j.dump() + "\n";
+  }
+  kiln_test::write_file(run / "metrics.jsonl", text);
+  const RunResult v = kiln_test::run(launch(2, {"verify", run.string(), "--json"}), {tmp.path(), 300s});
+  EXPECT_EQ(v.exit_code, 3) << v.describe();
+  EXPECT_EQ(summary_of(v)["first_divergent_step"], 4);
 }
 
 TEST(CliDist, TwoJobsWithTheSameSeedGiveTheSameWeights) {

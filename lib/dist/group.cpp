@@ -11,6 +11,7 @@
 #include <ATen/ops/cat.h>
 
 #include "dist/gloo_backend.h"
+#include "dist/nccl_backend.h"
 
 namespace kiln::dist {
 namespace {
@@ -76,10 +77,7 @@ void rethrow_as_kiln(const World& w, const std::string& what, const std::excepti
 
 Group::Group(const World& world, c10::Device device, std::chrono::milliseconds timeout)
     : world_(world), impl_(std::make_unique<Impl>()) {
-  if (device.is_cuda()) {
-    throw Error::usage("data-parallel training on CUDA needs NCCL, which this kiln does not drive yet",
-                       "train on the CPU (train.device = \"cpu\", Gloo) or run one process");
-  }
+  if (device.is_cuda() && !nccl_built_in()) make_nccl_backend({}, 0, 1, 0, timeout);  // throws, saying why
   guarded(world_, "rendezvous at " + endpoint(world_), [&] {
     c10d::TCPStoreOptions so;
     so.port = uint16_t(world_.master_port);
@@ -97,10 +95,21 @@ Group::Group(const World& world, c10::Device device, std::chrono::milliseconds t
   });
   guarded(world_, "process group setup", [&] {
     const int rank = int(world_.rank), size = int(world_.size);
-    auto gloo = make_gloo_backend(impl_->store, rank, size, gloo_device(world_), timeout);
+    // Gloo for CPU tensors always (the evaluation's sums, small exchanges); on a GPU, NCCL for
+    // CUDA tensors (gradients, parameters, the step's loss), as Python's "cpu:gloo,cuda:nccl".
+    // Each backend gets its own key space in the store.
+    auto gloo = make_gloo_backend(c10::make_intrusive<c10d::PrefixStore>("gloo", impl_->store), rank, size,
+                                  gloo_device(world_), timeout);
     impl_->pg = c10::make_intrusive<c10d::ProcessGroup>(impl_->store, rank, size);
-    impl_->pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
     impl_->pg->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
+    if (device.is_cuda()) {
+      auto nccl = make_nccl_backend(c10::make_intrusive<c10d::PrefixStore>("nccl", impl_->store), rank, size,
+                                    int(device.index()), timeout);
+      impl_->pg->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::NCCL, nccl);
+      impl_->pg->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
+    } else {
+      impl_->pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
+    }
   });
 }
 

@@ -1,6 +1,6 @@
 // Group: this process's membership of a data-parallel job on PyTorch's c10d: the TCPStore
 // rendezvous (rank 0 serves it at MASTER_ADDR:MASTER_PORT), a ProcessGroup with the Gloo
-// backend on the CPU, and the few collectives training needs. Every failure (a peer that
+// backend on the CPU and NCCL on CUDA, and the few collectives training needs. Every failure (a peer that
 // never arrives, one that dies, a timeout) is a kiln::Error naming the address and the rank.
 #pragma once
 #include <ATen/core/Tensor.h>
@@ -26,7 +26,8 @@ namespace kiln::dist {
 class Group {
  public:
   // Joins the job: waits up to `timeout` for every rank at the store, then builds the
-  // backend for `device` (Gloo on the CPU; a CUDA device is refused until NCCL lands).
+  // backends: Gloo for CPU tensors, and on a CUDA `device` (cuda:LOCAL_RANK) NCCL for CUDA
+  // tensors.
   Group(const World& world, c10::Device device, std::chrono::milliseconds timeout);
   ~Group();
   Group(const Group&) = delete;

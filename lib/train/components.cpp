@@ -37,6 +37,10 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
   Components c;
   c.world = world;
   c.device = resolve_device(cfg.train.device);
+  if (world.distributed() && (cfg.train.device == "auto" || cfg.train.device == "cuda") && c.device != "cpu") {
+    // One GPU per rank, as torchrun's LOCAL_RANK numbers them on each machine.
+    c.device = resolve_device("cuda:" + std::to_string(world.local_rank));
+  }
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
   repro::set_deterministic(cfg.repro.deterministic);
   repro::set_cuda_tf32(cfg.train.tf32 == "on" || (cfg.train.tf32 == "auto" && !cfg.repro.deterministic));

@@ -21,7 +21,9 @@ std::string resolve_device(const std::string& device) {
   const auto index = std::stoll(device.substr(5));
   if (index >= static_cast<long long>(torch::cuda::device_count())) {
     throw Error::usage("train.device is '" + device + "' but only " + std::to_string(torch::cuda::device_count()) +
-                       " CUDA device(s) are visible");
+                           " CUDA device(s) are visible",
+                       "in a data-parallel job each rank takes cuda:LOCAL_RANK: start at most as many ranks per "
+                       "machine as it has GPUs (or set train.device = \"cpu\")");
   }
   return device;
 }

@@ -35,12 +35,20 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   const config::RunConfig cfg = config::load(rd.config(), {});
   const auto recorded = run::step_losses(run::read_metrics(rd.metrics()));
   const nlohmann::json manifest = read_json(rd.manifest());
-  if (manifest.is_object() && manifest.contains("world") && manifest["world"].value("size", 1) > 1) {
-    throw Error::usage(run_dir.string() + " was trained by a data-parallel job of " +
-                           std::to_string(manifest["world"].value("size", 1)) +
-                           " ranks; kiln verify replays one process, which would not compute the same run",
-                       "not supported yet for data-parallel runs: run the job again with the same seed and world "
-                       "size and compare weights_sha256");
+  // A data-parallel run replays only as a job of its own size: each rank's data slice and
+  // random draws depend on it.
+  const int64_t recorded_size =
+      manifest.is_object() && manifest.contains("world") ? manifest["world"].value("size", int64_t(1)) : 1;
+  if (recorded_size != vo.world.size) {
+    const std::string n = std::to_string(recorded_size);
+    throw Error::usage(
+        run_dir.string() + " was trained by " +
+            (recorded_size == 1 ? "one process" : "a data-parallel job of " + n + " ranks") + "; this kiln verify is " +
+            (vo.world.size == 1 ? "one process" : "a job of " + std::to_string(vo.world.size) + " ranks") +
+            ", which would not compute the same run",
+        recorded_size == 1 ? "run kiln verify without a launcher"
+                           : "replay it as a job of " + n + " ranks: kiln launch --nproc-per-node " + n + " verify " +
+                                 run_dir.string() + " (or torchrun with " + n + " ranks)");
   }
   const bool have_summary = fs::exists(rd.summary());
   const bool whole = vo.steps == 0;
@@ -57,7 +65,10 @@ nlohmann::json verify_run(const fs::path& run_dir, const VerifyOptions& vo) {
   to.console = vo.progress;
   to.stop_after = vo.steps;
   to.command_line = "kiln verify " + run_dir.string();
+  to.world = vo.world;  // rank 0 replays into its scratch dir; the other ranks write nothing
+  to.dist_timeout_s = vo.dist_timeout_s;
   const nlohmann::json replay_summary = train::run(cfg, to);
+  if (vo.world.rank != 0) return {{"rank", vo.world.rank}};
   const auto replayed = run::step_losses(run::read_metrics(run::RunDir{to.run_dir}.metrics()));
 
   nlohmann::json j;
