@@ -167,6 +167,49 @@ TEST(CliDist, VerifyOfAJobFindsAChangedStep) {
   EXPECT_EQ(summary_of(v)["first_divergent_step"], 4);
 }
 
+// model.sync_bn: the small CNN's BatchNorm over the job's batch. Two ranks of 64 then compute
+// the first steps as one process of 128 does (to float rounding); with each rank's own
+// statistics (the default) the first loss already differs. Only the first steps: the CNN's
+// max-pools over ReLU outputs route gradients by near-ties, so rounding differences grow
+// quickly after a few updates (measured: 1e-7 at steps 1-3, 1e-4 by step 5, with SGD too).
+TEST(CliDist, SyncBatchNormFollowsOneProcessOfTheGlobalBatch) {
+  KILN_SKIP_UNDER_TSAN();
+  TempDir tmp("dist");
+  const std::vector<std::string> cnn = {"--set", "model.name=cnn",       "--set", "model.cnn.channels=[8, 16]",
+                                        "--set", "model.cnn.fc=32",      "--set", "train.max_steps=3",
+                                        "--set", "data.limit_train=640", "--set", "train.epochs=1",
+                                        "--set", "loader.drop_last=true"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> a = cnn;
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  };
+  const RunResult synced = kiln_test::run(
+      launch(2, train_args(tmp / "sync", 64, with({"--set", "model.sync_bn=true"}))), {tmp.path(), 300s});
+  ASSERT_EQ(synced.exit_code, 0) << synced.describe();
+  const RunResult local = kiln_test::run(launch(2, train_args(tmp / "local", 64, cnn)), {tmp.path(), 300s});
+  ASSERT_EQ(local.exit_code, 0) << local.describe();
+  const RunResult one = kiln_test::run(kiln(train_args(tmp / "one", 128, cnn)), {tmp.path(), 300s});
+  ASSERT_EQ(one.exit_code, 0) << one.describe();
+  const auto s = kiln_test::metrics_records(tmp / "sync", "step"),
+             l = kiln_test::metrics_records(tmp / "local", "step"), o = kiln_test::metrics_records(tmp / "one", "step");
+  ASSERT_EQ(s.size(), 3u);
+  ASSERT_EQ(o.size(), 3u);
+  ASSERT_EQ(l.size(), 3u);
+  auto rel = [](const json& a, const json& b) {
+    return std::abs(a["loss"].get<double>() - b["loss"].get<double>()) / std::abs(b["loss"].get<double>());
+  };
+  for (size_t i = 0; i < 3; ++i) {
+    std::cout << "[ step " << i + 1 << ": sync_bn " << rel(s[i], o[i]) << ", local BN " << rel(l[i], o[i]) << " ]\n";
+    EXPECT_LT(rel(s[i], o[i]), 1e-5) << "step " << i + 1;
+  }
+  EXPECT_GT(rel(l[0], o[0]), 1e-5) << "each rank's own statistics give another first loss";
+  // The running statistics are the job's on every rank: so are the weights' and buffers' hash
+  // checks at each checkpoint, and the evaluation (with them) is one process's.
+  EXPECT_NEAR(summary_of(synced)["test_loss"].get<double>(), summary_of(one)["test_loss"].get<double>(),
+              1e-4 * summary_of(one)["test_loss"].get<double>());
+}
+
 TEST(CliDist, TwoJobsWithTheSameSeedGiveTheSameWeights) {
   KILN_SKIP_UNDER_TSAN();
   TempDir tmp("dist");

@@ -74,6 +74,7 @@ struct ModelConfig {
   std::string name = "mlp";    // mlp | cnn | resnet | transformer | a registered model
   double dropout = 0.2;        // dropout before the classifier (0 = off)
   bool channels_last = false;  // conv nets: NHWC weights and input batches (faster convs in bf16/fp16)
+  bool sync_bn = false;        // data-parallel jobs: BatchNorm over the job's whole batch (else each rank's)
   // Knob values by model name: the knobs struct of that model's table, holding its defaults
   // changed by what the config set. A model with no entry here has its table's defaults.
   std::map<std::string, std::any> tables;

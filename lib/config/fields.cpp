@@ -51,7 +51,7 @@ const char* const kLrWhy =
     "the largest learning rates in use (SGD scaled linearly with huge batches) stay below 10; above it the first step "
     "diverges";
 
-// The shared keys; fields() adds the chosen model's knobs after model.dropout.
+// The shared keys; fields() adds the chosen model's knobs after model.sync_bn.
 std::vector<Field> shared_fields(RunConfig& c) {
   return {
       str("data.dataset", &c.data.dataset,
@@ -132,6 +132,9 @@ std::vector<Field> shared_fields(RunConfig& c) {
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
       num("model.channels_last", &c.model.channels_last,
           "conv nets: channels-last (NHWC) weights and input batches; faster convolutions in bf16/fp16"),
+      num("model.sync_bn", &c.model.sync_bn,
+          "data-parallel jobs: BatchNorm normalises over the job's whole batch (PyTorch's SyncBatchNorm; two "
+          "all-reduces per layer forward and backward); off: each rank's own batch"),
 
       str("optim.name", &c.optim.name, "optimizer", {"adamw", "sgd"}),
       num("optim.lr", &c.optim.lr, "learning rate (peak lr for schedules)", 0, kMaxLr, true, kLrWhy),
@@ -218,8 +221,7 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
 std::vector<Field> fields(RunConfig& c) {
   auto out = shared_fields(c);
-  const auto after =
-      std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.channels_last"; }) + 1;
+  const auto after = std::find_if(out.begin(), out.end(), [](const Field& f) { return f.key == "model.sync_bn"; }) + 1;
   auto knobs = table_fields(c, c.model.name);
   out.insert(after, std::make_move_iterator(knobs.begin()), std::make_move_iterator(knobs.end()));
   return out;

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "model/average_pool.h"
+#include "model/batch_norm.h"
 #include "model/cnn.h"
 #include "model/registry.h"
 #include "util/error.h"
@@ -33,7 +34,7 @@ class Cnn : public Net {
     for (int64_t out : k.channels) {
       for (int i = 0; i < 2; ++i) {
         features_->push_back(conv3x3(i == 0 ? c : out, out));
-        features_->push_back(torch::nn::BatchNorm2d(out));
+        features_->push_back(BatchNorm2d(out));
         features_->push_back(torch::nn::ReLU());
       }
       features_->push_back(torch::nn::MaxPool2d(2));

@@ -13,6 +13,7 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
+#include "model/batch_norm.h"
 #include "model/registry.h"
 #include "model/resnet.h"
 #include "util/error.h"
@@ -35,7 +36,7 @@ class BasicBlockImpl : public torch::nn::Module {
     register_module("bn2", bn2_);
     if (stride != 1 || in != out) {
       shortcut_->push_back(conv(in, out, 1, stride));
-      shortcut_->push_back(torch::nn::BatchNorm2d(out));
+      shortcut_->push_back(BatchNorm2d(out));
     }
     register_module("shortcut", shortcut_);
   }
@@ -47,9 +48,9 @@ class BasicBlockImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_;
-  torch::nn::BatchNorm2d bn1_;
+  BatchNorm2d bn1_;
   torch::nn::Conv2d conv2_;
-  torch::nn::BatchNorm2d bn2_;
+  BatchNorm2d bn2_;
   torch::nn::Sequential shortcut_;
 };
 TORCH_MODULE(BasicBlock);
@@ -74,7 +75,7 @@ class BottleneckImpl : public torch::nn::Module {
     register_module("bn3", bn3_);
     if (stride != 1 || in != width * kExpansion) {
       shortcut_->push_back(conv(in, width * kExpansion, 1, stride));
-      shortcut_->push_back(torch::nn::BatchNorm2d(width * kExpansion));
+      shortcut_->push_back(BatchNorm2d(width * kExpansion));
     }
     register_module("shortcut", shortcut_);
   }
@@ -87,11 +88,11 @@ class BottleneckImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_;
-  torch::nn::BatchNorm2d bn1_;
+  BatchNorm2d bn1_;
   torch::nn::Conv2d conv2_;
-  torch::nn::BatchNorm2d bn2_;
+  BatchNorm2d bn2_;
   torch::nn::Conv2d conv3_;
-  torch::nn::BatchNorm2d bn3_;
+  BatchNorm2d bn3_;
   torch::nn::Sequential shortcut_;
 };
 TORCH_MODULE(Bottleneck);
@@ -169,7 +170,7 @@ class ResNet : public Net {
  private:
   bool imagenet_stem_;
   torch::nn::Conv2d stem_;
-  torch::nn::BatchNorm2d stem_bn_;
+  BatchNorm2d stem_bn_;
   torch::nn::ModuleList blocks_;
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear fc_{nullptr};

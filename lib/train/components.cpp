@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "model/batch_norm.h"
 #include "optim/optimizer.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
@@ -92,6 +93,9 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
     // Every input check above passed on every rank alike (same config, same data): only now
     // wait for the others, so a bad config exits 2 at once instead of at the timeout.
     c.group = std::make_unique<dist::Group>(world, c10::Device(c.device), timeout);
+    if (cfg.model.sync_bn && model::sync_batch_norms(*c.net, c.group.get()) == 0) {
+      log::warn("model.sync_bn has no effect on model '" + cfg.model.name + "' (it has no BatchNorm)");
+    }
   }
   // Dropout and any other draw during training; rank 0 draws what a single process does.
   repro::seed_torch(cfg.repro.seed, world.rank == 0 ? "train" : "train/rank" + std::to_string(world.rank));

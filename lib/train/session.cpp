@@ -204,9 +204,14 @@ std::vector<std::string> Session::gather_rng() {
   // Every rank in the same order: the n-th exchange of each rank is the same checkpoint. Each
   // sends its weights' hash too: rank 0 checks that the ranks still hold the same model (an
   // all-reduce that silently did not happen would show here, not in a wrong result later).
-  // Parameters only: BatchNorm's running statistics are each rank's own (local BN).
+  // Parameters, and with model.sync_bn the buffers too (without it BatchNorm's running
+  // statistics are each rank's own).
   util::Sha256 h;
-  for (const auto& p : c_.net->parameters()) {
+  std::vector<at::Tensor> held = c_.net->parameters();
+  if (cfg_.model.sync_bn) {
+    for (const auto& b : c_.net->buffers()) held.push_back(b);
+  }
+  for (const auto& p : held) {
     const at::Tensor t = p.detach().to(at::kCPU).contiguous();
     h.update(t.data_ptr(), t.nbytes());
   }
