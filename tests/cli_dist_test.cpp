@@ -297,6 +297,49 @@ TEST(CliDist, SigtermCheckpointsAndTheResumedJobEndsWithTheUninterruptedWeights)
   EXPECT_EQ(kiln_test::tree(run), before);
 }
 
+// No shared filesystem: rank 0 and rank 1 in different working directories, both with
+// --run-dir run, so rank 1 never sees rank 0's run dir. SIGTERM to rank 0 stops both after the
+// same step; on resume rank 0 sends the checkpoint through the group and the job ends with the
+// uninterrupted job's weights (dropout on: rank 1's RNG state travels in that checkpoint).
+TEST(CliDist, ResumeWithoutASharedFilesystemGetsTheCheckpointFromRank0) {
+  KILN_SKIP_UNDER_TSAN();
+  TempDir tmp("dist");
+  const std::vector<std::string> extra = {"--set", "model.dropout=0.2", "--set", "checkpoint.every=5"};
+  const RunResult whole = kiln_test::run(launch(2, train_args(tmp / "whole", 64, extra)), {tmp.path(), 300s});
+  ASSERT_EQ(whole.exit_code, 0) << whole.describe();
+  const fs::path a = tmp / "host-a", b = tmp / "host-b";
+  fs::create_directories(a);
+  fs::create_directories(b);
+  {
+    const int port = kiln::dist::free_port();
+    kiln_test::Child r0(as_rank(0, port, train_args("run", 64, extra)), {a});
+    kiln_test::Child r1(as_rank(1, port, train_args("run", 64, extra)), {b});
+    ASSERT_TRUE(r0.wait_for_output(
+        [&](const std::string&, const std::string&) {
+          return kiln_test::metrics_records(a / "run", "step").size() >= 12;
+        },
+        120s))
+        << r0.err_so_far() << r1.err_so_far();
+    r0.signal(SIGTERM);
+    EXPECT_EQ(r0.wait(120s).exit_code, 143);
+    EXPECT_EQ(r1.wait(120s).exit_code, 143) << "rank 1 stopped after the same step";
+  }
+  ASSERT_FALSE(fs::exists(b / "run")) << "rank 1 writes nothing";
+  std::vector<std::string> again = extra;
+  again.insert(again.end(), {"--resume", "auto"});
+  const int port = kiln::dist::free_port();
+  kiln_test::Child r0(as_rank(0, port, train_args("run", 64, again)), {a});
+  kiln_test::Child r1(as_rank(1, port, train_args("run", 64, again)), {b});
+  const RunResult x = r0.wait(300s), y = r1.wait(60s);
+  ASSERT_EQ(x.exit_code, 0) << x.describe();
+  ASSERT_EQ(y.exit_code, 0) << y.describe();
+  EXPECT_NE(x.err.find("to the ranks that cannot read it"), std::string::npos) << x.err;
+  const json got = summary_of(x), ref = summary_of(whole);
+  EXPECT_EQ(got["steps"], 50);
+  EXPECT_EQ(got["weights_sha256"], ref["weights_sha256"]);
+  EXPECT_EQ(got["loss_trace_sha256"], ref["loss_trace_sha256"]);
+}
+
 // Two "hosts": network namespaces joined by a veth pair (as root, removed after). Rank 0 in
 // one at 10.213.X.1, rank 1 in the other, Gloo bound to each side's interface by
 // GLOO_SOCKET_IFNAME as for PyTorch; the job gives the weights of the same job on loopback.

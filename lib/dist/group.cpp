@@ -138,6 +138,20 @@ void Group::allreduce_max(std::vector<at::Tensor>& tensors) {
   });
 }
 
+void Group::broadcast_bytes(std::string& bytes, int64_t root) {
+  guarded(world_, "broadcast", [&] {
+    c10d::BroadcastOptions o;
+    o.rootRank = root;
+    std::vector<at::Tensor> size = {at::full({1}, int64_t(bytes.size()), at::kLong)};
+    wait_all(impl_->pg->broadcast(size, o));
+    const int64_t n = size[0].item<int64_t>();
+    if (world_.rank != root) bytes.assign(size_t(n), '\0');
+    if (n == 0) return;
+    std::vector<at::Tensor> data = {at::from_blob(bytes.data(), {n}, at::kByte)};
+    wait_all(impl_->pg->broadcast(data, o));
+  });
+}
+
 void Group::barrier() {
   guarded(world_, "barrier", [&] { wait_all(impl_->pg->barrier()); });
 }

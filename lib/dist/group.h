@@ -44,6 +44,9 @@ class Group {
   // In place: the maximum over ranks.
   void allreduce_max(std::vector<at::Tensor>& tensors);
   void barrier();
+  // In place, from `root` to every rank: bytes of any size (a checkpoint file), as one CPU
+  // tensor through the group (Gloo), after its size.
+  void broadcast_bytes(std::string& bytes, int64_t root = 0);
   // Every rank's `mine` (small: a host name, an RNG state), in rank order, through the store
   // under `key` (unique per call site and use).
   std::vector<std::string> allgather(const std::string& key, const std::string& mine);

@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <optional>
 
 #include "config/load.h"
 #include "instrument/scope.h"
@@ -15,6 +17,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/temp_dir.h"
 
 namespace kiln::train {
 namespace fs = std::filesystem;
@@ -138,15 +141,31 @@ void Session::resume() {
     started_by_auto_ = true;
     return;
   }
+  // A rank on a machine that does not see rank 0's run dir (no shared filesystem) gets the
+  // checkpoint through the group, into a scratch dir of its own, and loads it from there.
+  std::optional<util::TempDir> scratch;
+  const fs::path picked = from;
   if (c_.group) {
-    if (!owner() && !fs::exists(from)) {
-      throw Error::usage(
-          dist::describe(c_.world) + " cannot read the checkpoint " + from.string() + " that rank 0 resumes",
-          "resuming a data-parallel run across machines needs its run dir on a filesystem every "
-          "rank sees (the same path)");
+    const fs::path side = from.string() + ".sha256";
+    const bool here = fs::exists(from) && fs::exists(side);
+    const auto seen = c_.group->allgather("resume/seen", here ? "1" : "0");
+    if (std::find(seen.begin(), seen.end(), "0") != seen.end()) {
+      if (owner()) log::info("sending " + from.filename().string() + " to the ranks that cannot read it");
+      std::string bytes = owner() ? util::read_file(from) : "", sum = owner() ? util::read_file(side) : "";
+      c_.group->broadcast_bytes(bytes);
+      c_.group->broadcast_bytes(sum);
+      if (!here) {
+        scratch.emplace("kiln-resume");
+        const fs::path copy = scratch->path() / from.filename();
+        util::atomic_write(copy, bytes);
+        util::atomic_write(fs::path(copy.string() + ".sha256"), sum);
+        from = copy;  // verified against its SHA-256 by the load, as any checkpoint
+      }
     }
   }
-  const auto changes = config_changes(config::load(dir_.config(), {}), cfg_);
+  // Rank 0 checks the config against the run's (another rank may not see the run dir; when
+  // rank 0 refuses, the others stop at their next collective).
+  const auto changes = owner() ? config_changes(config::load(dir_.config(), {}), cfg_) : std::vector<std::string>{};
   if (!changes.empty() && !opts_.allow_config_change) {
     std::string list;
     for (const auto& ch : changes) list += "\n    " + ch;
@@ -169,7 +188,7 @@ void Session::resume() {
                            ", but the data now has " + list(classes_),
                        "resume on the folder the run started with (its label order follows the class folders)");
   }
-  manifest_.resumed_from = from.string();
+  manifest_.resumed_from = picked.string();
   if (!owner()) return;                                      // the run dir is rank 0's to change
   if (opts_.hook) opts_.hook->fit(start_.step, last_step_);  // refused before the run dir changes
   log::info("resuming " + dir_.root.string() + " from " + from.filename().string() + " (step " +
