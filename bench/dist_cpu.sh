@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Data-parallel on this CPU: one process with the global batch against two Gloo ranks on
 # loopback (kiln launch) with half of it each, interleaved, on configs/fashion_cnn.toml's CNN and
-# the default MLP. Each process gets an equal share of the cores (train.threads): 2 x 1 against
-# 1 x 2 on a 2-core machine. Prints samples/s per run and, from a profiled window of rank 0
+# the default MLP, and the CNN with model.sync_bn (BatchNorm over the job's batch). Each
+# process gets an equal share of the cores (train.threads): 2 x 1 against 1 x 2 on a 2-core
+# machine. Prints samples/s per run and, from a profiled window of rank 0
 # (--profile-steps), the comm phase's share of the step (the loss all-reduce and the stop
 # check; the gradients' all-reduce overlaps backward and shows up inside it).
 #   usage: bench/dist_cpu.sh [REPEATS]   (KILN=path/to/kiln, default build/kiln)
@@ -26,8 +27,10 @@ print(f"step {p['step_mean_ms']:.2f} ms; comm {g('comm'):.1f}%, backward {g('bac
 PY
 }
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $cores cores"
-for model in mlp cnn; do
-  cfg=(); [ "$model" = cnn ] && cfg=(configs/fashion_cnn.toml --set train.device=cpu)
+for model in mlp cnn cnn_sync_bn; do
+  cfg=()
+  [ "$model" != mlp ] && cfg=(configs/fashion_cnn.toml --set train.device=cpu)
+  [ "$model" = cnn_sync_bn ] && cfg+=(--set model.sync_bn=true)  # a no-op for the one process
   for r in $(seq "$repeats"); do
     one=$("$kiln" train "${cfg[@]}" "${common[@]}" --set loader.batch_size=128 --set loader.drop_last=true \
       --set "train.threads=$cores" --run-dir "$work/one-$model-$r" | row)
