@@ -22,6 +22,9 @@
 #            in fp32 (TF32 off and on), bf16, bf16 + channels-last and fp16, each beside
 #            bench/cnn_step_reference.py (PyTorch eager and reduce-overhead) at the same
 #            precision where it has one; and two bf16 runs compared bit for bit
+#   graph    train.cuda_graph: kiln profile of fashion_cnn eager and graphed at batch 128 and 256,
+#            fp32 and bf16, beside PyTorch eager and reduce-overhead; two graphed runs bit for bit
+#            (the CUDA-graph tests, CliCudaGraph.*, run in cuda_tests)
 #   optim    kiln bench optim on CUDA (fashion_cnn's parameters: LibTorch's AdamW/SGD step against
 #            the fused one) and kiln profile bs 128 with optim.fused = false and true: the
 #            optimizer's share of the step either way (the first run's 22 % was LibTorch's)
@@ -56,8 +59,8 @@ stages=("$@")
 ((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|ncu|optim|sweep|images|lm|precision) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu optim sweep images lm precision)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|optim|sweep|images|lm|precision|graph) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu optim sweep images lm precision graph)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -108,7 +111,7 @@ stage_build() {
   fi
   cmake --build "$build" -j"$(nproc)" >> "$out/build.log" 2>&1 || { say "build: failed"; tail -n 40 "$out/build.log"; exit 1; }
   say "build: $build in $((SECONDS - t0)) s; NVTX $(grep -q KILN_HAVE_NVTX=1 "$build/build.ninja" && echo on || echo OFF)," \
-      "nvml.h $(grep -q KILN_HAVE_NVML_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no telemetry)'),"
+      "nvml.h $(grep -q KILN_HAVE_NVML_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no telemetry)')," \
       "nccl.h $(grep -q KILN_HAVE_NCCL_H=1 "$build/build.ninja" && echo found || echo 'MISSING (no NCCL jobs)')," \
       "cuda_profiler_api.h $(grep -q "^CUDAToolkit_BIN_DIR:PATH=/" "$build/CMakeCache.txt" && echo 'toolkit' || echo 'wheel only')"
 }
@@ -385,6 +388,58 @@ a, b = last("prec_same_a"), last("prec_same_b")
 print(f"precision bf16 determinism: {'SAME' if a.get('weights_sha256') and a.get('weights_sha256') == b.get('weights_sha256') else 'DIFFER'}")
 PY
   rm -rf "$out"/prec_same_*/checkpoints
+}
+
+# train.cuda_graph: kiln's fashion_cnn step eager and graphed (fp32 and bf16) at batch 128 and
+# 256 beside the same model in PyTorch eager and torch.compile(mode="reduce-overhead") (which
+# graphs too), and two graphed runs' weights (same seed, same weights).
+stage_graph() {
+  local steps=100 warm=20
+  ((quick)) && { steps=2; warm=1; }
+  for bs in 128 256; do
+    for prec in fp32 bf16; do
+      for g in false true; do
+        step 240 "graph_kiln_${bs}_${prec}_$g" "$build/kiln" -q profile configs/fashion_cnn.toml "${sets[@]}" \
+          --set "loader.batch_size=$bs" --set loader.drop_last=true --set "train.precision=$prec" \
+          --set "train.cuda_graph=$g" --warmup "$warm" --steps "$steps" --out "$out/graph_${bs}_${prec}_$g" --json
+      done
+      for mode in eager reduce-overhead; do
+        step 240 "graph_ref_${bs}_${prec}_$mode" $py bench/cnn_step_reference.py --device "$device" --batch "$bs" \
+          --steps "$steps" --warmup "$warm" --mode "$mode" --precision "$prec"
+      done
+    done
+  done
+  for r in a b; do
+    rm -rf "$out/graph_same_$r"
+    step 240 "graph_same_$r" "$build/kiln" train configs/fashion_cnn.toml "${sets[@]}" --set loader.drop_last=true \
+      --set train.cuda_graph=true --set train.max_steps=300 --run-dir "$out/graph_same_$r" --json
+  done
+  $py - "$out" <<'PY' | tee -a "$out/summary.txt"
+import json, os, sys
+out = sys.argv[1]
+def last(name):
+    try:
+        return json.loads(open(f"{out}/{name}.json").read().strip().splitlines()[-1])
+    except Exception as e:
+        return {"error": str(e)}
+for bs in (128, 256):
+    for prec in ("fp32", "bf16"):
+        e, g = last(f"graph_kiln_{bs}_{prec}_false"), last(f"graph_kiln_{bs}_{prec}_true")
+        ge = g.get("samples_per_s", 0)
+        wait = ((g.get("phases") or {}).get("data_wait") or {}).get("share") or 0
+        row = (f"graph bs {bs} {prec}: kiln eager {e.get('samples_per_s', 0):,.0f} ({e.get('step_ms', 0):.3f} ms), "
+               f"kiln graph {ge:,.0f} ({g.get('step_ms', 0):.3f} ms, {g.get('graph')}, data wait {100 * wait:.2f}%"
+               f"{', ' + str(g.get('error'))[-300:] if 'error' in g else ''})")
+        for mode in ("eager", "reduce-overhead"):
+            r = last(f"graph_ref_{bs}_{prec}_{mode}")
+            v = r.get("samples_per_s", 0)
+            row += f"; PyTorch {mode} {v:,.0f}" + (f" (kiln graph {ge / v:.2f}x)" if v else f" ({r.get('error')})")
+        print(row)
+a, b = last("graph_same_a"), last("graph_same_b")
+print(f"graph determinism (300 steps): {'SAME' if a.get('weights_sha256') and a.get('weights_sha256') == b.get('weights_sha256') else 'DIFFER'}"
+      f", test_accuracy {a.get('test_accuracy')}")
+PY
+  rm -rf "$out"/graph_same_*/checkpoints
 }
 
 stage_optim() {

@@ -109,6 +109,50 @@ TEST(CliPrecision, Fp16LossScaleFollowsTheScalerAndSkippedStepsAreCounted) {
   EXPECT_EQ(s["precision"], "fp16");
 }
 
+// The scaler's four knobs reach it: a small start that grows fast, a steep backoff. Each
+// record's scale follows from the one before by the GradScaler's rule, with these numbers.
+TEST(CliPrecision, Fp16ScalerOptionsComeFromTheConfig) {
+  TempDir tmp("cli-precision-fp16-options");
+  const fs::path run = tmp / "run";
+  const json s = train(args(run, {"--set", "train.precision=fp16", "--set", "train.fp16_init_scale=1024", "--set",
+                                  "train.fp16_growth_factor=4", "--set", "train.fp16_backoff_factor=0.125", "--set",
+                                  "train.fp16_growth_interval=3"}),
+                       tmp.path());
+  const auto steps = kiln_test::metrics_records(run, "step");
+  ASSERT_EQ(steps.size(), 24u) << s.dump();
+  EXPECT_EQ(steps.front()["loss_scale"].get<double>(), 1024.0);
+  double scale = 1024;
+  int good = 0, grown = 0;
+  for (const auto& r : steps) {
+    EXPECT_EQ(r["loss_scale"].get<double>(), scale) << "step " << r["step"];
+    if (r.value("skipped", false)) {
+      scale *= 0.125;
+      good = 0;
+    } else if (++good == 3) {
+      scale *= 4;
+      good = 0;
+      ++grown;
+    }
+  }
+  EXPECT_EQ(s["loss_scale"].get<double>(), scale);
+  EXPECT_GT(grown, 0) << "the interval of 3 was never reached";
+}
+
+TEST(CliPrecision, BadScalerOptionsAreExit2NamingTheKey) {
+  TempDir tmp("cli-precision-fp16-bad");
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"train.fp16_backoff_factor", "1.5"},
+                                                        {"train.fp16_growth_factor", "0.5"},
+                                                        {"train.fp16_init_scale", "0"},
+                                                        {"train.fp16_growth_interval", "0"}}) {
+    const RunResult r =
+        kiln_test::run(args(tmp / "run", {"--set", "train.precision=fp16", "--set", key + "=" + value}), {tmp.path()});
+    EXPECT_EQ(r.exit_code, 2) << key << "=" << value << ": " << r.describe();
+    EXPECT_NE(r.err.find(key), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(tmp / "run")) << key;
+  }
+}
+
 TEST(CliPrecision, Bf16TrainsOtherWeightsThanFp32AndTheManifestSaysSo) {
   TempDir tmp("cli-precision-differs");
   const json fp32 = train(args(tmp / "fp32", {}), tmp.path());

@@ -141,6 +141,14 @@ struct TrainConfig {
   std::string on_nonfinite = "stop";    // a nan/inf loss: stop | skip (the update) | ignore
   std::string precision = "fp32";       // fp32 | bf16 | fp16 (mixed: autocast, fp32 master weights)
   std::string tf32 = "auto";            // fp32 matmuls/convs in TF32 on CUDA: auto (on unless deterministic) | on | off
+  // fp16's dynamic loss scale (GradScaler; PyTorch's names and defaults).
+  double fp16_init_scale = 65536.0;     // the scale at the start (2^16)
+  double fp16_growth_factor = 2.0;      // times this after fp16_growth_interval finite steps in a row
+  double fp16_backoff_factor = 0.5;     // times this on a step with an inf/nan gradient (skipped)
+  int64_t fp16_growth_interval = 2000;  // finite steps in a row before the scale grows
+  // CUDA: capture the whole step (forward, loss, backward, unscale, clip, fused optimizer)
+  // once as a CUDA graph and replay it every step (train/graph_step.h says what it needs).
+  bool cuda_graph = false;
 };
 
 struct ReproConfig {

@@ -200,6 +200,20 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "CUDA: fp32 matmuls and convolutions in TF32 on Ampere and later: auto (on unless repro.deterministic) | "
           "on | off",
           {"auto", "on", "off"}),
+      num("train.fp16_init_scale", &c.train.fp16_init_scale, "fp16: the loss scale at the start", 0, 1e30, true,
+          "the scale multiplies the loss in float32: above 1e30 it overflows at once"),
+      num("train.fp16_growth_factor", &c.train.fp16_growth_factor,
+          "fp16: the loss scale grows by this after train.fp16_growth_interval finite steps in a row", 1, 1e3, true,
+          "it must grow (> 1); by more than 1000x at a time it overflows within a few growths"),
+      num("train.fp16_backoff_factor", &c.train.fp16_backoff_factor,
+          "fp16: the loss scale shrinks by this on a step with an inf/nan gradient (the step is skipped)", 0, 1, true,
+          "it must shrink (in (0, 1))"),
+      num("train.fp16_growth_interval", &c.train.fp16_growth_interval,
+          "fp16: finite steps in a row before the loss scale grows", 1, 2147483647, false,
+          "the scaler counts good steps in an int32 tensor"),
+      num("train.cuda_graph", &c.train.cuda_graph,
+          "CUDA: capture the whole step once as a CUDA graph and replay it each step (needs loader.drop_last, a "
+          "fused optimizer and one process)"),
 
       num("repro.seed", &c.repro.seed, "the one seed every random stream derives from"),
       num("repro.deterministic", &c.repro.deterministic, "use deterministic algorithms only"),

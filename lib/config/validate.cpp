@@ -97,6 +97,11 @@ void validate(const RunConfig& cfg_in, const Origins& origins) {
   if (cfg.data.channels == 2) {
     throw Error::usage("'data.channels' at " + src("data.channels") + " is 2: images load as 1 (gray) or 3 (RGB)");
   }
+  if (cfg.train.fp16_backoff_factor >= 1) {
+    throw Error::usage("'train.fp16_backoff_factor' at " + src("train.fp16_backoff_factor") + " is " +
+                           std::to_string(cfg.train.fp16_backoff_factor) + "; it must be below 1",
+                       "the scale must shrink after an inf/nan gradient (PyTorch's default is 0.5)");
+  }
   if (cfg.optim.nesterov && cfg.optim.momentum <= 0) {
     throw Error::usage("'optim.nesterov' at " + src("optim.nesterov") + " needs optim.momentum > 0");
   }

@@ -29,6 +29,8 @@ class FusedAdamW : public torch::optim::AdamW, public FusedStep {
   // Runs the closure (if any) with grad mode on, then step_scaled({}).
   at::Tensor step(LossClosure closure = nullptr) override;
   void step_scaled(const GradScaling& scaling) override;
+  void init_state() override;
+  void use_device_lr(const at::Tensor& lr) override;
 
   // AdamW's archive; save first brings the step counts up to date (sync_steps).
   void save(torch::serialize::OutputArchive& archive) const override;
@@ -43,10 +45,15 @@ class FusedAdamW : public torch::optim::AdamW, public FusedStep {
     at::Tensor t;       // float32 scalar on the parameter's device: the kernel's step count
     int64_t host = -1;  // AdamWParamState::step when t was last in step with it
   };
-  at::Tensor& device_step(const at::Tensor& p, const torch::optim::AdamWParamState& s);
+  // p's state, created (AdamW's initial state) if it has none.
+  torch::optim::AdamWParamState& state_of(const at::Tensor& p, bool amsgrad);
+  // p's device step count (made from s.step() when stale); `advance`: the caller is about
+  // to count one more step on the host too.
+  at::Tensor& device_step(const at::Tensor& p, const torch::optim::AdamWParamState& s, bool advance = true);
 
   std::unordered_map<void*, DeviceStep> steps_;
   bool steps_on_device_ = false;  // a found_inf step ran: t, not the host count, is right
+  bool graphed_ = false;          // use_device_lr: replays advance t, so t is always right
 };
 
 }  // namespace kiln::optim

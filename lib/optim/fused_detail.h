@@ -67,6 +67,13 @@ inline std::optional<at::Tensor> on_device(const std::optional<at::Tensor>& t, c
   return t->device() == d ? *t : t->to(d, /*non_blocking=*/true);
 }
 
+// FusedStep's device learning rate on the bucket's device, as the kernels read it (float32).
+inline at::Tensor lr_on(const at::Tensor& lr, c10::Device d) {
+  TORCH_CHECK(lr.numel() == 1 && lr.scalar_type() == c10::ScalarType::Float,
+              "the device lr must be float32 with one element");
+  return lr.device() == d ? lr : lr.to(d);
+}
+
 // After the kernel unscaled the gradients in place: the copies back into .grad().
 inline void write_back_copies(const Bucket& b) {
   for (size_t i : b.copied) b.params[i].mutable_grad().copy_(b.grads[i]);

@@ -16,6 +16,30 @@ using torch::optim::SGDParamState;
 
 at::Tensor FusedSGD::step(LossClosure closure) { return closure_step(closure); }
 
+bool FusedSGD::takes_found_inf() const {
+  for (const auto& group : param_groups_) {
+    const auto& o = static_cast<const SGDOptions&>(group.options());
+    if (o.momentum() != 0 && o.dampening() != 0) return false;
+  }
+  return true;
+}
+
+void FusedSGD::init_state() {
+  for (auto& group : param_groups_) {
+    const auto& o = static_cast<const SGDOptions&>(group.options());
+    if (o.momentum() == 0) continue;
+    TORCH_CHECK(o.dampening() == 0, "fused SGD: a zeroed momentum buffer starts differently with dampening > 0");
+    for (const at::Tensor& p : group.params()) {
+      auto& slot = state_[p.unsafeGetTensorImpl()];
+      if (!slot && p.requires_grad()) {
+        auto s = std::make_unique<SGDParamState>();
+        s->momentum_buffer(at::zeros_like(p, at::MemoryFormat::Preserve));
+        slot = std::move(s);
+      }
+    }
+  }
+}
+
 void FusedSGD::step_scaled(const GradScaling& scaling) {
   at::NoGradGuard no_grad;
   for (auto& group : param_groups_) {
@@ -46,8 +70,14 @@ void FusedSGD::step_scaled(const GradScaling& scaling) {
     for (detail::Bucket& b : buckets) {
       const auto grad_scale = detail::on_device(scaling.grad_scale, b.device);
       const auto found_inf = detail::on_device(scaling.found_inf, b.device);
-      at::_fused_sgd_(b.params, b.grads, b.a, o.weight_decay(), o.momentum(), o.lr(), o.dampening(), o.nesterov(),
-                      /*maximize=*/false, /*is_first_step=*/b.tag == 1, grad_scale, found_inf);
+      if (lr_.defined()) {
+        at::_fused_sgd_(b.params, b.grads, b.a, o.weight_decay(), o.momentum(), detail::lr_on(lr_, b.device),
+                        o.dampening(), o.nesterov(), /*maximize=*/false, /*is_first_step=*/b.tag == 1, grad_scale,
+                        found_inf);
+      } else {
+        at::_fused_sgd_(b.params, b.grads, b.a, o.weight_decay(), o.momentum(), o.lr(), o.dampening(), o.nesterov(),
+                        /*maximize=*/false, /*is_first_step=*/b.tag == 1, grad_scale, found_inf);
+      }
       if (grad_scale) detail::write_back_copies(b);
     }
   }

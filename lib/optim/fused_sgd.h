@@ -22,6 +22,8 @@ class FusedSGD : public torch::optim::SGD, public FusedStep {
   // Runs the closure (if any) with grad mode on, then step_scaled({}).
   at::Tensor step(LossClosure closure = nullptr) override;
   void step_scaled(const GradScaling& scaling) override;
+  bool takes_found_inf() const override;
+  void init_state() override;
 };
 
 }  // namespace kiln::optim

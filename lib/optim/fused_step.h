@@ -28,8 +28,26 @@ class FusedStep {
   virtual ~FusedStep() = default;
   // One update of every parameter that has a gradient; step() is step_scaled({}).
   virtual void step_scaled(const GradScaling& scaling) = 0;
+  // Whether step_scaled with found_inf gives exactly the update a step skipped on the host
+  // would (fused SGD: not with dampening > 0, whose first momentum buffer differs).
+  virtual bool takes_found_inf() const { return true; }
+
+  // For a step captured in a CUDA graph (train.cuda_graph), where the host never sees the
+  // replays: every later step reads the learning rate from `lr` (float32, one element, on
+  // the parameters' device; the caller fills it before each replay; a float32 lr, as CUDA's
+  // kernels read it, so an lr that is no float32 number rounds) instead of the options,
+  // and state the kernel advances on the device (AdamW's step counts) is read back from the
+  // device whenever the host needs it (save).
+  virtual void use_device_lr(const at::Tensor& lr) { lr_ = lr; }
+
+  // Creates every parameter's initial state now, as the first step would (zeros; AdamW's
+  // step 0), so that a captured step is never the one that allocates it. The first update is
+  // bit for bit the same (fused SGD's zeroed momentum buffer: 0 * momentum + grad = grad).
+  virtual void init_state() = 0;
 
  protected:
+  at::Tensor lr_;  // use_device_lr's; undefined: the options' lr
+
   // torch::optim::Optimizer::step's contract for both: the closure (if any) with grad mode
   // on, then step_scaled({}); returns the closure's loss.
   at::Tensor closure_step(const std::function<at::Tensor()>& closure) {

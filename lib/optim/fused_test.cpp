@@ -487,6 +487,79 @@ TEST(FusedCuda, MatchesLibTorchAndSkipsOnFoundInf) {
 
 // ---- build() and optim.fused ----------------------------------------------------------
 
+// ---- the CUDA-graph mode's host side: device lr, initial state, device step counts ------
+
+// The calls a captured step makes, run eagerly here: init_state() before the first step,
+// the lr from a float32 tensor filled before each step, found_inf always passed. The same
+// 20 steps as the ordinary run, bit for bit, and a checkpoint taken after them holds the
+// device's step count. The device lr is float32, as CUDA's kernels read it; an lr that is
+// no float32 number would differ by its rounding (AdamW: 1 ulp of the weights, measured), so
+// both runs take lrs that are.
+TEST(FusedOptim, DeviceLrAndInitialStateGiveTheOrdinaryRun) {
+  const std::vector<std::pair<const char*, Factory>> cases = {{"adamw", adamw(true)},
+                                                              {"adamw_amsgrad", adamw(true, true)},
+                                                              {"sgd_momentum", sgd(true, kSgdCases[3])},
+                                                              {"sgd_nesterov", sgd(true, kSgdCases[5])}};
+  auto lr_f = [](int k) { return double(float(lr_at(k))); };
+  for (const auto& [name, make] : cases) {
+    Params ordinary = make_params();
+    {
+      auto o = make(ordinary);
+      for (int k = 0; k < kSteps; ++k) {
+        set_lr(*o, lr_f(k));
+        set_grads(ordinary, k);
+        o->step();
+      }
+    }
+    Params ps = make_params();
+    auto opt = make(ps);
+    auto* fused = dynamic_cast<FusedStep*>(opt.get());
+    ASSERT_NE(fused, nullptr) << name;
+    fused->init_state();
+    const at::Tensor lr = at::zeros({}, at::kFloat);
+    fused->use_device_lr(lr);
+    const at::Tensor no_inf = at::zeros({}, at::kFloat);
+    for (int k = 0; k < kSteps; ++k) {
+      set_lr(*opt, 123.0);  // ignored: the tensor rules
+      lr.fill_(lr_f(k));
+      set_grads(ps, k);
+      fused->step_scaled({std::nullopt, no_inf});
+    }
+    EXPECT_TRUE(bit_identical(ps, ordinary)) << name << ": max diff " << max_diff(ps, ordinary);
+    if (std::string(name).rfind("adamw", 0) == 0) {
+      // A fresh AdamW loading the checkpoint takes step 21 next: the saved count is 20.
+      Params qs = clone_params(ps);
+      auto b = make(qs);
+      load(*b, save(*opt));
+      auto& st = static_cast<torch::optim::AdamWParamState&>(*b->state().at(qs[0].unsafeGetTensorImpl()));
+      EXPECT_EQ(st.step(), kSteps) << name;
+    }
+  }
+}
+
+// What a replay does to the host: nothing. The device count still advances, and save()
+// must read it (not the host's, which stopped at the captured call).
+TEST(FusedAdamW, DeviceCountsAreSavedAfterStepsTheHostNeverSaw) {
+  Params ps = make_params();
+  auto opt = adamw(true)(ps);
+  auto& f = dynamic_cast<FusedAdamW&>(*opt);
+  f.init_state();
+  f.use_device_lr(at::full({}, 0.01, at::kFloat));
+  set_grads(ps, 0);
+  f.step_scaled({std::nullopt, at::zeros({}, at::kFloat)});  // the "captured" call: host count 1
+  // Two more updates, then the host counts wound back to 1 by hand: what two replays leave
+  // (the device counts at 3, the host's where the captured call left them).
+  for (int k = 1; k < 3; ++k) {
+    set_grads(ps, k);
+    f.step_scaled({std::nullopt, at::zeros({}, at::kFloat)});
+  }
+  for (auto& [key, st] : f.state()) static_cast<torch::optim::AdamWParamState&>(*st).step(1);
+  Params qs = clone_params(ps);
+  auto b = adamw(false)(qs);
+  load(*b, save(*opt));
+  EXPECT_EQ(static_cast<torch::optim::AdamWParamState&>(*b->state().at(qs[0].unsafeGetTensorImpl())).step(), 3);
+}
+
 TEST(FusedBuild, FusedKernelsExistOnCpu) {
   EXPECT_TRUE(fused_available("adamw", c10::DeviceType::CPU));
   EXPECT_TRUE(fused_available("sgd", c10::DeviceType::CPU));

@@ -68,7 +68,7 @@ struct Report {
   Verdict verdict;
   std::string precision = "fp32";  // train.precision
   bool channels_last = false;      // model.channels_last
-  std::string graph = "eager";     // how the step ran: eager (one launch per op)
+  std::string graph = "eager";     // how the step ran: eager (one launch per op) | cuda graph (one replay)
   double flops_per_sample = -1;    // training FLOPs per sample, conv + linear (profile/flops.h); -1: not counted
   double tflops = -1;              // flops_per_sample x samples/s / 1e12: achieved TFLOP/s; -1: not counted
 

@@ -63,7 +63,7 @@ nlohmann::json run(const config::RunConfig& cfg, const ProfileOptions& o) {
   check_options(o);
   const std::string device = train::resolve_device(cfg.train.device);
   Window window({o.warmup + 1, o.warmup + o.steps, o.out_dir, device, o.torch_trace, o.nvtx_ops, cfg.train.precision,
-                 cfg.model.channels_last});
+                 cfg.model.channels_last, cfg.train.cuda_graph});
   ScratchDir scratch;
   train::TrainOptions t;
   t.run_dir = scratch.path / "run";

@@ -174,6 +174,7 @@ void Window::close() {
   r.samples_per_s = r.window_s > 0 ? double(samples_) / r.window_s : 0;
   r.precision = opts_.precision;
   r.channels_last = opts_.channels_last;
+  if (opts_.cuda_graph) r.graph = "cuda graph";
   r.flops_per_sample = flops_per_sample_;
   r.tflops = flops_per_sample_ > 0 ? flops_per_sample_ * r.samples_per_s / 1e12 : -1;
   if (device_index_ >= 0) {

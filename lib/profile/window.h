@@ -25,6 +25,7 @@ struct WindowOptions {
   bool nvtx_ops = false;                  // one NVTX range per LibTorch operator (emit_nvtx)
   std::string precision = "fp32";         // train.precision, for the report
   bool channels_last = false;             // model.channels_last, for the report
+  bool cuda_graph = false;                // train.cuda_graph, for the report
 };
 
 class Window : public train::StepHook {

@@ -11,6 +11,7 @@
 #include "optim/optimizer.h"
 #include "repro/repro.h"
 #include "repro/rng.h"
+#include "train/graph_step.h"
 #include "train/precision.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -60,7 +61,12 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
   c.optimizer = optim::build(cfg.optim, c.net->parameters());
   // fp16's 5 exponent bits underflow small gradients: scale the loss up, unscale before the update.
   if (parse_precision(cfg.train.precision) == Precision::kFp16) {
-    c.scaler = std::make_unique<GradScaler>(GradScalerOptions{}, c10::Device(c.device));
+    GradScalerOptions so;
+    so.init_scale = cfg.train.fp16_init_scale;
+    so.growth_factor = cfg.train.fp16_growth_factor;
+    so.backoff_factor = cfg.train.fp16_backoff_factor;
+    so.growth_interval = cfg.train.fp16_growth_interval;
+    c.scaler = std::make_unique<GradScaler>(so, c10::Device(c.device));
   }
   data::LoaderOptions train_opts = data::loader_options(cfg, c.device, true);
   train_opts.shard = world.rank;
@@ -89,6 +95,7 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
   c.steps_per_epoch = (batches + cfg.train.grad_accum - 1) / cfg.train.grad_accum;
   c.total_steps = c.steps_per_epoch * cfg.train.epochs;
   if (cfg.train.max_steps > 0) c.total_steps = std::min(c.total_steps, cfg.train.max_steps);
+  check_cuda_graph(cfg, c);
   if (world.distributed()) {
     // Every input check above passed on every rank alike (same config, same data): only now
     // wait for the others, so a bad config exits 2 at once instead of at the timeout.

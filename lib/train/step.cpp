@@ -3,12 +3,17 @@
 
 #include <ATen/ops/cat.h>
 #include <ATen/ops/isfinite.h>
+#include <ATen/ops/logical_not.h>
+#include <ATen/ops/maximum.h>
+#include <ATen/ops/ones.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/tensor.h>
 
 #include <csignal>
 
 #include "instrument/scope.h"
+#include "optim/fused_step.h"
+#include "util/error.h"
 
 namespace kiln::train {
 
@@ -18,6 +23,14 @@ bool all_finite(const std::vector<at::Tensor>& tensors) {
     if (t.defined()) flags.push_back(at::isfinite(t.detach()).all());
   }
   return flags.empty() || at::stack(flags).all().item<bool>();
+}
+
+at::Tensor nonfinite_flag(const std::vector<at::Tensor>& tensors) {
+  std::vector<at::Tensor> flags;
+  for (const auto& t : tensors) {
+    if (t.defined()) flags.push_back(at::isfinite(t.detach()).all().to(tensors.front().device()));
+  }
+  return at::logical_not(at::stack(flags).all()).to(at::kFloat);
 }
 
 at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
@@ -91,6 +104,33 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
 
   // 4-5. Clip the global gradient norm; update the parameters.
   KILN_SCOPE(instrument::Phase::kOptimizer);
+  auto* fused = dynamic_cast<optim::FusedStep*>(&opt);
+  if (opts.dry_run && !(fused && fused->takes_found_inf())) {
+    throw Error::runtime("internal error: a dry-run step needs a fused optimizer that takes found_inf");
+  }
+  if ((opts.scaler || opts.skip_nonfinite || opts.dry_run) && fused && fused->takes_found_inf() &&
+      opts.skip_on_device) {
+    // The same decisions as below, taken on the device: the fused kernel reads found_inf
+    // and leaves weights and state alone where it is 1.
+    at::Tensor found_inf;
+    if (opts.scaler) {
+      stats.loss_scale = opts.scaler->scale_now();
+      found_inf = opts.scaler->unscale(net.parameters());
+      opts.scaler->update(found_inf);
+    }
+    if (opts.skip_nonfinite) {
+      std::vector<at::Tensor> check = {stats.loss};
+      for (const auto& p : net.parameters()) check.push_back(p.grad());
+      const at::Tensor bad = nonfinite_flag(check).to(stats.loss.device());
+      found_inf = found_inf.defined() ? at::maximum(found_inf, bad.to(found_inf.device())) : bad;
+    }
+    if (opts.dry_run) found_inf = at::ones({}, stats.loss.options());
+    // Clipping a skipped step's inf gradients gives nan: harmless, nothing reads them.
+    if (opts.grad_clip > 0) stats.grad_norm = clip_grad_norm(net.parameters(), opts.grad_clip);
+    fused->step_scaled({std::nullopt, found_inf.defined() ? std::optional<at::Tensor>(found_inf) : std::nullopt});
+    stats.skip_flag = found_inf;
+    return stats;
+  }
   if (opts.scaler) {
     // Unscaled before anything reads the gradients (the finiteness check, clipping). An
     // inf/nan gradient skips the update and backs the scale off: fp16 overflow, not divergence.

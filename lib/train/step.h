@@ -28,14 +28,26 @@ struct StepOptions {
   // The stop flag (a signal number once set), agreed among the ranks in the same all-reduce
   // as the loss: StepStats::stop_signal.
   const std::atomic<int>* stop = nullptr;
+  // A fused optimizer (optim.fused) takes the skip decision of fp16's scaler and of
+  // train.on_nonfinite = "skip" as a device tensor (found_inf), so the step never waits for
+  // the device. false: the host reads it and skips the update itself (what an unfused
+  // optimizer always does; the weights are the same either way, step_test.cpp).
+  bool skip_on_device = true;
+  // A CUDA graph's warm-up (graph_step.h): every kernel of the step runs, but the fused
+  // optimizer gets found_inf = 1, so weights and optimizer state stay as they were.
+  bool dry_run = false;
 };
 
 struct StepStats {
-  at::Tensor loss;        // scalar, detached, on the device: mean training loss over the step's samples
-  at::Tensor grad_norm;   // scalar on the device (pre-clip global norm), undefined when clipping is off
-  int64_t samples = 0;    // the job's: every rank's (the same number on each)
-  bool skipped = false;   // the update was skipped (skip_nonfinite and a nan/inf loss or gradient, or fp16's
-                          // scaler found an inf/nan gradient: the scale backs off)
+  at::Tensor loss;       // scalar, detached, on the device: mean training loss over the step's samples
+  at::Tensor grad_norm;  // scalar on the device (pre-clip global norm), undefined when clipping is off
+  int64_t samples = 0;   // the job's: every rank's (the same number on each)
+  // The update was skipped (skip_nonfinite and a nan/inf loss or gradient, or fp16's scaler
+  // found an inf/nan gradient: the scale backs off). Decided on the host (`skipped`) or, with
+  // a fused optimizer, on the device: `skip_flag`, a float32 scalar, 1 = skipped, which
+  // StepLog reads when it writes the record (with the loss, not every step).
+  bool skipped = false;
+  at::Tensor skip_flag;
   at::Tensor loss_scale;  // fp16: the scale this step's backward used (device scalar); undefined otherwise
   // A data-parallel job: the stop signal any rank had when its step reached the all-reduce
   // (SIGTERM over SIGINT), 0 for none; every rank gets the same.
@@ -50,6 +62,10 @@ StepStats step(model::Net& net, torch::optim::Optimizer& opt, const task::Task& 
 
 // True when every element of every defined tensor is finite (one host sync).
 bool all_finite(const std::vector<at::Tensor>& tensors);
+
+// The same on the device, no sync: a float32 scalar on the first tensor's device, 1 when
+// some element of some defined tensor is nan/inf, else 0 (the found_inf of fused kernels).
+at::Tensor nonfinite_flag(const std::vector<at::Tensor>& tensors);
 
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before
 // clipping as a device scalar (no host sync, unlike torch::nn::utils::clip_grad_norm_).

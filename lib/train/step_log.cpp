@@ -30,7 +30,7 @@ void StepLog::step(int64_t step, int64_t epoch, const StepStats& st, double lr, 
   last_tick_ = now;
   samples_ += st.samples;
   pending_.push_back({step, epoch, st.samples, lr, wait_ms, copy_ms, st.loss, st.grad_norm, st.loss_scale, st.skipped,
-                      train_seconds_});
+                      st.skip_flag, train_seconds_});
   if (step % cfg_.log.every == 0 || step == total_steps_) flush();
   metrics::Progress p{step,
                       total_steps_,
@@ -53,16 +53,19 @@ void StepLog::flush() {
   const Pending* bad = nullptr;  // the first step whose loss is nan/inf
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto& p = pending_[i];
+    const bool skipped = p.skipped || (p.skip_flag.defined() && p.skip_flag.item<float>() != 0.0f);
+    // A step skipped on the device still clipped (nan): no norm, as when the host skips it.
+    const bool has_norm = p.grad_norm.defined() && !skipped;
     metrics::StepRecord r{p.step,
                           p.epoch,
                           l[i],
                           p.lr,
-                          p.grad_norm.defined() ? p.grad_norm.item<double>() : -1.0,
+                          has_norm ? p.grad_norm.item<double>() : -1.0,
                           p.wait_ms,
                           p.copy_ms,
                           p.samples,
                           p.time_s,
-                          p.skipped,
+                          skipped,
                           p.loss_scale.defined() ? p.loss_scale.item<double>() : -1.0};
     for (auto& s : sinks_) s->on_step(r);
     last_loss_ = l[i];

@@ -49,7 +49,8 @@ class StepLog {
     double lr, wait_ms, copy_ms;
     at::Tensor loss, grad_norm, loss_scale;
     bool skipped;
-    double time_s;  // training seconds when the step ended (its own, not the flush's)
+    at::Tensor skip_flag;  // decided on the device (StepStats::skip_flag): read at the flush
+    double time_s;         // training seconds when the step ended (its own, not the flush's)
   };
 
   const config::RunConfig& cfg_;

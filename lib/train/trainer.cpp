@@ -8,6 +8,7 @@
 #include "optim/schedule.h"
 #include "train/components.h"
 #include "train/evaluate.h"
+#include "train/graph_step.h"
 #include "train/session.h"
 #include "train/step.h"
 #include "util/error.h"
@@ -49,6 +50,10 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
   }
 
   if (s.started_by_auto()) s.save_checkpoint(at);  // step 0: a restart can always resume
+  // train.cuda_graph: captured at the first step, after the resume's load (check_cuda_graph
+  // refused what cannot be captured).
+  std::unique_ptr<GraphStep> graph;
+  if (tc.cuda_graph) graph = std::make_unique<GraphStep>(*c.net, *c.optimizer, *c.task, step_opts);
 
   for (int64_t epoch = at.epoch; epoch < tc.epochs && !done; ++epoch) {
     instrument::set_current_step(epoch);
@@ -79,7 +84,7 @@ nlohmann::json loop(const config::RunConfig& cfg, const TrainOptions& opts, Comp
         }
         const double lr = optim::lr_at(cfg.schedule, cfg.optim.lr, step, c.total_steps, c.steps_per_epoch);
         optim::set_lr(*c.optimizer, lr);
-        st = train::step(*c.net, *c.optimizer, *c.task, micro, step_opts);
+        st = graph ? graph->run(micro, lr) : train::step(*c.net, *c.optimizer, *c.task, micro, step_opts);
         ++step;
         s.log().step(step, epoch, st, lr, wait_ms, micro.back().copy_ms);
         at = {step, epoch, micro.back().index + 1};
