@@ -124,16 +124,26 @@ void GraphStep::Impl::capture(const std::vector<data::Batch>& micro) {
     rng = gen.get_state();
   }
 
-  instrument::Recorder* recorder = instrument::active_recorder();
-  instrument::set_active_recorder(nullptr);  // CUDA-event timers cannot sit inside a capture
-  const bool cache = at::autocast::is_autocast_cache_enabled();
-  at::autocast::set_autocast_cache_enabled(false);
+  // Off for the warm-up and the capture, back on however they end: CUDA-event timers cannot
+  // sit inside a capture, and a weight cast cached by autocast would be captured once only.
+  struct Restore {
+    instrument::Recorder* recorder = instrument::active_recorder();
+    bool cache = at::autocast::is_autocast_cache_enabled();
+    Restore() {
+      instrument::set_active_recorder(nullptr);
+      at::autocast::set_autocast_cache_enabled(false);
+    }
+    ~Restore() {
+      at::autocast::set_autocast_cache_enabled(cache);
+      instrument::set_active_recorder(recorder);
+    }
+  } restore;
   const auto current = c10::cuda::getCurrentCUDAStream(device.index());
   const auto side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
   at::cuda::CUDAEvent ready;
   ready.record(current);
   ready.block(side);  // the static inputs' copies are done
-  try {
+  {
     c10::cuda::CUDAStreamGuard on_side(side);
     StepOptions dry = opts;
     dry.dry_run = true;
@@ -152,16 +162,10 @@ void GraphStep::Impl::capture(const std::vector<data::Batch>& micro) {
     graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
     out = step(net, opt, task, inputs, opts);
     graph->capture_end();
-  } catch (...) {
-    at::autocast::set_autocast_cache_enabled(cache);
-    instrument::set_active_recorder(recorder);
-    throw;
   }
   at::cuda::CUDAEvent captured;
   captured.record(side);
   captured.block(current);
-  at::autocast::set_autocast_cache_enabled(cache);
-  instrument::set_active_recorder(recorder);
 }
 
 void GraphStep::Impl::check_shapes(const std::vector<data::Batch>& micro) const {
