@@ -20,7 +20,7 @@
 #            on the lent machines; ncu is)
 #   precision  the mixed-precision issue's GPU figures: kiln profile of fashion_cnn at batch 256
 #            in fp32 (TF32 off and on), bf16, bf16 + channels-last and fp16, each beside
-#            bench/cnn_step_reference.py (PyTorch eager and reduce-overhead) at the same
+#            bench/step_reference.py (PyTorch eager and reduce-overhead) at the same
 #            precision where it has one; and two bf16 runs compared bit for bit
 #   graph    train.cuda_graph: kiln profile of fashion_cnn eager and graphed at batch 128 and 256,
 #            fp32 and bf16, beside PyTorch eager and reduce-overhead; two graphed runs bit for bit
@@ -28,6 +28,11 @@
 #   optim    kiln bench optim on CUDA (fashion_cnn's parameters: LibTorch's AdamW/SGD step against
 #            the fused one) and kiln profile bs 128 with optim.fused = false and true: the
 #            optimizer's share of the step either way (the first run's 22 % was LibTorch's)
+#   step     bench/step_vs_pytorch.sh on the GPU: the small CNN (batch 128, 256), ResNet-18 at
+#            224 px (batch 256, a generated JPEG folder; needs torchvision, PIL and scikit-image)
+#            and the LM, fp32 and bf16, kiln beside PyTorch eager, torch.compile and
+#            reduce-overhead; each model has 300 s (not yet timed on a GPU: give the stage a
+#            call of its own, or pick models with GPU_STEP_MODELS="cnn resnet18 lm")
 #   sweep    bench/gpu_sweep.sh (best accuracy against GPU-minutes)
 #   images   a generated JPEG folder (bench/make_photo_folder.py) into a ResNet-18 step at batch
 #            256: kiln's images/s and data-wait share beside torchvision's DataLoader + resnet18
@@ -59,8 +64,8 @@ stages=("$@")
 ((${#stages[@]})) || stages=(build cuda_tests loader train profile overhead ncu)
 for s in "${stages[@]}"; do
   case "$s" in
-    build|cuda_tests|tests|loader|train|profile|overhead|ncu|optim|sweep|images|lm|precision|graph) ;;
-    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu optim sweep images lm precision graph)" >&2; exit 2 ;;
+    build|cuda_tests|tests|loader|train|profile|overhead|ncu|optim|sweep|images|lm|precision|graph|step) ;;
+    *) echo "gpu_checks: unknown stage '$s' (build cuda_tests tests loader train profile overhead ncu optim sweep images lm precision graph step)" >&2; exit 2 ;;
   esac
 done
 py=${GPU_CHECKS_PYTHON:-python3}  # the device's python3 holds torch; here: the bootstrap venv's
@@ -296,11 +301,19 @@ PY
   rm -rf "$out/resnet18_images/checkpoints"
 }
 
-stage_lm() {
-  local text=$out/lm_text.txt steps=50 warm=10 same=200
-  ((quick)) && { steps=3; warm=1; same=6; }
+# The LM's text on the device (it has no fortunes package): the repository's own docs and
+# sources, in a fixed order. Prints the file's path.
+lm_text() {
+  local text=$out/lm_text.txt
   find docs lib cli tests -type f \( -name '*.md' -o -name '*.cpp' -o -name '*.h' \) -print0 | sort -z |
     xargs -0 cat > "$text"
+  echo "$text"
+}
+
+stage_lm() {
+  local text steps=50 warm=10 same=200
+  ((quick)) && { steps=3; warm=1; same=6; }
+  text=$(lm_text)
   local small=(--set "data.train=$text" --set data.val_tokens=65536)
   local large=("${small[@]}" --set data.seq_len=512 --set model.transformer.layers=8 --set model.transformer.dim=512
                --set model.transformer.heads=8)
@@ -357,7 +370,7 @@ stage_precision() {
     [ -n "${ref[$m]:-}" ] || continue
     for mode in eager reduce-overhead; do
       # shellcheck disable=SC2086
-      step 240 "prec_ref_${m}_$mode" $py bench/cnn_step_reference.py --device "$device" --batch "$bs" --steps "$steps" \
+      step 240 "prec_ref_${m}_$mode" $py bench/step_reference.py --device "$device" --batch "$bs" --steps "$steps" \
         --warmup "$warm" --mode "$mode" ${ref[$m]}
     done
   done
@@ -404,7 +417,7 @@ stage_graph() {
           --set "train.cuda_graph=$g" --warmup "$warm" --steps "$steps" --out "$out/graph_${bs}_${prec}_$g" --json
       done
       for mode in eager reduce-overhead; do
-        step 240 "graph_ref_${bs}_${prec}_$mode" $py bench/cnn_step_reference.py --device "$device" --batch "$bs" \
+        step 240 "graph_ref_${bs}_${prec}_$mode" $py bench/step_reference.py --device "$device" --batch "$bs" \
           --steps "$steps" --warmup "$warm" --mode "$mode" --precision "$prec"
       done
     done
@@ -471,6 +484,28 @@ for fused in ("false", "true"):
     except Exception as e:
         print(f"profile optim.fused={fused}:", e)
 PY
+}
+
+# bench/step_vs_pytorch.sh on the GPU: kiln's step beside PyTorch eager, torch.compile and
+# reduce-overhead for the small CNN (batch 128, 256), ResNet-18 at 224 px (batch 256, on a
+# generated JPEG folder) and the LM, fp32 and bf16 (+ channels-last for the conv nets).
+stage_step() {
+  local models=${GPU_STEP_MODELS:-cnn resnet18 lm} photos=$out/photos text m
+  text=$(lm_text)
+  for m in $models; do
+    if [ "$m" = resnet18 ] && ! $py -c "import torchvision, PIL, skimage" 2>/dev/null; then
+      say "step: no ResNet-18 rows ($py lacks torchvision, PIL or scikit-image)"
+      continue
+    fi
+    local -a env=(KILN="$build/kiln" PYTHON="$py" DEVICE="$device" MODELS="$m" PHOTOS="$photos" LM_TEXT="$text")
+    ((quick)) && env+=(BATCHES=16 STEPS=2 WARMUP=1 RESNET_BATCHES=4 RESNET_STEPS=1 RESNET_WARMUP=1 LM_BATCHES=4)
+    # One model per bench run and time limit; the rows file keeps what a run cut short finished.
+    rm -f "$out/step_$m.rows"
+    env "${env[@]}" ROWS="$out/step_$m.rows" timeout 300 bench/step_vs_pytorch.sh --set log.progress=off \
+      > "$out/step_$m.json" 2> "$out/step_$m.err" || say "step $m: exit $? (the table has the rows it finished)"
+    [ -s "$out/step_$m.rows" ] && PYTHON="$py" DEVICE="$device" bench/step_vs_pytorch.sh --table "$out/step_$m.rows" \
+      2>&1 >/dev/null | tee -a "$out/summary.txt"
+  done
 }
 
 stage_sweep() {
