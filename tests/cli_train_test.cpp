@@ -250,6 +250,30 @@ TEST(CliRepro, LoaderThreadCountDoesNotChangeTheRun) {
   }
 }
 
+// Deterministic mode leaves LibTorch's NaN fill of new tensors off (repro.fill_uninitialized):
+// it is a check, not a source of determinism. With the fill on, a kernel that read memory it
+// never wrote would see NaN instead of old bytes and change the run; the small CNN (conv,
+// batch norm, max-pool, dropout) gives the same weights and losses either way, and the
+// manifest says which held.
+TEST(CliRepro, FillingNewMemoryWithNaNChangesNothing) {
+  TempDir tmp("cli-fill");
+  auto with = [&](const std::string& fill, const std::string& dir) {
+    return train_ok(tiny({"--set", "model.name=cnn", "--set", "repro.fill_uninitialized=" + fill, "--seed", "5",
+                          "--json", "--run-dir", (tmp / dir).string()}),
+                    tmp.path());
+  };
+  const json off = with("false", "off"), on = with("true", "on");
+  ASSERT_TRUE(is_sha256_hex(off.value("weights_sha256", json())));
+  EXPECT_EQ(off["weights_sha256"], on["weights_sha256"]);
+  EXPECT_EQ(step_losses(tmp / "off"), step_losses(tmp / "on"));
+  auto filled = [&](const std::string& dir) {
+    const json m = json::parse(read_file(tmp / dir / "manifest.json"));
+    return m.at("environment").at("fill_uninitialized_memory");
+  };
+  EXPECT_EQ(filled("off"), false);
+  EXPECT_EQ(filled("on"), true);
+}
+
 // ---------------------------------------------------------------------------------------
 // kiln bench loader: a small measurement prints its figures as the last JSON line.
 

@@ -154,6 +154,9 @@ struct TrainConfig {
 struct ReproConfig {
   uint64_t seed = 0;
   bool deterministic = true;  // deterministic algorithms (see docs/reproducibility)
+  // Deterministic mode only: fill each new tensor's memory with NaN (LibTorch's check for a
+  // kernel that reads memory it never wrote). A debugging aid, not needed for determinism.
+  bool fill_uninitialized = false;
 };
 
 struct CheckpointConfig {

@@ -217,6 +217,9 @@ std::vector<Field> shared_fields(RunConfig& c) {
 
       num("repro.seed", &c.repro.seed, "the one seed every random stream derives from"),
       num("repro.deterministic", &c.repro.deterministic, "use deterministic algorithms only"),
+      num("repro.fill_uninitialized", &c.repro.fill_uninitialized,
+          "with repro.deterministic: fill new tensors with NaN to catch a kernel reading memory it never wrote "
+          "(a debugging aid; slower)"),
 
       num("checkpoint.every", &c.checkpoint.every, "save a checkpoint every N optimizer steps (0 = end only)", 0,
           kMaxSteps, false, kStepsWhy),

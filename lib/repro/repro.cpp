@@ -48,7 +48,7 @@ void seed_torch(uint64_t seed, const std::string& stream) {
   torch::manual_seed(derive_seed(seed, stream));
 }
 
-void set_deterministic(bool on) {
+void set_deterministic(bool on, bool fill_uninitialized) {
   // cuBLAS reads this once, at its first use; deterministic GEMMs need a fixed workspace.
   // cli/main.cpp sets it at start-up; this covers programs that use kiln as a library.
   if (on) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
@@ -60,6 +60,14 @@ void set_deterministic(bool on) {
   // warn_only = false: an op without a deterministic implementation stops the run with
   // LibTorch's error, which names the op (cli/main.cpp prints it, exit 1).
   ctx.setDeterministicAlgorithms(on, /*warn_only=*/false);
+  // Under deterministic algorithms LibTorch also fills every new tensor (at::empty) with NaN,
+  // so that a kernel reading memory it never wrote gives NaN rather than whatever was there.
+  // Determinism does not need it where every kernel writes what it returns, and it costs a
+  // memory pass per allocation: on a 2-core EPYC the small CNN at batch 128 ran 388-393
+  // samples/s with it, 402-407 without (docs/benchmarks.md, "Deterministic mode's cost").
+  // Off unless repro.fill_uninitialized asks for the check; the suite
+  // trains with it on and off and compares the weights (CliRepro.FillingNewMemory...).
+  ctx.setDeterministicFillUninitializedMemory(on && fill_uninitialized);
   ctx.setDeterministicCuDNN(on);
   ctx.setBenchmarkCuDNN(!on);
   // A fixed TF32 policy: off in deterministic mode (full float32 matmuls and convolutions),
@@ -115,6 +123,8 @@ nlohmann::json environment(const std::string& device) {
   j["tf32_cublas"] = at::globalContext().allowTF32CuBLAS();
   j["tf32_cudnn"] = at::globalContext().allowTF32CuDNN();
   j["deterministic_onednn"] = at::globalContext().deterministicMkldnn();
+  j["fill_uninitialized_memory"] =
+      at::globalContext().deterministicAlgorithms() && at::globalContext().deterministicFillUninitializedMemory();
   j["cpu_libs"] = cpu_libs_facts();
   if (torch::cuda::is_available()) {
     const auto& hooks = at::detail::getCUDAHooks();

@@ -15,8 +15,9 @@ void seed_torch(uint64_t seed, const std::string& stream);
 
 // Turns LibTorch's deterministic algorithms on or off (with cuDNN determinism and no
 // cuDNN benchmarking when on). CUBLAS_WORKSPACE_CONFIG is set by cli/main.cpp before any
-// CUDA work.
-void set_deterministic(bool on);
+// CUDA work. `fill_uninitialized` (repro.fill_uninitialized): with `on`, new tensors are
+// filled with NaN, LibTorch's default under deterministic algorithms; kiln's default is off.
+void set_deterministic(bool on, bool fill_uninitialized = false);
 
 // train.tf32: fp32 matmuls (cuBLAS) and convolutions (cuDNN) in TF32 on Ampere and later
 // GPUs, or in full fp32. Deterministic either way on one kind of GPU; TF32 results differ

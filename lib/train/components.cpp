@@ -44,7 +44,7 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
     c.device = resolve_device("cuda:" + std::to_string(world.local_rank));
   }
   if (cfg.train.threads > 0) at::set_num_threads(static_cast<int>(cfg.train.threads));
-  repro::set_deterministic(cfg.repro.deterministic);
+  repro::set_deterministic(cfg.repro.deterministic, cfg.repro.fill_uninitialized);
   repro::set_cuda_tf32(cfg.train.tf32 == "on" || (cfg.train.tf32 == "auto" && !cfg.repro.deterministic));
   check_precision(parse_precision(cfg.train.precision), c.device);
   config::DataConfig data_cfg = cfg.data;

@@ -47,7 +47,8 @@ std::vector<std::string> config_changes(const config::RunConfig& saved, const co
   // Keys that change how fast or how verbosely a run goes, never what it computes.
   auto harmless = [](const std::string& k) {
     return k.rfind("log.", 0) == 0 || k.rfind("checkpoint.", 0) == 0 || k == "loader.threads" ||
-           k == "loader.prefetch" || k == "train.threads" || k == "train.name";
+           k == "loader.prefetch" || k == "train.threads" || k == "train.name" ||
+           k == "repro.fill_uninitialized";  // a check that results do not change
   };
   const auto a = config::flat_values(saved), b = config::flat_values(now);
   std::vector<std::string> out;
