@@ -64,9 +64,9 @@ void set_deterministic(bool on, bool fill_uninitialized) {
   // so that a kernel reading memory it never wrote gives NaN rather than whatever was there.
   // Determinism does not need it where every kernel writes what it returns, and it costs a
   // memory pass per allocation: on a 2-core EPYC the small CNN at batch 128 ran 388-393
-  // samples/s with it, 402-407 without (docs/benchmarks.md, "Deterministic mode's cost").
-  // Off unless repro.fill_uninitialized asks for the check; the suite
-  // trains with it on and off and compares the weights (CliRepro.FillingNewMemory...).
+  // samples/s with it, 402-407 without (docs/benchmarks.md, "What deterministic mode costs").
+  // Off unless repro.fill_uninitialized asks for the check; the suite trains with it on and
+  // off and compares the weights (CliRepro.FillingNewMemoryWithNaNChangesNothing).
   ctx.setDeterministicFillUninitializedMemory(on && fill_uninitialized);
   ctx.setDeterministicCuDNN(on);
   ctx.setBenchmarkCuDNN(!on);
