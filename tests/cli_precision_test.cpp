@@ -83,6 +83,10 @@ TEST(CliPrecision, ChannelsLastKeepsTheSamePromises) {
   expect_reproducible({"--set", "train.precision=bf16", "--set", "model.channels_last=true"});
 }
 
+// fp32 + channels-last: oneDNN's NHWC kernels end to end (the 1-channel input included,
+// data::channels_last), the fastest fp32 layout on the CPU and configs/fashion_cnn.toml's.
+TEST(CliPrecision, Fp32ChannelsLastKeepsTheSamePromises) { expect_reproducible({"--set", "model.channels_last=true"}); }
+
 TEST(CliPrecision, Fp16WithItsLossScaleIsReproducibleAndResumable) {
   expect_reproducible({"--set", "train.precision=fp16"});
 }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "config/config.h"
+#include "data/layout.h"
 #include "repro/rng.h"
 #include "util/error.h"
 
@@ -126,8 +127,7 @@ Batch collate(const Dataset& ds, const std::vector<int64_t>& order, int64_t firs
 }
 
 at::Tensor in_layout(const at::Tensor& input, const LoaderOptions& opts) {
-  if (!opts.channels_last || input.dim() != 4) return input;
-  return input.contiguous(at::MemoryFormat::ChannelsLast);
+  return opts.channels_last ? channels_last(input) : input;
 }
 
 LoaderOptions loader_options(const config::RunConfig& cfg, const std::string& device, bool train) {

@@ -94,7 +94,7 @@ int64_t batches_per_epoch(int64_t n, const LoaderOptions& opts);
 at::ScalarType host_input_dtype(const SampleSpec& spec, bool device_normalize);
 
 // `input` as the model takes it: with opts.channels_last, a 4-D batch in channels-last memory
-// format (same shape and values, NHWC strides; a copy unless it is so already, as with C = 1).
+// format (same shape and values, NHWC strides: data::channels_last, which also restrides C = 1).
 at::Tensor in_layout(const at::Tensor& input, const LoaderOptions& opts);
 
 // [rows, t.shape...]: a batch of `rows` samples of `t`.

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "data/dataset.h"
+#include "data/layout.h"
 #include "data/loader.h"
 
 namespace kiln::data {
@@ -144,6 +145,28 @@ TEST(LoaderSimple, EverySampleOnceAndLastBatchSmaller) {
     EXPECT_EQ(seen, epoch_order(10, 5, epoch, true)) << "epoch " << epoch;
     std::sort(seen.begin(), seen.end());
     for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(seen[size_t(i)], i);
+  }
+}
+
+// model.channels_last: both loaders hand out NHWC batches (1 channel included, as
+// Fashion-MNIST's) holding the same values as the NCHW ones.
+TEST(LoaderLayout, ChannelsLastBatchesAreNhwcWithTheSameValues) {
+  for (int64_t channels : {1, 3}) {
+    for (bool threaded : {false, true}) {
+      auto ds = std::make_shared<const IndexedDataset>(10, channels);
+      LoaderOptions nchw = options(4, true, false);
+      LoaderOptions nhwc = nchw;
+      nhwc.channels_last = true;
+      auto make = [&](const LoaderOptions& o) { return threaded ? make_loader(ds, o) : make_simple_loader(ds, o); };
+      const auto plain = whole_epoch(*make(nchw), 1);
+      const auto last = whole_epoch(*make(nhwc), 1);
+      ASSERT_EQ(plain.size(), last.size());
+      for (size_t k = 0; k < plain.size(); ++k) {
+        EXPECT_FALSE(is_channels_last(plain[k].input));
+        EXPECT_TRUE(is_channels_last(last[k].input)) << channels << " channels, threaded " << threaded << ", batch " << k;
+        EXPECT_TRUE(at::equal(plain[k].input, last[k].input));
+      }
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "data/layout.h"
 #include "model/batch_norm.h"
 #include "optim/optimizer.h"
 #include "repro/repro.h"
@@ -22,12 +23,14 @@ namespace {
 
 // model.channels_last: the conv weights ([out, in, kh, kw]) in NHWC memory format, as the
 // loader's batches; convolutions then take oneDNN's / cuDNN's NHWC kernels throughout.
+// data::channels_last, not contiguous(ChannelsLast): that one leaves a 1-input-channel
+// weight NCHW-strided (data/layout.h). The clone owns its memory (not a view of the old).
 void to_channels_last(model::Net& net, const std::string& name) {
   torch::NoGradGuard no_grad;
   int64_t converted = 0;
   for (auto& p : net.parameters()) {
     if (p.dim() != 4) continue;
-    p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+    p.set_data(data::channels_last(p.data()).clone(at::MemoryFormat::Preserve));
     ++converted;
   }
   if (converted == 0) log::warn("model.channels_last has no effect on model '" + name + "' (it has no conv weights)");
