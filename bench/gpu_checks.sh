@@ -19,7 +19,7 @@
 #            cross-check of the phase timing and of the verdict's "GPU busy" (nsys is not
 #            on the lent machines; ncu is)
 #   precision  the mixed-precision issue's GPU figures: kiln profile of fashion_cnn at batch 256
-#            in fp32 (TF32 off and on), bf16, bf16 + channels-last and fp16, each beside
+#            in fp32 (TF32 off and on), fp32 + channels-last, bf16, bf16 + channels-last and fp16, each beside
 #            bench/step_reference.py (PyTorch eager and reduce-overhead) at the same
 #            precision where it has one; and two bf16 runs compared bit for bit
 #   graph    train.cuda_graph: kiln profile of fashion_cnn eager and graphed at batch 128 and 256,
@@ -359,11 +359,16 @@ PY
 stage_precision() {
   local steps=50 warm=10 bs=256
   ((quick)) && { steps=2; warm=1; bs=32; }
-  local -A modes=([fp32]="--set train.tf32=off" [tf32]="--set train.tf32=on" [bf16]="--set train.precision=bf16"
-                  [bf16_cl]="--set train.precision=bf16 --set model.channels_last=true" [fp16]="--set train.precision=fp16")
+  # Layouts explicit: configs/fashion_cnn.toml sets model.channels_last (the faster fp32 layout
+  # on the CPU); fp32 against fp32_cl says whether it is on the GPU too.
+  local nchw="--set model.channels_last=false" nhwc="--set model.channels_last=true"
+  local -A modes=([fp32]="--set train.tf32=off $nchw" [fp32_cl]="--set train.tf32=off $nhwc"
+                  [tf32]="--set train.tf32=on $nchw" [bf16]="--set train.precision=bf16 $nchw"
+                  [bf16_cl]="--set train.precision=bf16 $nhwc" [fp16]="--set train.precision=fp16 $nchw")
   # The reference has fp32 and bf16 (with channels-last); no TF32 or fp16 switch yet.
-  local -A ref=([fp32]="--precision fp32" [bf16]="--precision bf16" [bf16_cl]="--precision bf16 --channels-last")
-  for m in fp32 tf32 bf16 bf16_cl fp16; do
+  local -A ref=([fp32]="--precision fp32" [fp32_cl]="--precision fp32 --channels-last" [bf16]="--precision bf16"
+                [bf16_cl]="--precision bf16 --channels-last")
+  for m in fp32 fp32_cl tf32 bf16 bf16_cl fp16; do
     # shellcheck disable=SC2086
     step 240 "prec_kiln_$m" "$build/kiln" -q profile configs/fashion_cnn.toml "${sets[@]}" --set "loader.batch_size=$bs" \
       ${modes[$m]} --warmup "$warm" --steps "$steps" --out "$out/prec_$m" --json
@@ -387,7 +392,7 @@ def last(name):
         return json.loads(open(f"{out}/{name}.json").read().strip().splitlines()[-1])
     except Exception as e:
         return {"error": str(e)}
-for m in ("fp32", "tf32", "bf16", "bf16_cl", "fp16"):
+for m in ("fp32", "fp32_cl", "tf32", "bf16", "bf16_cl", "fp16"):
     k = last(f"prec_kiln_{m}")
     row = f"precision {m}: kiln {k.get('samples_per_s', 0):,.0f} samples/s ({k.get('verdict')}, {k.get('tflops')} TFLOP/s)"
     for mode in ("eager", "reduce-overhead"):
@@ -414,7 +419,8 @@ stage_graph() {
       for g in false true; do
         step 240 "graph_kiln_${bs}_${prec}_$g" "$build/kiln" -q profile configs/fashion_cnn.toml "${sets[@]}" \
           --set "loader.batch_size=$bs" --set loader.drop_last=true --set "train.precision=$prec" \
-          --set "train.cuda_graph=$g" --warmup "$warm" --steps "$steps" --out "$out/graph_${bs}_${prec}_$g" --json
+          --set "train.cuda_graph=$g" --set model.channels_last=false --warmup "$warm" --steps "$steps" \
+          --out "$out/graph_${bs}_${prec}_$g" --json  # NCHW, as the reference (the precision stage has both)
       done
       for mode in eager reduce-overhead; do
         step 240 "graph_ref_${bs}_${prec}_$mode" $py bench/step_reference.py --device "$device" --batch "$bs" \

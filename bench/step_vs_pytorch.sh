@@ -6,7 +6,7 @@
 #   resnet18  configs/imagefolder_resnet18.toml (torchvision's ResNet-18 shape) at 224 px on a
 #             generated JPEG folder (bench/make_photo_folder.py; PHOTOS), batch RESNET_BATCHES
 #   lm        configs/lm_bytes.toml's transformer (4 x 128, window 128), batch LM_BATCHES
-# each in fp32 and bf16 (autocast), and for the conv nets bf16 with channels-last. kiln's
+# each in fp32 and bf16 (autocast), and for the conv nets each also with channels-last. kiln's
 # figure is `kiln profile`'s measured window (its real loader feeding it); PyTorch's is on
 # random tensors. Both use the same number of intra-op threads (THREADS, default all cores;
 # kiln gets --set train.threads). The order of kiln and the references alternates row by row,
@@ -99,7 +99,7 @@ setup() {  # model -> globals cfg, sets, ref_model, m_batches, m_steps, m_warmup
   case $1 in
     cnn)
       cfg=configs/fashion_cnn.toml ref_model=cnn m_batches=${BATCHES:-128 256}
-      m_steps=${STEPS:-40} m_warmup=${WARMUP:-10} variants=("fp32 false" "bf16 false" "bf16 true") ;;
+      m_steps=${STEPS:-40} m_warmup=${WARMUP:-10} variants=("fp32 false" "fp32 true" "bf16 false" "bf16 true") ;;
     resnet18)
       if [[ ! -d $photos/train ]]; then
         echo "writing a JPEG folder for ResNet-18 into $photos ..." >&2
@@ -108,7 +108,7 @@ setup() {  # model -> globals cfg, sets, ref_model, m_batches, m_steps, m_warmup
       cfg=configs/imagefolder_resnet18.toml ref_model=resnet18 sets=(--set "data.dir=$photos")
       if ((cpu)); then m_batches=${RESNET_BATCHES:-32} m_steps=${RESNET_STEPS:-8} m_warmup=${RESNET_WARMUP:-3}
       else m_batches=${RESNET_BATCHES:-256} m_steps=${RESNET_STEPS:-40} m_warmup=${RESNET_WARMUP:-10}; fi
-      variants=("fp32 false" "bf16 false" "bf16 true") ;;
+      variants=("fp32 false" "fp32 true" "bf16 false" "bf16 true") ;;
     lm)
       cfg=configs/lm_bytes.toml ref_model=lm m_batches=${LM_BATCHES:-32}
       [[ -n ${LM_TEXT:-} ]] && sets=(--set "data.train=$LM_TEXT" --set data.val_tokens=65536)
@@ -125,7 +125,7 @@ run_kiln() {  # batch precision channels_last [extra...] -> one JSON line (or {"
   shift 3
   local args=("${sets[@]}" --set "loader.batch_size=$b" --set "train.precision=$prec" --set "train.device=$device"
               --set "train.threads=$threads")
-  [[ $cl == true ]] && args+=(--set model.channels_last=true)
+  args+=(--set "model.channels_last=$cl")  # explicit: configs/fashion_cnn.toml sets it on
   local line
   if line=$("$kiln" -q profile "$cfg" --warmup "$m_warmup" --steps "$m_steps" --out "$out/p-$ref_model-$b-$prec-$cl" \
               --json "${args[@]}" "$@" 2>"$out/kiln.err" | tail -n 1) && [[ $line == "{"* ]]; then

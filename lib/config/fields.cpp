@@ -131,7 +131,8 @@ std::vector<Field> shared_fields(RunConfig& c) {
           "model: mlp | cnn | resnet | transformer | a registered model; its knobs are in [model.<name>]"),
       num("model.dropout", &c.model.dropout, "dropout probability before the classifier (0 = off)", 0, 1),
       num("model.channels_last", &c.model.channels_last,
-          "conv nets: channels-last (NHWC) weights and input batches; faster convolutions in bf16/fp16"),
+          "conv nets: channels-last (NHWC) weights and input batches: NHWC conv kernels (faster in bf16/fp16, and "
+          "in fp32 on the CPU: docs/benchmarks.md)"),
       num("model.sync_bn", &c.model.sync_bn,
           "data-parallel jobs: BatchNorm normalises over the job's whole batch (PyTorch's SyncBatchNorm; two "
           "all-reduces per layer forward and backward); off: each rank's own batch"),
