@@ -155,6 +155,9 @@ TEST(LoaderLayout, ChannelsLastBatchesAreNhwcWithTheSameValues) {
     for (bool threaded : {false, true}) {
       auto ds = std::make_shared<const IndexedDataset>(10, channels);
       LoaderOptions nchw = options(4, true, false);
+      // One mean and std per channel, as data.mean/data.std must give (data/registry.cpp).
+      nchw.mean.assign(static_cast<size_t>(channels), 0.25);
+      nchw.std.assign(static_cast<size_t>(channels), 0.5);
       LoaderOptions nhwc = nchw;
       nhwc.channels_last = true;
       auto make = [&](const LoaderOptions& o) { return threaded ? make_loader(ds, o) : make_simple_loader(ds, o); };
@@ -164,7 +167,8 @@ TEST(LoaderLayout, ChannelsLastBatchesAreNhwcWithTheSameValues) {
       for (size_t k = 0; k < plain.size(); ++k) {
         EXPECT_FALSE(is_channels_last(plain[k].input));
         EXPECT_TRUE(is_channels_last(last[k].input)) << channels << " channels, threaded " << threaded << ", batch " << k;
-        EXPECT_TRUE(at::equal(plain[k].input, last[k].input));
+        EXPECT_TRUE(at::equal(plain[k].input, last[k].input))
+            << channels << " channels, threaded " << threaded << ", batch " << k;
       }
     }
   }
