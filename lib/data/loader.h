@@ -100,7 +100,8 @@ at::Tensor in_layout(const at::Tensor& input, const LoaderOptions& opts);
 // [rows, t.shape...]: a batch of `rows` samples of `t`.
 std::vector<int64_t> batch_shape(int64_t rows, const TensorSpec& t);
 
-// Refuses options that need image inputs (augmentation) for a dataset without them.
+// Refuses options that need image inputs (augmentation) for a dataset without them, and a
+// data.mean/data.std without one entry per image channel.
 void check_options(const SampleSpec& spec, const LoaderOptions& opts);
 
 // Fills host tensors `input` ([>= count, ...], of host_input_dtype; images normalised

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/layout.h"
+#include "util/error.h"
 #include "data/loader.h"
 
 namespace kiln::data {
@@ -170,6 +171,23 @@ TEST(LoaderLayout, ChannelsLastBatchesAreNhwcWithTheSameValues) {
         EXPECT_TRUE(at::equal(plain[k].input, last[k].input))
             << channels << " channels, threaded " << threaded << ", batch " << k;
       }
+    }
+  }
+}
+
+// Both loaders refuse a normalisation that does not cover every channel (the channels past
+// it would be left unwritten), with a usage error naming the keys.
+TEST(LoaderOptionsCheck, OneMeanAndStdPerChannel) {
+  auto ds = std::make_shared<const IndexedDataset>(8, 3);
+  for (bool threaded : {false, true}) {
+    LoaderOptions o = options(4, true, false);  // mean {0}, std {1}: one channel's worth
+    try {
+      auto l = threaded ? make_loader(ds, o) : make_simple_loader(ds, o);
+      whole_epoch(*l, 0);
+      ADD_FAILURE() << "no error, threaded " << threaded;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      EXPECT_NE(std::string(e.what()).find("3 channel(s) but data.mean/data.std give 1/1"), std::string::npos) << e.what();
     }
   }
 }
