@@ -53,8 +53,8 @@ TEST(ChannelsLast, OneByOneKernelsAndOtherRanks) {
 TEST(ChannelsLast, FirstConvOfAOneChannelNetOutputsNhwc) {
   const at::Tensor x = at::randn({2, 1, 8, 8});
   const at::Tensor w = at::randn({4, 1, 3, 3});
-  const at::Tensor leaky = at::conv2d(x.contiguous(at::MemoryFormat::ChannelsLast),
-                                      w.contiguous(at::MemoryFormat::ChannelsLast), {}, 1, 1);
+  const at::Tensor leaky =
+      at::conv2d(x.contiguous(at::MemoryFormat::ChannelsLast), w.contiguous(at::MemoryFormat::ChannelsLast), {}, 1, 1);
   EXPECT_FALSE(is_channels_last(leaky)) << "LibTorch's call left NHWC (did LibTorch change?)";
   const at::Tensor out = at::conv2d(channels_last(x), channels_last(w), {}, 1, 1);
   EXPECT_TRUE(is_channels_last(out));

@@ -66,10 +66,11 @@ void check_options(const SampleSpec& spec, const LoaderOptions& opts) {
         "set augment.crop_padding = 0 and augment.hflip = false");
   }
   // One normalisation per channel: with fewer, the channels past them would be left unwritten.
-  if (spec.is_image() && (opts.mean.size() != static_cast<size_t>(spec.image().channels) ||
-                          opts.std.size() != opts.mean.size())) {
-    throw Error::usage("the images have " + std::to_string(spec.image().channels) + " channel(s) but data.mean/data.std give " +
-                           std::to_string(opts.mean.size()) + "/" + std::to_string(opts.std.size()),
+  if (spec.is_image() &&
+      (opts.mean.size() != static_cast<size_t>(spec.image().channels) || opts.std.size() != opts.mean.size())) {
+    throw Error::usage("the images have " + std::to_string(spec.image().channels) +
+                           " channel(s) but data.mean/data.std give " + std::to_string(opts.mean.size()) + "/" +
+                           std::to_string(opts.std.size()),
                        "give one data.mean and one data.std entry per channel");
   }
 }

@@ -12,8 +12,8 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/layout.h"
-#include "util/error.h"
 #include "data/loader.h"
+#include "util/error.h"
 
 namespace kiln::data {
 namespace {
@@ -167,7 +167,8 @@ TEST(LoaderLayout, ChannelsLastBatchesAreNhwcWithTheSameValues) {
       ASSERT_EQ(plain.size(), last.size());
       for (size_t k = 0; k < plain.size(); ++k) {
         EXPECT_FALSE(is_channels_last(plain[k].input));
-        EXPECT_TRUE(is_channels_last(last[k].input)) << channels << " channels, threaded " << threaded << ", batch " << k;
+        EXPECT_TRUE(is_channels_last(last[k].input))
+            << channels << " channels, threaded " << threaded << ", batch " << k;
         EXPECT_TRUE(at::equal(plain[k].input, last[k].input))
             << channels << " channels, threaded " << threaded << ", batch " << k;
       }
@@ -187,7 +188,8 @@ TEST(LoaderOptionsCheck, OneMeanAndStdPerChannel) {
       ADD_FAILURE() << "no error, threaded " << threaded;
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ExitCode::kUsage);
-      EXPECT_NE(std::string(e.what()).find("3 channel(s) but data.mean/data.std give 1/1"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("3 channel(s) but data.mean/data.std give 1/1"), std::string::npos)
+          << e.what();
     }
   }
 }
