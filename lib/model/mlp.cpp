@@ -1,9 +1,9 @@
 // mlp: flatten -> [Linear -> ReLU] per model.mlp.hidden width -> (Dropout) -> Linear to classes.
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
+#include "model/dropout.h"
 #include "model/mlp.h"
 #include "model/registry.h"
 
@@ -19,7 +19,7 @@ class Mlp : public Net {
       body_->push_back(torch::nn::ReLU());
       width = h;
     }
-    if (cfg.dropout > 0) body_->push_back(torch::nn::Dropout(cfg.dropout));
+    if (cfg.dropout > 0) body_->push_back(Dropout(cfg.dropout));
     body_->push_back(torch::nn::Linear(width, in.outputs));
     register_module("body", body_);
   }

@@ -10,10 +10,10 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include "model/batch_norm.h"
+#include "model/dropout.h"
 #include "model/registry.h"
 #include "model/resnet.h"
 #include "util/error.h"
@@ -145,7 +145,7 @@ class ResNet : public Net {
         c = width * expansion;
       }
     }
-    dropout_ = torch::nn::Dropout(cfg.dropout);
+    dropout_ = Dropout(cfg.dropout);
     fc_ = torch::nn::Linear(c, in.outputs);
     register_module("stem", stem_);
     register_module("stem_bn", stem_bn_);
@@ -172,7 +172,7 @@ class ResNet : public Net {
   torch::nn::Conv2d stem_;
   BatchNorm2d stem_bn_;
   torch::nn::ModuleList blocks_;
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };
 

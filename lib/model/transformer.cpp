@@ -11,13 +11,13 @@
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include <cmath>
 
+#include "model/dropout.h"
 #include "model/registry.h"
 #include "util/error.h"
 
@@ -43,7 +43,7 @@ class Block : public nn::Module {
         ln2_(register_module("ln2", nn::LayerNorm(nn::LayerNormOptions({dim})))),
         fc_(register_module("fc", nn::Linear(dim, 4 * dim))),
         out_(register_module("out", nn::Linear(4 * dim, dim))),
-        drop_(register_module("drop", nn::Dropout(dropout))) {
+        drop_(register_module("drop", Dropout(dropout))) {
     init_linear(qkv_, 0.02);
     init_linear(fc_, 0.02);
     init_linear(proj_, proj_std);
@@ -70,7 +70,7 @@ class Block : public nn::Module {
   nn::Linear qkv_, proj_;
   nn::LayerNorm ln2_;
   nn::Linear fc_, out_;
-  nn::Dropout drop_;
+  Dropout drop_;
 };
 
 class Transformer : public Net {
@@ -78,7 +78,7 @@ class Transformer : public Net {
   Transformer(const TransformerKnobs& k, int64_t vocab, int64_t context)
       : tok_(register_module("tok", nn::Embedding(vocab, k.dim))),
         pos_(register_module("pos", nn::Embedding(context, k.dim))),
-        drop_(register_module("drop", nn::Dropout(k.dropout))),
+        drop_(register_module("drop", Dropout(k.dropout))),
         blocks_(register_module("blocks", nn::ModuleList())),
         ln_(register_module("ln", nn::LayerNorm(nn::LayerNormOptions({k.dim})))),
         context_(context) {
@@ -100,7 +100,7 @@ class Transformer : public Net {
 
  private:
   nn::Embedding tok_, pos_;
-  nn::Dropout drop_;
+  Dropout drop_;
   nn::ModuleList blocks_;
   nn::LayerNorm ln_;
   int64_t context_;
