@@ -174,6 +174,42 @@ TEST(ModelBuild, CnnDropoutActsInTrainModeOnly) {
   EXPECT_TRUE(at::equal(net->forward(x), net->forward(x)));
 }
 
+// model.channels_last: the cnn flattens NHWC features in (H, W, C) order and permutes its
+// first Linear's weight to match, so with the same parameters both layouts compute the same
+// logits and the same gradients (to float rounding: the sums run in another order).
+TEST(ModelBuild, CnnComputesTheSameInEitherLayout) {
+  auto cfg = named("cnn");
+  cfg.knobs<CnnKnobs>().channels = {8, 16};
+  cfg.dropout = 0.0;                     // train mode then draws nothing; batch norm uses the batch's statistics
+  const InputSpec rgb{{3, 28, 28}, 10};  // 3 channels: contiguous(ChannelsLast) restrides them
+  torch::manual_seed(4);
+  NetPtr nchw = build(cfg, rgb);
+  torch::manual_seed(4);
+  NetPtr nhwc = build(cfg, rgb);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : nhwc->parameters()) {
+      if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+  const at::Tensor x = at::randn({6, 3, 28, 28});
+  const at::Tensor labels = at::tensor(std::vector<int64_t>{0, 3, 7, 9, 1, 2});
+  for (bool training : {true, false}) {
+    nchw->train(training), nhwc->train(training);
+    nchw->zero_grad(), nhwc->zero_grad();
+    const at::Tensor a = nchw->forward(x);
+    const at::Tensor b = nhwc->forward(x.contiguous(at::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(at::allclose(a, b, 1e-4, 1e-5)) << "training " << training << ": " << (a - b).abs().max();
+    at::cross_entropy_loss(a, labels).backward();
+    at::cross_entropy_loss(b, labels).backward();
+    const auto pa = nchw->named_parameters(), pb = nhwc->named_parameters();
+    for (const auto& p : pa) {
+      const at::Tensor ga = p.value().grad(), gb = pb[p.key()].grad();
+      EXPECT_TRUE(at::allclose(ga, gb, 1e-4, 1e-6)) << p.key() << ": " << (ga - gb).abs().max();
+    }
+  }
+}
+
 // ---- registry -------------------------------------------------------------------------
 
 TEST(ModelRegistry, BuiltinsAreRegistered) {
