@@ -252,26 +252,36 @@ TEST(CliRepro, LoaderThreadCountDoesNotChangeTheRun) {
 
 // Deterministic mode leaves LibTorch's NaN fill of new tensors off (repro.fill_uninitialized):
 // it is a check, not a source of determinism. With the fill on, a kernel that read memory it
-// never wrote would see NaN instead of old bytes and change the run; the small CNN (conv,
-// batch norm, max-pool, dropout) gives the same weights and losses either way, and the
+// never wrote would see NaN instead of old bytes and change the run. Every built-in image
+// model (the small CNN in both layouts: conv, batch norm, max-pool, kiln's dropout, the NHWC
+// flatten; the ResNet; the MLP) gives the same weights and losses either way, and the
 // manifest says which held.
 TEST(CliRepro, FillingNewMemoryWithNaNChangesNothing) {
-  TempDir tmp("cli-fill");
-  auto with = [&](const std::string& fill, const std::string& dir) {
-    return train_ok(tiny({"--set", "model.name=cnn", "--set", "repro.fill_uninitialized=" + fill, "--seed", "5",
-                          "--json", "--run-dir", (tmp / dir).string()}),
-                    tmp.path());
-  };
-  const json off = with("false", "off"), on = with("true", "on");
-  ASSERT_TRUE(is_sha256_hex(off.value("weights_sha256", json())));
-  EXPECT_EQ(off["weights_sha256"], on["weights_sha256"]);
-  EXPECT_EQ(step_losses(tmp / "off"), step_losses(tmp / "on"));
-  auto filled = [&](const std::string& dir) {
-    const json m = json::parse(read_file(tmp / dir / "manifest.json"));
-    return m.at("environment").at("fill_uninitialized_memory");
-  };
-  EXPECT_EQ(filled("off"), false);
-  EXPECT_EQ(filled("on"), true);
+  const std::vector<std::vector<std::string>> models = {
+      {"--set", "model.name=cnn"},
+      {"--set", "model.name=cnn", "--set", "model.channels_last=true"},
+      {"--set", "model.name=resnet"},
+      {"--set", "model.name=mlp"}};
+  for (const auto& model : models) {
+    SCOPED_TRACE(model.back());
+    TempDir tmp("cli-fill");
+    auto with = [&](const std::string& fill, const std::string& dir) {
+      std::vector<std::string> extra = model;
+      extra.insert(extra.end(), {"--set", "repro.fill_uninitialized=" + fill, "--seed", "5", "--json", "--run-dir",
+                                 (tmp / dir).string()});
+      return train_ok(tiny(extra), tmp.path());
+    };
+    const json off = with("false", "off"), on = with("true", "on");
+    ASSERT_TRUE(is_sha256_hex(off.value("weights_sha256", json())));
+    EXPECT_EQ(off["weights_sha256"], on["weights_sha256"]);
+    EXPECT_EQ(step_losses(tmp / "off"), step_losses(tmp / "on"));
+    auto filled = [&](const std::string& dir) {
+      const json m = json::parse(read_file(tmp / dir / "manifest.json"));
+      return m.at("environment").at("fill_uninitialized_memory");
+    };
+    EXPECT_EQ(filled("off"), false);
+    EXPECT_EQ(filled("on"), true);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
