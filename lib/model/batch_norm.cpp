@@ -5,7 +5,6 @@
 #include <torch/autograd.h>
 
 #include "dist/group.h"
-#include "model/batch_norm_relu.h"
 
 namespace kiln::model {
 namespace {
@@ -35,31 +34,7 @@ at::Tensor per_channel(const at::Tensor& v) { return v.view({1, -1, 1, 1}); }
 
 }  // namespace
 
-bool BatchNorm2dImpl::uses_cpu_kernel(const at::Tensor& x) const {
-  return is_training() && !sync_ && options.affine() && options.track_running_stats() &&
-         batch_norm_train_cpu_takes(x, weight, bias);
-}
-
-at::Tensor BatchNorm2dImpl::forward_relu(const at::Tensor& x) {
-  return uses_cpu_kernel(x) ? forward_cpu(x, /*relu=*/true) : torch::relu(forward(x));
-}
-
-at::Tensor BatchNorm2dImpl::forward_cpu(const at::Tensor& x, bool relu) {
-  auto [y, mean, var] = batch_norm_train_cpu(x, weight, bias, options.eps(), relu);
-  update_running(mean, var, double(x.size(0) * x.size(2) * x.size(3)));
-  return y;
-}
-
-void BatchNorm2dImpl::update_running(const at::Tensor& mean, const at::Tensor& var, double n) {
-  torch::NoGradGuard no_grad;
-  num_batches_tracked.add_(1);
-  const double m = options.momentum() ? *options.momentum() : 1.0 / num_batches_tracked.item<double>();
-  running_mean.mul_(1 - m).add_(mean.detach().to(running_mean.scalar_type()), m);
-  running_var.mul_(1 - m).add_((var.detach() * (n / std::max(n - 1, 1.0))).to(running_var.scalar_type()), m);
-}
-
 at::Tensor BatchNorm2dImpl::forward(const at::Tensor& x) {
-  if (uses_cpu_kernel(x)) return forward_cpu(x, /*relu=*/false);
   if (!sync_ || !is_training()) return torch::nn::BatchNorm2dImpl::forward(x);
   TORCH_CHECK(x.dim() == 4, "BatchNorm2d expects [N, C, H, W], got ", x.dim(), " dimensions");
   // The statistics in fp32 at least (under autocast the input may be bf16/fp16).
@@ -74,7 +49,13 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& x) {
   const at::Tensor var = AllReduceSum::apply(centred.square().sum({0, 2, 3}), sync_) / n;
   at::Tensor y = centred * per_channel((var + options.eps()).rsqrt());
   if (options.affine()) y = y * per_channel(weight) + per_channel(bias);
-  if (options.track_running_stats()) update_running(mean, var, n);
+  if (options.track_running_stats()) {
+    torch::NoGradGuard no_grad;
+    num_batches_tracked.add_(1);
+    const double m = options.momentum() ? *options.momentum() : 1.0 / num_batches_tracked.item<double>();
+    running_mean.mul_(1 - m).add_(mean.detach().to(running_mean.scalar_type()), m);
+    running_var.mul_(1 - m).add_((var.detach() * (n / std::max(n - 1, 1.0))).to(running_var.scalar_type()), m);
+  }
   return y.to(x.scalar_type());
 }
 

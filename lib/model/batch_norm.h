@@ -3,8 +3,6 @@
 // batch instead of this rank's part (model.sync_bn, as PyTorch's SyncBatchNorm): in training,
 // with a group set, the per-channel mean and variance are the job's, and so are the running
 // statistics, which then stay equal on every rank. The conv nets build theirs from this.
-// Training on the CPU in fp32 runs kiln's own kernels (batch_norm_relu.h), which can also apply
-// the ReLU that follows in the same passes (forward_relu).
 #pragma once
 #include <torch/nn/modules/batchnorm.h>
 
@@ -19,11 +17,6 @@ class BatchNorm2dImpl : public torch::nn::BatchNorm2dImpl {
   using torch::nn::BatchNorm2dImpl::BatchNorm2dImpl;
   // x: [N, C, H, W]. Hides the base's forward (the module is always held by its own type).
   at::Tensor forward(const at::Tensor& x);
-  // relu(forward(x)), in one kernel per direction where uses_cpu_kernel(x); else LibTorch's ops.
-  at::Tensor forward_relu(const at::Tensor& x);
-  // Whether forward and forward_relu run kiln's kernel on x: training, not synced, affine
-  // with running statistics, an fp32 CPU x (batch_norm_train_cpu_takes).
-  bool uses_cpu_kernel(const at::Tensor& x) const;
   // Normalise over every rank of `group` in training (nullptr: this rank's batch only). Every
   // rank must then run the same forward and backward: each call is two all-reduces forward
   // and two backward.
@@ -31,11 +24,6 @@ class BatchNorm2dImpl : public torch::nn::BatchNorm2dImpl {
   dist::Group* sync() const { return sync_; }
 
  private:
-  // kiln's CPU kernel, its statistics folded into the running ones.
-  at::Tensor forward_cpu(const at::Tensor& x, bool relu);
-  // running = (1 - momentum) * running + momentum * batch, the variance unbiased (n values).
-  void update_running(const at::Tensor& mean, const at::Tensor& var, double n);
-
   dist::Group* sync_ = nullptr;
 };
 TORCH_MODULE(BatchNorm2d);

@@ -10,7 +10,6 @@
 #include <torch/nn/modules/linear.h>
 
 #include <algorithm>
-#include <iterator>
 
 #include "model/average_pool.h"
 #include "model/batch_norm.h"
@@ -67,7 +66,7 @@ class Cnn : public Net {
     register_module("head", head_);
   }
   at::Tensor forward(at::Tensor x) override {
-    const at::Tensor f = features(x);  // [B, C, H, W]
+    const at::Tensor f = features_->forward(x);  // [B, C, H, W]
     if (f.is_contiguous() || !f.is_contiguous(at::MemoryFormat::ChannelsLast)) return head_->forward(f.flatten(1));
     // Channels-last: flatten in (H, W, C) order, a view of the NHWC memory, instead of
     // copying it to (C, H, W) order (and the gradient back again before the max-pool's
@@ -89,23 +88,6 @@ class Cnn : public Net {
   }
 
  private:
-  // features_ in order, a BatchNorm and the ReLU after it as one kernel where the BatchNorm
-  // has one (training on the CPU in fp32). The ReLU stays a module of its own, so the
-  // parameters' names (checkpoints) and the traced export are those of the plain Sequential.
-  at::Tensor features(at::Tensor x) {
-    for (auto it = features_->begin(); it != features_->end(); ++it) {
-      const auto next = std::next(it);
-      auto* bn = it->ptr()->as<BatchNorm2dImpl>();
-      if (bn && next != features_->end() && next->ptr()->as<torch::nn::ReLUImpl>() && bn->uses_cpu_kernel(x)) {
-        x = bn->forward_relu(x);
-        it = next;
-      } else {
-        x = it->forward(x);
-      }
-    }
-    return x;
-  }
-
   torch::nn::Sequential features_, head_;
   torch::nn::Linear fc1_{nullptr};  // head_'s first Linear, at head_[fc1_index_]
   size_t fc1_index_ = 0;

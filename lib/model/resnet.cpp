@@ -41,7 +41,7 @@ class BasicBlockImpl : public torch::nn::Module {
     register_module("shortcut", shortcut_);
   }
   at::Tensor forward(const at::Tensor& x) {
-    auto y = bn1_->forward_relu(conv1_->forward(x));
+    auto y = torch::relu(bn1_->forward(conv1_->forward(x)));
     y = bn2_->forward(conv2_->forward(y));
     return torch::relu(y + (shortcut_->size() ? shortcut_->forward(x) : x));
   }
@@ -80,8 +80,8 @@ class BottleneckImpl : public torch::nn::Module {
     register_module("shortcut", shortcut_);
   }
   at::Tensor forward(const at::Tensor& x) {
-    auto y = bn1_->forward_relu(conv1_->forward(x));
-    y = bn2_->forward_relu(conv2_->forward(y));
+    auto y = torch::relu(bn1_->forward(conv1_->forward(x)));
+    y = torch::relu(bn2_->forward(conv2_->forward(y)));
     y = bn3_->forward(conv3_->forward(y));
     return torch::relu(y + (shortcut_->size() ? shortcut_->forward(x) : x));
   }
@@ -154,7 +154,7 @@ class ResNet : public Net {
     register_module("fc", fc_);
   }
   at::Tensor forward(at::Tensor x) override {
-    x = stem_bn_->forward_relu(stem_->forward(x));
+    x = torch::relu(stem_bn_->forward(stem_->forward(x)));
     if (imagenet_stem_) x = torch::max_pool2d(x, 3, 2, 1);  // a quarter of the input's side in all
     for (auto& block : *blocks_) {
       if (auto* basic = block->as<BasicBlock>()) {
