@@ -185,4 +185,22 @@ TEST(CliPrecision, UnknownPrecisionIsExit2NamingTheKey) {
   EXPECT_FALSE(fs::exists(tmp / "run"));
 }
 
+// A ResNet of width 4 in channels-last has strided 1x1 shortcut convs of 4 input channels,
+// whose oneDNN weight gradient hung for good on an AVX2 CPU (train/components.cpp): refused
+// up front, exit 2, nothing written. Width 8 has none and trains.
+TEST(CliPrecision, ChannelsLastResnetWithTooFewChannelsIsExit2) {
+  TempDir tmp("cli-precision-cl-resnet");
+  auto resnet = [&](const std::string& width, const std::string& dir) {
+    return args(tmp / dir, {"--set", "model.name=resnet", "--set", "model.resnet.width=" + width, "--set",
+                            "model.channels_last=true", "--set", "data.limit_train=256"});
+  };
+  const RunResult r = kiln_test::run(resnet("4", "narrow"), {tmp.path(), 120s});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("model.channels_last"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("model.resnet.width >= 8"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "narrow"));
+  const json wide = train(resnet("8", "wide"), tmp.path());
+  EXPECT_TRUE(wide.contains("weights_sha256")) << wide.dump();
+}
+
 }  // namespace

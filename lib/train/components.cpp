@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
+#include <torch/nn/modules/conv.h>
 
 #include <algorithm>
 #include <string>
@@ -36,6 +37,32 @@ void to_channels_last(model::Net& net, const std::string& name) {
   if (converted == 0) log::warn("model.channels_last has no effect on model '" + name + "' (it has no conv weights)");
 }
 
+// oneDNN's AVX2 kernel for the weight gradient of a 1x1 stride-2 convolution with 2 to 7 input
+// channels in NHWC (jit_avx2_1x1_convolution_bwd_weights, LibTorch 2.11) hung for good or gave
+// other wrong values from run to run on a 2-core AMD EPYC, in PyTorch 2.11 alike; 1, 8, 12, 20
+// and more channels were right, and so was NCHW (docs/benchmarks.md, "A oneDNN fault").
+// A ResNet of model.resnet.width 2 to 7 has such shortcut convs. Refused on every CPU: other
+// CPUs were not checked, and a hang cannot be interrupted (no checkpoint is written).
+void check_channels_last_convs(torch::nn::Module& net, const std::string& device) {
+  if (device != "cpu") return;
+  for (const auto& m : net.modules(/*include_self=*/false)) {
+    const auto* conv = m->as<torch::nn::Conv2dImpl>();
+    if (!conv) continue;
+    const auto& o = conv->options;
+    const int64_t in = o.in_channels();
+    const bool one_by_one = (*o.kernel_size())[0] == 1 && (*o.kernel_size())[1] == 1;
+    const bool strided = (*o.stride())[0] > 1 || (*o.stride())[1] > 1;
+    if (one_by_one && strided && in >= 2 && in <= 7) {
+      throw Error::usage("model.channels_last = true on the CPU with a strided 1x1 convolution of " +
+                             std::to_string(in) +
+                             " input channels: LibTorch's oneDNN kernel for its gradient hangs or returns wrong "
+                             "values with 2 to 7 channels",
+                         "set model.channels_last = false, or give the model 8 or more channels there "
+                         "(model.resnet.width >= 8)");
+    }
+  }
+}
+
 }  // namespace
 
 Components build_components(const config::RunConfig& cfg, const dist::World& world, std::chrono::milliseconds timeout) {
@@ -60,7 +87,10 @@ Components build_components(const config::RunConfig& cfg, const dist::World& wor
   repro::seed_torch(cfg.repro.seed, "model_init");
   c.net = model::build(cfg.model, input);
   c.net->to(c10::Device(c.device));
-  if (cfg.model.channels_last) to_channels_last(*c.net, cfg.model.name);
+  if (cfg.model.channels_last) {
+    check_channels_last_convs(*c.net, c.device);
+    to_channels_last(*c.net, cfg.model.name);
+  }
   c.optimizer = optim::build(cfg.optim, c.net->parameters());
   // fp16's 5 exponent bits underflow small gradients: scale the loss up, unscale before the update.
   if (parse_precision(cfg.train.precision) == Precision::kFp16) {
