@@ -187,7 +187,7 @@ TEST(CliPrecision, UnknownPrecisionIsExit2NamingTheKey) {
 
 // A ResNet of width 4 in channels-last has strided 1x1 shortcut convs of 4 input channels,
 // whose oneDNN weight gradient hung for good on an AVX2 CPU (train/components.cpp): refused
-// up front, exit 2, nothing written. Width 8 has none and trains.
+// up front, exit 2, nothing written. Width 8 (8 input channels there) trains.
 TEST(CliPrecision, ChannelsLastResnetWithTooFewChannelsIsExit2) {
   TempDir tmp("cli-precision-cl-resnet");
   auto resnet = [&](const std::string& width, const std::string& dir) {
